@@ -1,0 +1,196 @@
+"""Run directories, metadata, atomic JSON, and streaming HDF5 time series.
+
+Time series follow the netCDF-4 data model (HDF5 dimension scales), so they open with
+``xarray.open_dataset(path, engine="h5netcdf")`` as well as with h5py: every variable has
+named dimensions ("time", "ring", "link", ...) and a ``units`` attribute. Frames are
+buffered and appended in chunks, so memory stays O(chunk) however long the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+import sim
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: temporary file, fsync, rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        f = float(obj)
+        return f if np.isfinite(f) else str(f)
+    return obj
+
+
+def write_json(path, obj) -> None:
+    """Atomically write ``obj`` (NumPy types converted) as indented JSON."""
+    atomic_write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
+
+
+def git_hash() -> str | None:
+    """The commit of the source tree this package runs from, or None outside a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(sim.__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def base_metadata(seed) -> dict:
+    """Provenance of a run: package version, git hash, library versions, seed, host."""
+    import numba
+    import scipy
+
+    return {
+        "package": "sim", "version": sim.__version__, "git_hash": git_hash(),
+        "python": sys.version.split()[0], "numpy": np.__version__, "numba": numba.__version__,
+        "scipy": scipy.__version__, "h5py": h5py.__version__, "platform": platform.platform(),
+        "seed": seed, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def make_run_dir(out: str | os.PathLike | None, scenario: str) -> Path:
+    """``out`` if given (created), else ``outputs/<scenario>-<timestamp>`` (never reused)."""
+    if out is not None:
+        path = Path(out)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path("outputs") / f"{scenario}-{stamp}"
+    path, i = base, 1
+    while path.exists():
+        path = base.with_name(f"{base.name}-{i}")
+        i += 1
+    path.mkdir(parents=True)
+    return path
+
+
+class TimeSeriesWriter:
+    """Append snapshots to an HDF5 file in chunks.
+
+    dims: sizes of the non-time dimensions, e.g. {"ring": 64, "link": 63}.
+    variables: name -> (dims tuple starting with "time", units, description).
+    Coordinates "time" (units of the system's time) and "step" are written alongside.
+    """
+
+    def __init__(self, path, dims: dict, variables: dict, time_units: str = "time",
+                 chunk_frames: int = 64, attrs: dict | None = None):
+        self.path = Path(path)
+        self.variables = variables
+        self.chunk = int(chunk_frames)
+        self._buffer: list = []
+        self.frames = 0
+        self.f = h5py.File(self.path, "w")
+        self.f.attrs["status"] = "running"
+        for k, v in (attrs or {}).items():
+            self.f.attrs[k] = v if not isinstance(v, (dict, list)) else json.dumps(_jsonable(v))
+        t = self.f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(self.chunk,))
+        t.attrs["units"] = time_units
+        t.make_scale("time")
+        s = self.f.create_dataset("step", shape=(0,), maxshape=(None,), dtype="i8", chunks=(self.chunk,))
+        s.attrs["units"] = "1"
+        s.dims[0].attach_scale(t)
+        scales = {"time": t}
+        for name, size in dims.items():
+            d = self.f.create_dataset(name, data=np.arange(size))
+            d.attrs["units"] = "1"
+            d.make_scale(name)
+            scales[name] = d
+        for name, (vdims, units, desc) in variables.items():
+            shape = tuple(0 if d == "time" else dims[d] for d in vdims)
+            ds = self.f.create_dataset(name, shape=shape, maxshape=(None,) + shape[1:], dtype="f8",
+                                       chunks=(self.chunk,) + shape[1:])
+            ds.attrs["units"] = units
+            ds.attrs["long_name"] = desc
+            for axis, d in enumerate(vdims):
+                ds.dims[axis].attach_scale(scales[d])
+
+    def append(self, step: int, t: float, snapshot: dict) -> None:
+        self._buffer.append((step, t, snapshot))
+        if len(self._buffer) >= self.chunk:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        n0, n = self.frames, len(self._buffer)
+        for name, column in (("step", [b[0] for b in self._buffer]), ("time", [b[1] for b in self._buffer])):
+            ds = self.f[name]
+            ds.resize((n0 + n,))
+            ds[n0:] = column
+        for name in self.variables:
+            ds = self.f[name]
+            ds.resize((n0 + n,) + ds.shape[1:])
+            ds[n0:] = np.stack([np.asarray(b[2][name], dtype=float) for b in self._buffer])
+        self.frames += n
+        self._buffer.clear()
+        self.f.flush()
+
+    def close(self, status: str = "completed") -> None:
+        if self.f.id.valid:
+            self.flush()
+            self.f.attrs["status"] = status
+            self.f.close()
+
+
+class MemoryRecorder:
+    """Keep snapshots in memory (tests, short analyses): ``data[name]`` is (frames, ...)."""
+
+    def __init__(self):
+        self.steps: list[int] = []
+        self.times: list[float] = []
+        self._frames: list[dict] = []
+        self.status = "running"
+
+    def append(self, step, t, snapshot):
+        self.steps.append(step)
+        self.times.append(t)
+        self._frames.append({k: np.array(v, dtype=float, copy=True) for k, v in snapshot.items()})
+
+    def close(self, status="completed"):
+        self.status = status
+
+    @property
+    def data(self) -> dict:
+        return {k: np.stack([f[k] for f in self._frames]) for k in self._frames[0]} if self._frames else {}
+
+
+def read_timeseries(path) -> dict:
+    """Load every variable of a time-series file into memory (small files): name -> array."""
+    with h5py.File(path, "r") as f:
+        return {k: f[k][()] for k in f.keys()} | {"attrs": dict(f.attrs)}

@@ -1,0 +1,384 @@
+"""The heat-superconducting rod: constitutive laws, bath schedules and parameters.
+
+Reduced units (MODEL.md A1): k_B = 1; energy, time and angle are dimensionless. A rod has
+N rings (index i = 0..N-1) and N-1 links (link i joins rings i and i+1).
+
+Every law is a small frozen dataclass with a vectorised NumPy ``omega0(T)`` (the reference)
+and an ``encode()`` giving (law id, parameter vector, table arrays) for the Numba kernels,
+which evaluate the same law from those numbers: pass arrays and scalars, never closures,
+so one compiled kernel serves every parameter set.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from scipy.interpolate import PchipInterpolator
+
+from sim.validation import check_choice, check_finite, check_int, check_positive, check_range
+
+LAW_LINEAR, LAW_POWER, LAW_ROTOR, LAW_TABLE = 0, 1, 2, 3
+SCHED_CONSTANT, SCHED_STEP, SCHED_RAMP, SCHED_SINUSOID = 0, 1, 2, 3
+
+
+class UnstableClockLawWarning(UserWarning):
+    """omega0 * domega0/dT < 0: negative effective torsional inertia, the uniform state is unstable."""
+
+
+# --------------------------------------------------------------------------- clock laws
+@dataclass(frozen=True)
+class Linear:
+    """omega0 = w_ref * (1 + beta * (T - T_ref)). beta in 1/temperature."""
+
+    w_ref: float = 1.0
+    beta: float = 0.5
+    T_ref: float = 1.0
+    name = "linear"
+
+    def __post_init__(self):
+        check_finite("law.w_ref", self.w_ref)
+        check_finite("law.beta", self.beta)
+        check_positive("law.T_ref", self.T_ref)
+
+    def omega0(self, T):
+        return self.w_ref * (1.0 + self.beta * (np.asarray(T, float) - self.T_ref))
+
+    def encode(self):
+        return LAW_LINEAR, np.array([self.w_ref, self.beta, self.T_ref, 0.0]), _NO_TABLE
+
+
+@dataclass(frozen=True)
+class Power:
+    """omega0 = w_ref * (T / T_ref)**p."""
+
+    w_ref: float = 1.0
+    p: float = 1.0
+    T_ref: float = 1.0
+    name = "power"
+
+    def __post_init__(self):
+        check_finite("law.w_ref", self.w_ref)
+        check_finite("law.p", self.p)
+        check_positive("law.T_ref", self.T_ref)
+
+    def omega0(self, T):
+        return self.w_ref * (np.asarray(T, float) / self.T_ref) ** self.p
+
+    def encode(self):
+        return LAW_POWER, np.array([self.w_ref, self.p, self.T_ref, 0.0]), _NO_TABLE
+
+
+@dataclass(frozen=True)
+class Rotor:
+    """Thermal average of a quantum ring threaded by flux alpha (Wilczek; Li et al.).
+
+    omega0(T) = w_q * sum_l (l + alpha) exp(-(l + alpha)^2 / (2 t)) / sum_l exp(...),
+    t = T / T_q, l over the integers (truncated where the weight is below 1e-18).
+    |omega0| falls with T: omega0 * domega0/dT < 0, the uniform rod state is unstable.
+    """
+
+    w_q: float = 1.0
+    alpha: float = 0.25
+    T_q: float = 1.0
+    name = "rotor"
+
+    def __post_init__(self):
+        check_finite("law.w_q", self.w_q)
+        check_range("law.alpha", self.alpha, -0.5, 0.5, low_inclusive=True)
+        check_positive("law.T_q", self.T_q)
+
+    def omega0(self, T):
+        t = np.asarray(T, float)[..., None] / self.T_q
+        lmax = int(np.ceil(np.sqrt(2.0 * 42.0 * max(np.max(t), 1e-3)))) + 2
+        x = np.arange(-lmax, lmax + 1) + self.alpha
+        w = np.exp(-(x * x) / (2.0 * t))
+        return self.w_q * (w * x).sum(-1) / w.sum(-1)
+
+    def encode(self):
+        return LAW_ROTOR, np.array([self.w_q, self.alpha, self.T_q, 0.0]), _NO_TABLE
+
+
+@dataclass(frozen=True)
+class Table:
+    """Monotone (PCHIP) interpolation of user samples omega0(T); linear extrapolation outside.
+
+    T: strictly increasing temperatures (>0); omega: strictly monotone rates, same length >= 2.
+    """
+
+    T: tuple = (0.5, 1.0, 1.5)
+    omega: tuple = (0.75, 1.0, 1.25)
+    name = "table"
+
+    def __post_init__(self):
+        T = check_positive("law.T", self.T)
+        w = check_finite("law.omega", self.omega)
+        if T.ndim != 1 or T.shape != w.shape or T.size < 2:
+            raise ValueError(f"law.T and law.omega must be 1-D of equal length >= 2; got shapes {T.shape} and {w.shape}")
+        if np.any(np.diff(T) <= 0):
+            i = int(np.argmax(np.diff(T) <= 0))
+            raise ValueError(f"law.T = {T.tolist()} is not strictly increasing at index {i + 1}; allowed: a strictly increasing table")
+        dw = np.diff(w)
+        if not (np.all(dw > 0) or np.all(dw < 0)):
+            raise ValueError(f"law.omega = {w.tolist()} is not monotone; allowed: a strictly increasing or strictly decreasing table")
+        object.__setattr__(self, "T", tuple(float(x) for x in T))
+        object.__setattr__(self, "omega", tuple(float(x) for x in w))
+
+    def _slopes(self):
+        return PchipInterpolator(np.asarray(self.T), np.asarray(self.omega)).derivative()(np.asarray(self.T))
+
+    def omega0(self, T):
+        return _hermite_np(np.asarray(self.T), np.asarray(self.omega), self._slopes(), np.asarray(T, float))
+
+    def encode(self):
+        return LAW_TABLE, np.zeros(4), (np.asarray(self.T), np.asarray(self.omega), self._slopes())
+
+
+_NO_TABLE = (np.zeros(2), np.zeros(2), np.zeros(2))
+LAWS = {"linear": Linear, "power": Power, "rotor": Rotor, "table": Table}
+
+
+def _hermite_np(x, y, d, T):
+    """Cubic Hermite interpolation on knots (x, y, slopes d), linear extrapolation beyond."""
+    j = np.clip(np.searchsorted(x, T) - 1, 0, len(x) - 2)
+    h = x[j + 1] - x[j]
+    s = (T - x[j]) / h
+    inside = (s >= 0) & (s <= 1)
+    s_in = np.clip(s, 0.0, 1.0)
+    h00, h10 = (1 + 2 * s_in) * (1 - s_in) ** 2, s_in * (1 - s_in) ** 2
+    h01, h11 = s_in * s_in * (3 - 2 * s_in), s_in * s_in * (s_in - 1)
+    val = h00 * y[j] + h10 * h * d[j] + h01 * y[j + 1] + h11 * h * d[j + 1]
+    below = y[0] + d[0] * (T - x[0])
+    above = y[-1] + d[-1] * (T - x[-1])
+    return np.where(inside, val, np.where(T < x[0], below, above))
+
+
+def make_law(spec) -> object:
+    """A law object from an instance, a name, or a dict ``{"name": ..., **params}``."""
+    if hasattr(spec, "omega0"):
+        return spec
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    spec = dict(spec)
+    name = check_choice("law", spec.pop("name", None), LAWS)
+    return LAWS[name](**spec)
+
+
+def domega0_dT(law, T, rel_step: float = 1e-6):
+    """Centred finite-difference derivative of omega0 (used for set-up checks and yardsticks)."""
+    T = np.asarray(T, float)
+    h = rel_step * np.maximum(T, 1e-12)
+    return (law.omega0(T + h) - law.omega0(T - h)) / (2 * h)
+
+
+# --------------------------------------------------------------------------- schedules
+@dataclass(frozen=True)
+class Schedule:
+    """A reservoir temperature T(t) (t = step * dt, reduced time units).
+
+    kind 'constant': T0.  'step': T0, then T1 from time t0 on.  'ramp': T0 before t0,
+    linear to T1 at t1, T1 after.  'sinusoid': T0 + amplitude * sin(w * t + phase).
+    """
+
+    kind: str = "constant"
+    T0: float = 1.0
+    T1: float = 1.0
+    t0: float = 0.0
+    t1: float = 0.0
+    amplitude: float = 0.0
+    w: float = 0.0
+    phase: float = 0.0
+
+    def __post_init__(self):
+        check_choice("schedule.kind", self.kind, ("constant", "step", "ramp", "sinusoid"))
+        check_positive("schedule.T0", self.T0)
+        if self.kind in ("step", "ramp"):
+            check_positive("schedule.T1", self.T1)
+        if self.kind == "ramp":
+            check_range("schedule.t1", self.t1, low=self.t0)
+        if self.kind == "sinusoid":
+            check_range("schedule.amplitude", abs(self.amplitude), high=self.T0, high_inclusive=False)
+            check_finite("schedule.w", self.w)
+
+    @property
+    def extremes(self) -> tuple[float, float]:
+        """(lowest, highest) temperature the schedule ever takes."""
+        if self.kind == "sinusoid":
+            return self.T0 - abs(self.amplitude), self.T0 + abs(self.amplitude)
+        if self.kind == "constant":
+            return self.T0, self.T0
+        return min(self.T0, self.T1), max(self.T0, self.T1)
+
+    def at(self, t):
+        t = np.asarray(t, float)
+        if self.kind == "constant":
+            return np.full_like(t, self.T0)
+        if self.kind == "step":
+            return np.where(t < self.t0, self.T0, self.T1)
+        if self.kind == "ramp":
+            frac = np.clip((t - self.t0) / max(self.t1 - self.t0, 1e-300), 0.0, 1.0)
+            return self.T0 + (self.T1 - self.T0) * frac
+        return self.T0 + self.amplitude * np.sin(self.w * t + self.phase)
+
+    def encode(self):
+        kind = {"constant": SCHED_CONSTANT, "step": SCHED_STEP, "ramp": SCHED_RAMP, "sinusoid": SCHED_SINUSOID}[self.kind]
+        if self.kind == "sinusoid":
+            return kind, np.array([self.T0, self.amplitude, self.w, self.phase])
+        return kind, np.array([self.T0, self.T1, self.t0, self.t1])
+
+
+def make_schedule(spec) -> Schedule:
+    """A Schedule from a number (constant), a dict, or a Schedule."""
+    if isinstance(spec, Schedule):
+        return spec
+    if isinstance(spec, dict):
+        return Schedule(**spec)
+    return Schedule("constant", T0=float(check_positive("T_bath", spec)))
+
+
+# --------------------------------------------------------------------------- parameters
+@dataclass(frozen=True)
+class RodParams:
+    """All parameters of one rod run (reduced units, k_B = 1).
+
+    N: rings (>= 2). C: heat capacity per ring, scalar or (N,), >= 1/2 (units of k_B).
+    K: link coupling (torque amplitude), scalar or (N-1,), >= 0 (small K = weak link).
+    m: density peaks per ring (torque sin(m dtheta)/m), integer >= 1.
+    torque: 'sine' or 'harmonic' (tau = K dtheta).
+    law: clock law omega0(T) (object, name or dict). g: normal conduction between
+    neighbours, scalar or (N-1,), >= 0. k_L, k_R: reservoir contact conductances > 0.
+    T_L, T_R: reservoir temperatures (number or Schedule). T_init: initial ring
+    temperatures, scalar or (N,) (default: mean bath temperature). theta_init: initial
+    phases (N,) (default 0). dt: time step. noise: stochastic reservoir kicks and
+    conduction noise on/off. seed: RNG seed. runaway_dT: temperature spread inside the rod
+    that stops the run as a runaway (default: derived from the bath temperatures and C).
+    """
+
+    N: int = 16
+    C: object = 50.0
+    K: object = 1.0
+    m: int = 1
+    torque: str = "sine"
+    law: object = field(default_factory=Linear)
+    g: object = 0.0
+    k_L: float = 0.5
+    k_R: float = 0.5
+    T_L: object = 1.1
+    T_R: object = 0.9
+    T_init: object = None
+    theta_init: object = None
+    dt: float = 0.5
+    noise: bool = True
+    seed: int = 0
+    runaway_dT: float | None = None
+
+    def __post_init__(self):
+        N = check_int("N", self.N, low=2)
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
+        set_("N", N)
+        set_("C", _per_site("C", self.C, N, low=0.5, low_inclusive=True))
+        set_("K", _per_site("K", self.K, N - 1, low=0.0, low_inclusive=True))
+        set_("g", _per_site("g", self.g, N - 1, low=0.0, low_inclusive=True))
+        set_("m", check_int("m", self.m, low=1))
+        check_choice("torque", self.torque, ("sine", "harmonic"))
+        set_("law", make_law(self.law))
+        check_positive("k_L", self.k_L)
+        check_positive("k_R", self.k_R)
+        set_("T_L", make_schedule(self.T_L))
+        set_("T_R", make_schedule(self.T_R))
+        T_init = 0.5 * (self.T_L.T0 + self.T_R.T0) if self.T_init is None else self.T_init
+        set_("T_init", _per_site("T_init", T_init, N, low=0.0))
+        theta = np.zeros(N) if self.theta_init is None else check_finite("theta_init", self.theta_init)
+        if theta.shape != (N,):
+            raise ValueError(f"theta_init has shape {theta.shape}; allowed: ({N},)")
+        set_("theta_init", theta)
+        check_positive("dt", self.dt)
+        seed_ok = isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**64
+        if not seed_ok:
+            raise ValueError(f"seed = {self.seed!r} is out of range; allowed: integers 0 <= seed < 2**64")
+        if self.runaway_dT is None:
+            lo, hi = self.temperature_range
+            set_("runaway_dT", 0.5 * hi + 4.0 * (hi - lo) + 10.0 * hi / np.sqrt(self.C.min()))
+        else:
+            check_positive("runaway_dT", self.runaway_dT)
+        self._check_omega0()
+        dt_max = self.max_stable_dt()
+        if self.dt > dt_max:
+            raise ValueError(
+                f"dt = {self.dt!r} is too large for the fastest rate of this rod; allowed: dt <= {dt_max:.4g} "
+                f"(largest stable step: plasma frequency sqrt(K*omega0*omega0'/C), contact rate k/C, "
+                f"conduction rate 2g/C)")
+
+    # -- derived quantities ------------------------------------------------------------
+    @property
+    def temperature_range(self) -> tuple[float, float]:
+        """Lowest and highest temperature among the initial state and both schedules."""
+        lows = [self.T_L.extremes[0], self.T_R.extremes[0], float(np.min(self.T_init))]
+        highs = [self.T_L.extremes[1], self.T_R.extremes[1], float(np.max(self.T_init))]
+        return min(lows), max(highs)
+
+    def _temperature_samples(self):
+        lo, hi = self.temperature_range
+        return np.linspace(0.8 * lo, 1.25 * hi, 64)
+
+    def _check_omega0(self):
+        T = self._temperature_samples()
+        w = self.law.omega0(T)
+        if not np.all(np.isfinite(w)):
+            raise ValueError(f"law = {self.law!r} gives non-finite omega0 for T in [{T[0]:.3g}, {T[-1]:.3g}]")
+        product = w * domega0_dT(self.law, T)
+        if np.any(product < 0):
+            T_bad = T[np.argmax(product < 0)]
+            warnings.warn(
+                f"clock law '{self.law.name}' has omega0*domega0/dT < 0 (first at T = {T_bad:.3g}): "
+                "the effective torsional inertia C/(omega0*omega0') is negative, so the uniform state "
+                "is unstable and temperatures will separate (MODEL.md A4). The run stops when it detects "
+                "the runaway.", UnstableClockLawWarning, stacklevel=3)
+
+    def plasma_frequency(self) -> float:
+        """Largest sqrt(K * |omega0 * omega0'| / C) over the temperature range (rad per time unit)."""
+        T = self._temperature_samples()
+        ww = np.max(np.abs(self.law.omega0(T) * domega0_dT(self.law, T)))
+        return float(np.sqrt(self.K.max() * ww / self.C.min()))
+
+    def max_stable_dt(self) -> float:
+        """Largest time step the integrator accepts.
+
+        The coherent sub-step is a Verlet-type scheme, stable while dt * (2 w_p) < 2 for the
+        fastest chain mode 2 w_p; the reservoir update is exact but the splitting needs
+        k dt / C <= 1; explicit conduction is stable for 2 g dt / C <= 1.
+        """
+        C = self.C.min()
+        limits = [C / max(self.k_L, self.k_R)]
+        wp = self.plasma_frequency()
+        if wp > 0:
+            limits.append(1.0 / wp)
+        if self.g.max() > 0:
+            limits.append(C / (2.0 * self.g.max()))
+        return float(min(limits))
+
+    def with_(self, **changes) -> "RodParams":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """A JSON-friendly description (arrays as lists, law and schedules as dicts)."""
+        out = {}
+        for k in self.__dataclass_fields__:
+            v = getattr(self, k)
+            if isinstance(v, np.ndarray):
+                v = v.tolist() if not np.all(v == v.flat[0]) else float(v.flat[0])
+            elif hasattr(v, "__dataclass_fields__"):
+                v = {"name": getattr(v, "name", type(v).__name__.lower()),
+                     **{f: (list(x) if isinstance(x := getattr(v, f), tuple) else x) for f in v.__dataclass_fields__}}
+            out[k] = v
+        return out
+
+
+def _per_site(name, value, n, low, low_inclusive=False):
+    arr = check_range(name, value, low=low, low_inclusive=low_inclusive)
+    if arr.ndim == 0:
+        return np.full(n, float(arr))
+    if arr.shape != (n,):
+        raise ValueError(f"{name} has shape {arr.shape}; allowed: a scalar or shape ({n},)")
+    return arr.astype(float)

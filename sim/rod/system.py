@@ -1,0 +1,148 @@
+"""The rod as a simulated system: state container, the advance wrapper, observables.
+
+``Rod(params)`` validates once and allocates scratch; ``Rod.advance(state, n)`` calls the
+Numba kernel (``sim.rod.kernels.advance``); ``Rod.observe(state)`` computes every recorded
+observable from the state with NumPy. The state owns everything needed to continue a run
+exactly, the RNG position included (the step counter: the generator is counter-based).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.rng import seed_key
+from sim.rod import kernels
+from sim.rod.model import RodParams
+from sim.simulation import RunawayError
+
+
+@dataclass
+class RodState:
+    """Dynamic state of a rod (reduced units).
+
+    theta (N,): unwrapped clock phases [rad]; phi (N-1,): link twists theta_i - theta_{i+1}
+    [rad], integrated directly; E (N,): ring energies; link_heat, link_impulse (N-1,):
+    cumulative energy and angular impulse carried across each link (their rates are the
+    link supercurrent and the mean link torque); acc (5,): cumulative heat from the
+    left and right reservoirs, their angular impulses (heat / omega0) and the entropy flow
+    sum(dQ_b / T_b) into the rod; step: steps taken (time = step * dt).
+    """
+
+    theta: np.ndarray
+    phi: np.ndarray
+    E: np.ndarray
+    link_heat: np.ndarray
+    link_impulse: np.ndarray
+    acc: np.ndarray
+    step: int = 0
+
+    def copy(self) -> "RodState":
+        return RodState(self.theta.copy(), self.phi.copy(), self.E.copy(), self.link_heat.copy(),
+                        self.link_impulse.copy(), self.acc.copy(), self.step)
+
+
+# (dims, units, description) of every recorded observable
+OBSERVABLES = {
+    "theta": (("time", "ring"), "rad", "clock phase of each ring (unwrapped)"),
+    "omega": (("time", "ring"), "rad/time", "clock rate omega0(T) of each ring"),
+    "T": (("time", "ring"), "energy/k_B", "ring temperature E/C"),
+    "torque": (("time", "link"), "energy/rad", "link torque tau_i = (K/m) sin(m dtheta_i)"),
+    "twist": (("time", "link"), "rad", "link twist dtheta_i = theta_i - theta_{i+1}"),
+    "supercurrent": (("time", "link"), "energy/time", "link supercurrent tau_i (omega_i + omega_{i+1}) / 2"),
+    "link_heat": (("time", "link"), "energy", "cumulative energy carried across each link (d/dt: supercurrent)"),
+    "link_impulse": (("time", "link"), "energy*time/rad", "cumulative angular impulse across each link (d/dt: torque)"),
+    "Q_L": (("time",), "energy", "cumulative heat put into the rod by the left reservoir"),
+    "Q_R": (("time",), "energy", "cumulative heat put into the rod by the right reservoir"),
+    "impulse_L": (("time",), "energy*time/rad", "cumulative angular impulse of the left kicks, sum dQ/omega0"),
+    "impulse_R": (("time",), "energy*time/rad", "cumulative angular impulse of the right kicks, sum dQ/omega0"),
+    "energy_stored": (("time",), "energy", "sum of ring energies and bond energies"),
+    "ledger_error": (("time",), "energy", "stored - stored(0) - (Q_L + Q_R): zero up to round-off"),
+    "entropy_production": (("time",), "k_B", "sum C ln(E/E(0)) - sum int dQ_b/T_b, >= 0 on average"),
+}
+
+
+class Rod:
+    """A rod of ``params.N`` rings ready to be stepped. See ``RodParams`` for the parameters."""
+
+    def __init__(self, params: RodParams):
+        self.params = params
+        p = params
+        self.law_id, self.law_p, (self.tab_T, self.tab_w, self.tab_d) = p.law.encode()
+        self.sL = p.T_L.encode()
+        self.sR = p.T_R.encode()
+        self.key = seed_key(p.seed)
+        N = p.N
+        self._scratch = (np.empty(N - 1), np.empty(N), np.empty(N - 1), np.zeros(N - 1), np.empty(N - 1), np.empty(N - 1))
+        self.dims = {"ring": N, "link": N - 1}
+        self.observables = OBSERVABLES
+
+    # -- state -------------------------------------------------------------------------
+    def initial_state(self) -> RodState:
+        p = self.params
+        theta = p.theta_init.astype(float).copy()
+        return RodState(theta=theta, phi=theta[:-1] - theta[1:], E=p.C * p.T_init,
+                        link_heat=np.zeros(p.N - 1), link_impulse=np.zeros(p.N - 1),
+                        acc=np.zeros(kernels.N_ACC), step=0)
+
+    def advance(self, state: RodState, nsteps: int) -> None:
+        """Advance ``state`` in place by ``nsteps`` steps; raise RunawayError on a runaway."""
+        p = self.params
+        done = kernels.advance(
+            state.theta, state.phi, state.E, state.link_heat, state.link_impulse, state.acc, state.step, nsteps, p.dt, p.C, p.K, p.m,
+            p.torque == "harmonic", p.g, bool(p.g.any()), p.k_L, p.k_R, self.sL[0], self.sL[1],
+            self.sR[0], self.sR[1], self.law_id, self.law_p, self.tab_T, self.tab_w, self.tab_d,
+            p.noise, self.key[0], self.key[1], *self._scratch)
+        state.step += done
+        if done < nsteps:
+            bad = int(np.argmax(~(state.E > 0)))
+            raise RunawayError(
+                f"runaway at step {state.step} (t = {state.step * p.dt:.6g}): the energy of ring {bad} became "
+                f"{state.E[bad]!r}; the time step or the parameters drive a ring below zero energy")
+        self.check_runaway(state)
+
+    def check_runaway(self, state: RodState) -> None:
+        """Stop a run whose temperatures separate (the unstable clock law, MODEL.md A4)."""
+        T = state.E / self.params.C
+        spread = float(T.max() - T.min())
+        if not spread <= self.params.runaway_dT:
+            raise RunawayError(
+                f"runaway at step {state.step} (t = {state.step * self.params.dt:.6g}): ring temperatures "
+                f"separate, spread max(T) - min(T) = {spread:.4g} > runaway_dT = {self.params.runaway_dT:.4g} "
+                f"(ring {int(T.argmax())} at T = {T.max():.4g}, ring {int(T.argmin())} at T = {T.min():.4g}); "
+                f"clock law '{self.params.law.name}'. With omega0*domega0/dT < 0 this is the expected "
+                f"instability of the uniform state, not a numerical failure.")
+
+    # -- observables ------------------------------------------------------------------
+    def bond_energy(self, phi: np.ndarray) -> np.ndarray:
+        """U_i = (K/m^2)(1 - cos(m dtheta)) (sine) or K dtheta^2 / 2 (harmonic); shape (N-1,)."""
+        p = self.params
+        if p.torque == "harmonic":
+            return 0.5 * p.K * phi * phi
+        return p.K / p.m**2 * (1.0 - np.cos(p.m * phi))
+
+    def torque(self, phi: np.ndarray) -> np.ndarray:
+        p = self.params
+        return p.K * phi if p.torque == "harmonic" else p.K / p.m * np.sin(p.m * phi)
+
+    def stored_energy(self, state: RodState) -> float:
+        return float(state.E.sum() + self.bond_energy(state.phi).sum())
+
+    def observe(self, state: RodState, reference: RodState) -> dict:
+        """Every observable of ``OBSERVABLES`` at ``state``; ``reference`` is the initial state."""
+        p = self.params
+        T = state.E / p.C
+        omega = p.law.omega0(T)
+        tau = self.torque(state.phi)
+        stored = self.stored_energy(state)
+        Q_L, Q_R, A_L, A_R, S_flow = state.acc
+        return {
+            "theta": state.theta.copy(), "omega": omega, "T": T, "torque": tau, "twist": state.phi.copy(),
+            "supercurrent": tau * 0.5 * (omega[:-1] + omega[1:]), "link_heat": state.link_heat.copy(),
+            "link_impulse": state.link_impulse.copy(),
+            "Q_L": Q_L, "Q_R": Q_R, "impulse_L": A_L, "impulse_R": A_R,
+            "energy_stored": stored,
+            "ledger_error": stored - self.stored_energy(reference) - (Q_L + Q_R),
+            "entropy_production": float(np.sum(p.C * np.log(state.E / reference.E)) - S_flow),
+        }
