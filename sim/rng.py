@@ -32,7 +32,7 @@ _S11 = np.uint64(11)
 _TWO_M53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def philox4x32_10(c0, c1, c2, c3, k0, k1):
     """Ten Philox4x32 rounds on counter (c0..c3) with key (k0, k1); all uint64 holding 32 bits.
 
@@ -52,7 +52,7 @@ def philox4x32_10(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _unit(hi, lo):
     """Map two 32-bit words to a double in the open interval (0, 1), 53-bit resolution."""
     return ((((hi << _S32) | lo) >> _S11) + 0.5) * _TWO_M53
@@ -66,7 +66,7 @@ def seed_key(seed: int) -> tuple[np.uint64, np.uint64]:
     return np.uint64(s & 0xFFFFFFFF), np.uint64(s >> 32)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def uniform_pair(k0, k1, step, site, stream, block):
     """Two uniforms in (0, 1) from one Philox block keyed on (step, site, stream, block)."""
     st = np.uint64(step)
@@ -75,7 +75,7 @@ def uniform_pair(k0, k1, step, site, stream, block):
     return _unit(w0, w1), _unit(w2, w3)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def normal_pair(k0, k1, step, site, stream, block):
     """Two independent standard normals (both Box-Muller outputs of one Philox block)."""
     u, v = uniform_pair(k0, k1, step, site, stream, block)
@@ -83,7 +83,7 @@ def normal_pair(k0, k1, step, site, stream, block):
     return r * math.cos(2.0 * math.pi * v), r * math.sin(2.0 * math.pi * v)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def normal(k0, k1, step, site, stream, block):
     """One standard normal variate (the first of :func:`normal_pair`)."""
     return normal_pair(k0, k1, step, site, stream, block)[0]
@@ -99,7 +99,7 @@ def normal_pair_array(k0, k1, step: int, sites: np.ndarray, stream: int, block: 
     return r * np.cos(2.0 * math.pi * v), r * np.sin(2.0 * math.pi * v)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def gamma(shape, k0, k1, step, site, stream):
     """Gamma(shape, scale 1) variate by Marsaglia-Tsang rejection.
 
@@ -130,7 +130,7 @@ def gamma(shape, k0, k1, step, site, stream):
             return d * v * boost
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def cir_update(E, C, T_bath, rate_dt, noisy, k0, k1, step, site, stream):
     """Exact transition of a ring's energy in contact with a reservoir over one sub-step.
 

@@ -5,28 +5,36 @@ from __future__ import annotations
 import numpy as np
 
 
-def block_average(x, min_blocks: int = 16) -> dict:
+def block_average(x, min_blocks: int = 32) -> dict:
     """Mean of a correlated series with its standard error from block averaging.
 
-    The series is halved repeatedly (Flyvbjerg & Petersen 1989): at each level the naive
-    error of the block means is computed; the error estimate is the largest over the levels
-    that still have at least ``min_blocks`` blocks (the plateau, conservatively). Returns
-    {"mean", "stderr", "tau_int" (in samples), "n"}. x: 1-D array of samples.
+    The series is halved repeatedly (Flyvbjerg & Petersen 1989); at each level k the naive
+    error se_k of the block means has its own uncertainty se_k / sqrt(2 (n_k - 1)). The
+    estimate is the first level whose successor is no larger within that uncertainty (the
+    plateau); if none is reached while at least ``min_blocks`` blocks remain, the last level
+    is used and "converged" is False. Returns {"mean", "stderr", "tau_int" (in samples,
+    var(mean) = 2 tau_int var(x) / n), "n", "converged"}. x: 1-D array of samples.
     """
     x = np.asarray(x, dtype=float)
     n = x.size
     if n < 2:
         raise ValueError(f"block_average needs at least 2 samples; got {n}")
-    mean = float(x.mean())
     var0 = float(x.var(ddof=1))
-    best = np.sqrt(var0 / n)
+    levels = []
     blocks = x
-    while blocks.size // 2 >= min_blocks:
+    while blocks.size >= min_blocks or not levels:
+        levels.append((float(np.sqrt(blocks.var(ddof=1) / blocks.size)), blocks.size))
         m = blocks.size // 2
+        if m < 2:
+            break
         blocks = 0.5 * (blocks[: 2 * m : 2] + blocks[1 : 2 * m : 2])
-        best = max(best, float(np.sqrt(blocks.var(ddof=1) / blocks.size)))
-    tau = 0.5 * best**2 * n / var0 if var0 > 0 else 0.5
-    return {"mean": mean, "stderr": float(best), "tau_int": float(tau), "n": int(n)}
+    stderr, converged = levels[-1][0], False
+    for (se, nb), (se_next, _) in zip(levels, levels[1:]):
+        if se_next <= se * (1.0 + 1.0 / np.sqrt(2.0 * (nb - 1))):
+            stderr, converged = max(se, se_next), True
+            break
+    tau = 0.5 * stderr**2 * n / var0 if var0 > 0 else 0.5
+    return {"mean": float(x.mean()), "stderr": stderr, "tau_int": float(tau), "n": int(n), "converged": converged}
 
 
 def rate_from_cumulative(t, q, t_start: float = 0.0, min_blocks: int = 16) -> dict:

@@ -37,24 +37,26 @@ ACC_Q_L, ACC_Q_R, ACC_IMPULSE_L, ACC_IMPULSE_R, ACC_S_FLOW = 0, 1, 2, 3, 4
 N_ACC = 5
 
 _SMALL_ANGLE = 0.1  # below, sin/cos/sinc of the half increment come from their series
+RESYNC_EVERY = 1024  # steps between re-computations of the rotated sin/cos(m phi) from phi
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rotor(p, T):
     """Rotor law: thermal average over angular momentum l of (l + alpha)."""
     t = T / p[2]
     lmax = int(math.ceil(math.sqrt(2.0 * 42.0 * max(t, 1e-3)))) + 2
+    x_min = min(abs(p[1]), 1.0 - abs(p[1]))  # smallest |l + alpha|: shift exponents (no underflow)
     num = 0.0
     den = 0.0
     for l in range(-lmax, lmax + 1):
         x = l + p[1]
-        w = math.exp(-x * x / (2.0 * t))
+        w = math.exp(-(x * x - x_min * x_min) / (2.0 * t))
         num += w * x
         den += w
     return p[0] * num / den
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _table(tab_T, tab_w, tab_d, T):
     """Table law: cubic Hermite on PCHIP slopes, linear extrapolation outside the samples."""
     n = tab_T.shape[0]
@@ -69,17 +71,17 @@ def _table(tab_T, tab_w, tab_d, T):
             + s * s * (3 - 2 * s) * tab_w[j + 1] + s * s * (s - 1) * h * tab_d[j + 1])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _linear(p, T):
     return p[0] * (1.0 + p[1] * (T - p[2]))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _power(p, T):
     return p[0] * (T / p[2]) ** p[1]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def omega0(law_id, p, tab_T, tab_w, tab_d, T):
     """Clock rate omega0(T) of law ``law_id`` (ids LAW_* in ``sim.rod.model``), one temperature."""
     if law_id == 0:
@@ -91,7 +93,7 @@ def omega0(law_id, p, tab_T, tab_w, tab_d, T):
     return _table(tab_T, tab_w, tab_d, T)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _clock_rates(law_id, p, tab_T, tab_w, tab_d, E, C, out):
     """out[i] = omega0(E[i] / C[i]). The law is dispatched once per sweep, not per ring, so
     the loops stay free of calls and vectorise (a per-ring dispatch costs a factor ~4)."""
@@ -110,7 +112,7 @@ def _clock_rates(law_id, p, tab_T, tab_w, tab_d, E, C, out):
             out[i] = _table(tab_T, tab_w, tab_d, E[i] / C[i])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def schedule_T(kind, p, t):
     """Reservoir temperature at time t for schedule ``kind`` (ids SCHED_* in ``sim.rod.model``)."""
     if kind == 0:
@@ -126,7 +128,7 @@ def schedule_T(kind, p, t):
     return p[0] + p[1] * math.sin(p[2] * t + p[3])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _half_angle_series(y):
     """sin(y), cos(y), sin(y)/y by series: round-off accurate for |y| < _SMALL_ANGLE, branch-free."""
     y2 = y * y
@@ -135,7 +137,7 @@ def _half_angle_series(y):
     return y * sinc, cos_y, sinc
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _half_angle(y):
     """sin(y), cos(y) and sin(y)/y for any y (series when small: no cancellation in sinc)."""
     if abs(y) < _SMALL_ANGLE:
@@ -144,7 +146,7 @@ def _half_angle(y):
     return s, math.cos(y), s / y
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _sine_link(i, d, sy, cy, sinc, K, inv_m, tau, sin_mphi, cos_mphi):
     """Discrete-gradient torque of sine link i over increment d; rotate its cached sin/cos(m phi)."""
     tau[i] = K[i] * inv_m * (sin_mphi[i] * cy + cos_mphi[i] * sy) * sinc
@@ -152,7 +154,16 @@ def _sine_link(i, d, sy, cy, sinc, K, inv_m, tau, sin_mphi, cos_mphi):
     sin_mphi[i], cos_mphi[i] = sin_mphi[i] * c2 + cos_mphi[i] * s2, cos_mphi[i] * c2 - sin_mphi[i] * s2
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def sync_trig(phi, m, sin_mphi, cos_mphi):
+    """sin/cos(m phi) from phi. Called on global step multiples of RESYNC_EVERY only, so the
+    rounding of the rotated values never depends on how a run is cut into kernel calls."""
+    for i in range(phi.shape[0]):
+        sin_mphi[i] = math.sin(m * phi[i])
+        cos_mphi[i] = math.cos(m * phi[i])
+
+
+@njit(cache=True, error_model="numpy")
 def all_positive(E):
     """True when every entry is > 0 (and not NaN); no temporary array."""
     for i in range(E.shape[0]):
@@ -161,7 +172,7 @@ def all_positive(E):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _reservoir(E, C, site, T_b, k, tau, noisy, k0, k1, step, stream, acc, slot, law_id, lp, tT, tw, td):
     """Exact reservoir exchange of end ring ``site``; books heat, angular impulse, entropy flow."""
     E_old = E[site]
@@ -174,35 +185,47 @@ def _reservoir(E, C, site, T_b, k, tau, noisy, k0, k1, step, stream, acc, slot, 
     acc[ACC_S_FLOW] += dQ / T_b
 
 
-@njit(cache=True)
-def _conduction(E, C, g, tau, noisy, k0, k1, step, first_half, xi_second, flux, link_heat):
-    """Pairwise energy-conserving conduction over a sub-step tau (Jacobi: one state, then apply).
+@njit(cache=True, error_model="numpy")
+def _conduction(E, C, g, tau, noisy, k0, k1, step, first_half, xi_second, flux, drift, link_heat):
+    """Pairwise energy-conserving conduction over a sub-step tau.
 
-    The first half-step draws a normal pair per link and keeps the second in ``xi_second``
-    for the second half-step. Energy moved from ring i to i+1 is booked in ``link_heat``.
+    Drift by Heun's rule (trapezoid of the fluxes at the start and after an Euler predictor:
+    second order, as Strang splitting needs); noise sqrt(2 g T_i T_j tau) xi at the start state
+    (Ito). The flux is linear in T, so the corrector adds no noise-induced drift. Every
+    transfer is applied to both rings: energy is conserved exactly. The first half-step
+    draws a normal pair per link and keeps the second in ``xi_second`` for the second half.
+    Energy moved from ring i to i+1 is booked in ``link_heat``.
     """
     L = g.shape[0]
     for i in range(L):
-        if g[i] == 0.0:
-            flux[i] = 0.0
-            continue
         Ti = E[i] / C[i]
         Tj = E[i + 1] / C[i + 1]
-        q = g[i] * (Tj - Ti) * tau
-        if noisy:
+        drift[i] = g[i] * (Tj - Ti) * tau
+        q = drift[i]
+        if noisy and g[i] > 0.0:
             if first_half:
                 xi, xi_second[i] = normal_pair(k0, k1, step, i, STREAM_COND, 0)
             else:
                 xi = xi_second[i]
             q += math.sqrt(2.0 * g[i] * Ti * Tj * tau) * xi
         flux[i] = q
+    _apply_transfers(E, flux, link_heat)
+    # corrector: move by half the change of the drift between start and predicted state
     for i in range(L):
+        flux[i] = 0.5 * (g[i] * (E[i + 1] / C[i + 1] - E[i] / C[i]) * tau - drift[i])
+    _apply_transfers(E, flux, link_heat)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _apply_transfers(E, flux, link_heat):
+    """Ring i gains flux[i] from ring i+1 (and i+1 loses it); booked as link heat i -> i+1."""
+    for i in range(flux.shape[0]):
         E[i] += flux[i]
         E[i + 1] -= flux[i]
         link_heat[i] -= flux[i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _coherent(theta, phi, E, link_heat, link_impulse, dt, C, K, inv_m, harmonic,
               law_id, lp, tT, tw, td, tau, dtheta, sin_mphi, cos_mphi):
     """Coherent sub-step: clocks advance, links exchange work; sum(E) + sum(U) conserved exactly.
@@ -252,36 +275,36 @@ def _coherent(theta, phi, E, link_heat, link_impulse, dt, C, K, inv_m, harmonic,
         theta[i] += dtheta[i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def advance(theta, phi, E, link_heat, link_impulse, acc, step0, nsteps, dt, C, K, m, harmonic, g, has_g, k_L, k_R,
             sL_kind, sL_p, sR_kind, sR_p, law_id, lp, tT, tw, td, noisy, k0, k1,
-            tau, dtheta, flux, xi_second, sin_mphi, cos_mphi):
+            sin_mphi, cos_mphi, tau, dtheta, flux, drift, xi_second):
     """Advance the rod state in place by ``nsteps`` steps of ``dt`` starting at step ``step0``.
 
-    Shapes: theta, E, C, dtheta (N,); phi, link_heat, link_impulse, K, g, tau, flux, xi_second,
-    sin_mphi, cos_mphi (N-1,); acc (N_ACC,). link_heat accumulates the energy each link
+    Shapes: theta, E, C, dtheta (N,); phi, link_heat, link_impulse, K, g, sin_mphi, cos_mphi,
+    tau, flux, drift, xi_second (N-1,); acc (N_ACC,). link_heat accumulates the energy each link
     carries (coherent: tau_bar (dtheta_i + dtheta_{i+1}) / 2; plus conduction) and
     link_impulse the angular impulse tau_bar dt: their rates are the link current and torque.
-    tau ... cos_mphi are scratch; sin/cos(m phi) are advanced by the rotation through each
-    increment (series, no libm call for small increments) and re-synced from phi per call. Returns the number of steps completed: fewer
+    sin_mphi, cos_mphi are state: sin/cos(m phi) advanced by the rotation through each
+    increment (series, no libm call for small increments), re-synced from phi every
+    RESYNC_EVERY global steps. tau, dtheta, flux, drift, xi_second are scratch. Returns the number of steps completed: fewer
     than ``nsteps`` when an energy became non-positive or non-finite (a runaway).
     """
     N = E.shape[0]
     L = N - 1
     half = 0.5 * dt
     inv_m = 1.0 / m
-    for i in range(L):
-        sin_mphi[i] = math.sin(m * phi[i])
-        cos_mphi[i] = math.cos(m * phi[i])
     for n in range(nsteps):
         step = step0 + n
+        if step % RESYNC_EVERY == 0:
+            sync_trig(phi, m, sin_mphi, cos_mphi)
         t = step * dt
         T_L1 = schedule_T(sL_kind, sL_p, t + 0.25 * dt)
         T_R1 = schedule_T(sR_kind, sR_p, t + 0.25 * dt)
         _reservoir(E, C, 0, T_L1, k_L, half, noisy, k0, k1, step, STREAM_BATH_FIRST, acc, ACC_Q_L, law_id, lp, tT, tw, td)
         _reservoir(E, C, N - 1, T_R1, k_R, half, noisy, k0, k1, step, STREAM_BATH_FIRST, acc, ACC_Q_R, law_id, lp, tT, tw, td)
         if has_g:
-            _conduction(E, C, g, half, noisy, k0, k1, step, True, xi_second, flux, link_heat)
+            _conduction(E, C, g, half, noisy, k0, k1, step, True, xi_second, flux, drift, link_heat)
 
         _coherent(theta, phi, E, link_heat, link_impulse, dt, C, K, inv_m, harmonic,
                   law_id, lp, tT, tw, td, tau, dtheta, sin_mphi, cos_mphi)
@@ -289,7 +312,7 @@ def advance(theta, phi, E, link_heat, link_impulse, acc, step0, nsteps, dt, C, K
             return n + 1
 
         if has_g:
-            _conduction(E, C, g, half, noisy, k0, k1, step, False, xi_second, flux, link_heat)
+            _conduction(E, C, g, half, noisy, k0, k1, step, False, xi_second, flux, drift, link_heat)
         T_L2 = schedule_T(sL_kind, sL_p, t + 0.75 * dt)
         T_R2 = schedule_T(sR_kind, sR_p, t + 0.75 * dt)
         _reservoir(E, C, 0, T_L2, k_L, half, noisy, k0, k1, step, STREAM_BATH_SECOND, acc, ACC_Q_L, law_id, lp, tT, tw, td)

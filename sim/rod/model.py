@@ -93,7 +93,8 @@ class Rotor:
         t = np.asarray(T, float)[..., None] / self.T_q
         lmax = int(np.ceil(np.sqrt(2.0 * 42.0 * max(np.max(t), 1e-3)))) + 2
         x = np.arange(-lmax, lmax + 1) + self.alpha
-        w = np.exp(-(x * x) / (2.0 * t))
+        x_min = min(abs(self.alpha), 1.0 - abs(self.alpha))  # shifted exponents: no underflow at low T
+        w = np.exp(-(x * x - x_min**2) / (2.0 * t))
         return self.w_q * (w * x).sum(-1) / w.sum(-1)
 
     def encode(self):
@@ -328,7 +329,8 @@ class RodParams:
         if not np.all(np.isfinite(w)):
             raise ValueError(f"law = {self.law!r} gives non-finite omega0 for T in [{T[0]:.3g}, {T[-1]:.3g}]")
         product = w * domega0_dT(self.law, T)
-        if np.any(product < 0):
+        object.__setattr__(self, "unstable_law", bool(np.any(product < 0)))
+        if self.unstable_law:
             T_bad = T[np.argmax(product < 0)]
             warnings.warn(
                 f"clock law '{self.law.name}' has omega0*domega0/dT < 0 (first at T = {T_bad:.3g}): "

@@ -25,16 +25,23 @@ def _reservoir(rod: Rod, state: RodState, site: int, T_b: float, k: float, tau: 
     state.acc[kernels.ACC_S_FLOW] += dQ / T_b
 
 
-def _conduction(rod: Rod, state: RodState, tau: float, xi):
-    p = rod.params
-    T = state.E / p.C
-    q = p.g * (T[1:] - T[:-1]) * tau
-    if p.noise:
-        q = q + np.sqrt(2.0 * p.g * T[:-1] * T[1:] * tau) * xi
-    q = np.where(p.g == 0.0, 0.0, q)
+def _transfer(state: RodState, q: np.ndarray):
     state.E[:-1] += q
     state.E[1:] -= q
     state.link_heat -= q
+
+
+def _conduction(rod: Rod, state: RodState, tau: float, xi):
+    """Heun drift, Ito noise at the start state (see the kernel's docstring)."""
+    p = rod.params
+    drift = lambda: p.g * np.diff(state.E / p.C) * tau  # noqa: E731
+    d0 = drift()
+    q = d0
+    if p.noise:
+        T = state.E / p.C
+        q = q + np.where(p.g > 0, np.sqrt(2.0 * p.g * T[:-1] * T[1:] * tau) * xi, 0.0)
+    _transfer(state, q)
+    _transfer(state, 0.5 * (drift() - d0))
 
 
 def _bond_discrete_gradient(rod: Rod, phi: np.ndarray, d: np.ndarray) -> np.ndarray:

@@ -25,7 +25,8 @@ class RodState:
     theta (N,): unwrapped clock phases [rad]; phi (N-1,): link twists theta_i - theta_{i+1}
     [rad], integrated directly; E (N,): ring energies; link_heat, link_impulse (N-1,):
     cumulative energy and angular impulse carried across each link (their rates are the
-    link supercurrent and the mean link torque); acc (5,): cumulative heat from the
+    link supercurrent and the mean link torque); sin_mphi, cos_mphi (N-1,): sin/cos(m phi)
+    carried by rotation between periodic re-syncs (part of the exact state); acc (5,): cumulative heat from the
     left and right reservoirs, their angular impulses (heat / omega0) and the entropy flow
     sum(dQ_b / T_b) into the rod; step: steps taken (time = step * dt).
     """
@@ -35,13 +36,16 @@ class RodState:
     E: np.ndarray
     link_heat: np.ndarray
     link_impulse: np.ndarray
+    sin_mphi: np.ndarray
+    cos_mphi: np.ndarray
     acc: np.ndarray
     step: int = 0
 
     def copy(self) -> "RodState":
-        return RodState(self.theta.copy(), self.phi.copy(), self.E.copy(), self.link_heat.copy(),
-                        self.link_impulse.copy(), self.acc.copy(), self.step)
+        return RodState(*(getattr(self, f).copy() for f in ARRAY_FIELDS), step=self.step)
 
+
+ARRAY_FIELDS = ("theta", "phi", "E", "link_heat", "link_impulse", "sin_mphi", "cos_mphi", "acc")
 
 # (dims, units, description) of every recorded observable
 OBSERVABLES = {
@@ -74,7 +78,7 @@ class Rod:
         self.sR = p.T_R.encode()
         self.key = seed_key(p.seed)
         N = p.N
-        self._scratch = (np.empty(N - 1), np.empty(N), np.empty(N - 1), np.zeros(N - 1), np.empty(N - 1), np.empty(N - 1))
+        self._scratch = (np.empty(N - 1), np.empty(N), np.empty(N - 1), np.empty(N - 1), np.zeros(N - 1))
         self.dims = {"ring": N, "link": N - 1}
         self.observables = OBSERVABLES
 
@@ -82,8 +86,9 @@ class Rod:
     def initial_state(self) -> RodState:
         p = self.params
         theta = p.theta_init.astype(float).copy()
-        return RodState(theta=theta, phi=theta[:-1] - theta[1:], E=p.C * p.T_init,
-                        link_heat=np.zeros(p.N - 1), link_impulse=np.zeros(p.N - 1),
+        phi = theta[:-1] - theta[1:]
+        return RodState(theta=theta, phi=phi, E=p.C * p.T_init, link_heat=np.zeros(p.N - 1),
+                        link_impulse=np.zeros(p.N - 1), sin_mphi=np.sin(p.m * phi), cos_mphi=np.cos(p.m * phi),
                         acc=np.zeros(kernels.N_ACC), step=0)
 
     def advance(self, state: RodState, nsteps: int) -> None:
@@ -93,14 +98,20 @@ class Rod:
             state.theta, state.phi, state.E, state.link_heat, state.link_impulse, state.acc, state.step, nsteps, p.dt, p.C, p.K, p.m,
             p.torque == "harmonic", p.g, bool(p.g.any()), p.k_L, p.k_R, self.sL[0], self.sL[1],
             self.sR[0], self.sR[1], self.law_id, self.law_p, self.tab_T, self.tab_w, self.tab_d,
-            p.noise, self.key[0], self.key[1], *self._scratch)
+            p.noise, self.key[0], self.key[1], state.sin_mphi, state.cos_mphi, *self._scratch)
         state.step += done
         if done < nsteps:
             bad = int(np.argmax(~(state.E > 0)))
             raise RunawayError(
                 f"runaway at step {state.step} (t = {state.step * p.dt:.6g}): the energy of ring {bad} became "
-                f"{state.E[bad]!r}; the time step or the parameters drive a ring below zero energy")
+                f"{float(state.E[bad]):.4g}; " + self._runaway_cause())
         self.check_runaway(state)
+
+    def _runaway_cause(self) -> str:
+        if self.params.unstable_law:
+            return (f"clock law '{self.params.law.name}' has omega0*domega0/dT < 0, so this is the expected "
+                    f"instability of the uniform state (negative effective inertia), not a numerical failure.")
+        return "the time step or the parameters drive a ring below zero energy."
 
     def check_runaway(self, state: RodState) -> None:
         """Stop a run whose temperatures separate (the unstable clock law, MODEL.md A4)."""
@@ -111,8 +122,7 @@ class Rod:
                 f"runaway at step {state.step} (t = {state.step * self.params.dt:.6g}): ring temperatures "
                 f"separate, spread max(T) - min(T) = {spread:.4g} > runaway_dT = {self.params.runaway_dT:.4g} "
                 f"(ring {int(T.argmax())} at T = {T.max():.4g}, ring {int(T.argmin())} at T = {T.min():.4g}); "
-                f"clock law '{self.params.law.name}'. With omega0*domega0/dT < 0 this is the expected "
-                f"instability of the uniform state, not a numerical failure.")
+                + self._runaway_cause())
 
     # -- observables ------------------------------------------------------------------
     def bond_energy(self, phi: np.ndarray) -> np.ndarray:

@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from sim.stats import block_average, rate_from_cumulative
+
+
+def _ar1(rng, phi, n):
+    e = rng.standard_normal(n)
+    x = np.empty(n)
+    x[0] = e[0] / np.sqrt(1 - phi**2)
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + e[i]
+    return x
+
+
+@pytest.mark.parametrize("phi", [0.0, 0.9])
+def test_block_average_recovers_the_autocorrelation_time_of_ar1(rng, phi):
+    exact_tau = 0.5 * (1 + phi) / (1 - phi)
+    taus = [block_average(_ar1(rng, phi, 2**16))["tau_int"] for _ in range(8)]
+    # each estimate's relative error is ~ sqrt(2 / n_blocks) at the plateau; 8 replicas average it
+    assert np.mean(taus) == pytest.approx(exact_tau, rel=0.12)
+    assert not np.isclose(np.mean(taus), 0.5) or phi == 0.0
+
+
+def test_naive_error_would_be_too_small_for_correlated_data(rng):
+    x = _ar1(rng, 0.95, 2**16)
+    naive = x.std(ddof=1) / np.sqrt(x.size)
+    assert block_average(x)["stderr"] > 4 * naive
+
+
+def test_rate_from_cumulative_is_the_end_point_rate(rng):
+    t = np.arange(0, 1000.0, 1.0)
+    q = 0.3 * t + rng.normal(0, 0.1, t.size).cumsum() * 0.01
+    r = rate_from_cumulative(t, q, t_start=100.0)
+    assert r["mean"] == pytest.approx((q[-1] - q[100]) / (t[-1] - t[100]))
+    assert abs(r["mean"] - 0.3) < 5 * r["stderr"]
+
+
+def test_block_average_needs_two_samples():
+    with pytest.raises(ValueError, match="at least 2"):
+        block_average([1.0])
