@@ -111,6 +111,7 @@ def run_case(cfg, N, kind, ctx, seed) -> dict:
         "ledger_rel_error": ledger_det, "ledger_rel_error_noisy": _ledger_rel_error(d),
         "entropy_production_final": float(d["entropy_production"][-1]),
         "t_burn": t_burn, "t_measure": float(t[-1] - t[0]),
+        "torque_profile": [rate_from_cumulative(t, d["link_impulse"][:, i])["mean"] for i in range(N - 1)],
         "twist_profile": d["twist"].mean(axis=0).tolist(), "T_profile": d["T"].mean(axis=0).tolist(),
     }
 
@@ -154,11 +155,18 @@ def plot(cases, cfg, ctx) -> None:
     ax[0, 0].legend(fontsize=7)
     for c in sorted((c for c in cases if c["kind"] == "super"), key=lambda c: c["N"]):
         x = (np.arange(c["N"] - 1) + 0.5) / (c["N"] - 1)
-        ax[0, 1].plot(x, c["twist_profile"], label=f"N={c['N']}")
+        ax[0, 1].plot(x, c["torque_profile"], label=f"N={c['N']}")
         ax[0, 2].plot(np.arange(c["N"]) / (c["N"] - 1), c["T_profile"], label=f"super N={c['N']}")
+    sup = [c for c in cases if c["kind"] == "super"]
+    if sup:
+        ax[0, 1].axhline(sup[0]["torque_expected"], color="k", lw=1, ls=":", label="J/omega0 (seed Eq. 9)")
+        K, m = cfg["K"], cfg["m"]
+        ax[0, 1].secondary_yaxis("right", functions=(lambda tq: np.arcsin(np.clip(m * tq / K, -1, 1)) / m,
+                                                     lambda tw: K / m * np.sin(m * tw))).set_ylabel("twist (rad)")
     for c in sorted((c for c in cases if c["kind"] == "normal"), key=lambda c: c["N"]):
         ax[0, 2].plot(np.arange(c["N"]) / (c["N"] - 1), c["T_profile"], "--", label=f"normal N={c['N']}")
-    ax[0, 1].set(xlabel="position along the rod (link / N)", ylabel="mean link twist (rad)", title="twist profile (super)")
+    ax[0, 1].set(xlabel="position along the rod (link / N)", ylabel="time-averaged link torque",
+                 title="torque and twist profile (super rods)")
     ax[0, 1].legend(fontsize=7)
     ax[0, 2].set(xlabel="position along the rod (ring / N)", ylabel="mean temperature", title="temperature profile")
     ax[0, 2].legend(fontsize=7)

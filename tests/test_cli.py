@@ -1,0 +1,73 @@
+"""The command line a user meets: list, run (run directory contents), bad input, bench."""
+
+import json
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from sim.cli import main
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, timeout=900)
+
+
+def test_list_names_every_scenario_with_a_description(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "rod-dc" in out and "length" in out
+
+
+def test_run_writes_a_complete_run_directory(tmp_path):
+    out = tmp_path / "run"
+    res = _run("run", "rod-dc", "--quick", "--quiet", "--out", str(out), "--seed", "3",
+               "--set", "N=[4,8]", "--set", "t_measure=4000", "--set", "record_every=200",
+               "--set", "t_deterministic=1000")
+    assert res.returncode == 0, res.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["seed"] == 3 and config["N"] == [4, 8] and config["scenario"] == "rod-dc"
+    meta = json.loads((out / "metadata.json").read_text())
+    for key in ("version", "git_hash", "numpy", "numba", "seed", "wall_time_s", "ring_steps_per_s"):
+        assert key in meta
+    assert meta["status"] == "completed" and meta["ring_steps_per_s"] > 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == "rod-dc" and len(summary["cases"]) == 4
+    keys = {"N", "kind", "J_left", "J_right", "J_link_mean", "J_stderr", "J_expected", "torque_mean",
+            "torque_expected", "T_interior_mean", "ledger_rel_error"}
+    for case in summary["cases"]:
+        assert keys <= set(case)
+        assert case["ledger_rel_error"] < 1e-9
+        assert case["J_left"] > 0 > case["J_right"]  # heat flows from the hot reservoir
+    assert (out / "figures" / "rod_dc.png").stat().st_size > 10_000
+    with h5py.File(out / "timeseries" / "rod_N8_super.h5") as f:
+        assert f.attrs["status"] == "completed" and f["T"].shape[1] == 8
+        assert np.all(np.isfinite(f["supercurrent"][()]))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "no-such-scenario"], "scenario = 'no-such-scenario' is unknown; allowed: "),
+    (["run", "rod-dc", "--set", "Q=1"], "unknown key 'Q'"),
+    (["run", "rod-dc", "--set", "C=-1", "--set", "N=[4]"], "C = -1.0 is out of range"),
+    (["bench", "nothing"], "bench = 'nothing' is unknown"),
+])
+def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path, args, message):
+    if args[0] == "run":
+        args = args + ["--out", str(tmp_path / "x"), "--quiet"]
+    res = _run(*args)
+    assert res.returncode == 2
+    assert message in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+def test_quick_rod_dc_meets_every_tolerance(tmp_path):
+    """The --quick run is the reduced run that still meets the scenario's tolerances."""
+    res = _run("run", "rod-dc", "--quick", "--quiet", "--out", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    failed = [k for k, v in summary["checks"].items() if v is False]
+    assert not failed, (failed, summary["checks"])
+    normal = sorted((c for c in summary["cases"] if c["kind"] == "normal"), key=lambda c: c["N"])
+    assert normal[0]["J_left"] > 2.5 * normal[-1]["J_left"]  # normal rods fall with length
