@@ -20,6 +20,8 @@ def _steady(params, t_total, record_every=200):
     t = np.asarray(run["recorder"].times)
     last = t >= 0.5 * t[-1]
     rate = lambda q: (q[last][-1] - q[last][0]) / (t[last][-1] - t[last][0])  # noqa: E731
+    driven = params.T_L.T0 != params.T_R.T0
+    assert not driven or d["entropy_production"][-1] > 0  # every driven run produces entropy
     return {
         "J_left": rate(d["Q_L"]), "J_right": rate(d["Q_R"]),
         "J_links": np.array([rate(d["link_heat"][:, i]) for i in range(params.N - 1)]),
