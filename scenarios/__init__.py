@@ -1,3 +1,7 @@
 """Runnable studies, one module each; importing this package registers them all."""
 
-from scenarios import rod_dc  # noqa: F401
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
