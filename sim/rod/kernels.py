@@ -174,7 +174,10 @@ def all_positive(E):
 
 @njit(cache=True, error_model="numpy")
 def _reservoir(E, C, site, T_b, k, tau, noisy, k0, k1, step, stream, acc, slot, law_id, lp, tT, tw, td):
-    """Exact reservoir exchange of end ring ``site``; books heat, angular impulse, entropy flow."""
+    """Exact reservoir exchange of end ring ``site``; books heat, angular impulse, entropy flow.
+    k == 0 is a closed end: nothing happens."""
+    if k == 0.0:
+        return
     E_old = E[site]
     E_new = cir_update(E_old, C[site], T_b, k * tau / C[site], noisy, k0, k1, step, site, stream)
     dQ = E_new - E_old

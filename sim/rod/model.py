@@ -248,7 +248,8 @@ class RodParams:
     m: density peaks per ring (torque sin(m dtheta)/m), integer >= 1.
     torque: 'sine' or 'harmonic' (tau = K dtheta).
     law: clock law omega0(T) (object, name or dict). g: normal conduction between
-    neighbours, scalar or (N-1,), >= 0. k_L, k_R: reservoir contact conductances > 0.
+    neighbours, scalar or (N-1,), >= 0. k_L, k_R: reservoir contact conductances >= 0
+    (0: that end is closed, no reservoir).
     T_L, T_R: reservoir temperatures (number or Schedule). T_init: initial ring
     temperatures, scalar or (N,) (default: mean bath temperature). theta_init: initial
     phases (N,) (default 0). dt: time step. noise: stochastic reservoir kicks and
@@ -284,8 +285,8 @@ class RodParams:
         set_("m", check_int("m", self.m, low=1))
         check_choice("torque", self.torque, ("sine", "harmonic"))
         set_("law", make_law(self.law))
-        check_positive("k_L", self.k_L)
-        check_positive("k_R", self.k_R)
+        check_range("k_L", self.k_L, low=0.0, low_inclusive=True)
+        check_range("k_R", self.k_R, low=0.0, low_inclusive=True)
         set_("T_L", make_schedule(self.T_L))
         set_("T_R", make_schedule(self.T_R))
         T_init = 0.5 * (self.T_L.T0 + self.T_R.T0) if self.T_init is None else self.T_init
@@ -352,13 +353,13 @@ class RodParams:
         k dt / C <= 1; explicit conduction is stable for 2 g dt / C <= 1.
         """
         C = self.C.min()
-        limits = [C / max(self.k_L, self.k_R)]
+        limits = [C / max(self.k_L, self.k_R)] if max(self.k_L, self.k_R) > 0 else []
         wp = self.plasma_frequency()
         if wp > 0:
             limits.append(1.0 / wp)
         if self.g.max() > 0:
             limits.append(C / (2.0 * self.g.max()))
-        return float(min(limits))
+        return float(min(limits)) if limits else float("inf")
 
     def with_(self, **changes) -> "RodParams":
         return replace(self, **changes)

@@ -16,6 +16,8 @@ from sim.rod.system import Rod, RodState
 
 def _reservoir(rod: Rod, state: RodState, site: int, T_b: float, k: float, tau: float, step: int, stream: int, slot: int):
     p = rod.params
+    if k == 0.0:
+        return
     E_old = state.E[site]
     E_new = cir_update(E_old, p.C[site], T_b, k * tau / p.C[site], p.noise, rod.key[0], rod.key[1], step, site, stream)
     dQ = E_new - E_old

@@ -26,6 +26,7 @@ CASES = {
     "table-schedules": dict(law=Table(T=(0.5, 1.0, 1.6), omega=(0.6, 1.0, 1.3)),
                             T_L=Schedule("sinusoid", T0=1.1, amplitude=0.2, w=0.3),
                             T_R=Schedule("ramp", T0=0.9, T1=1.2, t0=5.0, t1=40.0), noise=True),
+    "closed-left-end": dict(k_L=0.0, noise=True, g=0.2),
     "weak-link-large-increments": dict(K=np.array([5, 5, 5, 1e-3, 5, 5, 5.0]), T_L=1.5, T_R=0.6),
 }
 
@@ -180,3 +181,14 @@ def test_memory_is_streamed_in_chunks(rod_params, tmp_path):
         writer.append(0, 0.0, rod.observe(sim.state, sim.initial))
     assert len(writer._buffer) == 0 and writer.frames == 8  # flushed at the chunk size
     writer.close()
+
+
+def test_closed_rod_conserves_its_energy_exactly(rod_params):
+    """k_L = k_R = 0: no reservoir, the stored energy stays what it was (to round-off)."""
+    rod = Rod(rod_params(k_L=0.0, k_R=0.0, noise=True, g=0.2))
+    s = rod.initial_state()
+    s.E[3] *= 1.2
+    before = rod.stored_energy(s)
+    rod.advance(s, 20_000)
+    assert abs(rod.stored_energy(s) - before) < 1e-12 * before
+    assert np.all(s.acc[:2] == 0.0) and s.E.std() < 0.2 * 50 * 0.2  # the pulse spread out
