@@ -36,10 +36,14 @@ def test_ledger_closes_and_kernel_matches_twin_for_any_rod(params):
     fast = rod.initial_state()
     initial = fast.copy()
     slow = fast.copy()
-    rod.advance(fast, 200)
-    advance_reference(rod, slow, 200)
+    # kernel vs twin over a few steps: melted, noisy rods are chaotic (hypothesis found one
+    # whose round-off differences grow e-fold every ~8 steps), so later they may part ways
+    rod.advance(fast, 20)
+    advance_reference(rod, slow, 20)
+    assert np.allclose(fast.E, slow.E, rtol=1e-10, atol=1e-10)
+    assert np.allclose(fast.phi, slow.phi, rtol=1e-10, atol=1e-10)
+    # the ledger closes whatever the dynamics
+    rod.advance(fast, 480)
     obs = rod.observe(fast, initial)
     scale = obs["energy_stored"] + abs(obs["Q_L"]) + abs(obs["Q_R"])
     assert abs(obs["ledger_error"]) < 1e-12 * scale
-    assert np.allclose(fast.E, slow.E, rtol=1e-10, atol=1e-10)
-    assert np.allclose(fast.phi, slow.phi, rtol=1e-10, atol=1e-10)
