@@ -155,6 +155,15 @@ def _hermite_np(x, y, d, T):
     return np.where(inside, val, np.where(T < x[0], below, above))
 
 
+def weak_link_couplings(N: int, K: float, K_w: float, weak_link: int) -> np.ndarray:
+    """Per-link couplings (N-1,): K everywhere and K_w on link ``weak_link`` (0 <= weak_link <= N-2)."""
+    N = check_int("N", N, low=2)
+    w = check_int("weak_link", weak_link, low=0, high=N - 2)
+    K = np.full(N - 1, float(check_range("K", K, low=0.0, low_inclusive=True)))
+    K[w] = float(check_range("K_w", K_w, low=0.0, low_inclusive=True))
+    return K
+
+
 def make_law(spec) -> object:
     """A law object from an instance, a name, or a dict ``{"name": ..., **params}``."""
     if hasattr(spec, "omega0"):

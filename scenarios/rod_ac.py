@@ -1,0 +1,197 @@
+"""rod-ac: the AC Josephson effect for heat across a weak link (MODEL.md A4.6).
+
+A rod of two stiff halves joined by a weak link K_w << K, each half on its own reservoir.
+When the halves' clock rates differ by more than the locking threshold the phase across
+the weak link winds and the link's heat current oscillates; below it the link locks and
+carries a DC current. Measured from the trajectory: the spectral peak of the weak link's
+heat current, its phase winding rate and its mean current. Yardstick: the Adler equation
+d psi/dt = m d_omega - d_omega_c sin(psi), d_omega_c = omega0 omega0' K_w (1/k_L + 1/k_R).
+
+Overdamped regime (small half heat capacity, k/C_half >> beat frequency): the Adler
+frequency sqrt((m d_omega)^2 - d_omega_c^2). Inertial regime (large C_half): a resistively
+and capacitively shunted junction; sweeping the drive up and down shows hysteresis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+from sim.rod.analysis import adler_frequency, adler_parameters, peak_frequency, winding_rate
+from sim.rod.model import RodParams, Schedule, domega0_dT, make_law, weak_link_couplings
+from sim.rod.runner import load, simulate
+from sim.scenario import scenario
+from sim.viz.plots import new_figure, save
+
+ADLER_TOL = 0.02  # overdamped, unlocked: within 2 % of the Adler frequency (issue)
+
+
+def defaults(quick: bool) -> dict:
+    return {
+        "n_half": 4,            # rings per half
+        "weak_link": None,      # link index of the weak link (default: between the halves)
+        "K": 5.0, "K_w": 0.005,
+        "k": 0.5,               # contact conductance of each reservoir
+        "law": {"name": "linear", "w_ref": 1.0, "beta": 0.5, "T_ref": 1.0},
+        "T_mean": 1.0,
+        "dt": 0.1,
+        "overdamped": {"C": 1.0, "m": [1, 2], "ratios": [0.5, 0.9, 1.2, 1.5, 2.0, 3.0, 4.0]},
+        "inertial": {"C": 50.0, "max_ratio": 2.5, "sweep_time": 2.0e5 if quick else 6.0e5, "windows": 60},
+        "periods": 20 if quick else 60,  # beat periods measured per unlocked case
+        "record_every": 10,
+        "seed": 0,
+    }
+
+
+def _geometry(cfg, C, m, T_L, T_R):
+    N = 2 * cfg["n_half"]
+    w = cfg["n_half"] - 1 if cfg["weak_link"] is None else cfg["weak_link"]
+    K = weak_link_couplings(N, cfg["K"], cfg["K_w"], w)
+    params = RodParams(N=N, C=C, K=K, m=m, law=make_law(cfg["law"]), k_L=cfg["k"], k_R=cfg["k"],
+                       T_L=T_L, T_R=T_R, dt=cfg["dt"], noise=False, seed=cfg["seed"])
+    return params, w
+
+
+def _threshold(cfg) -> tuple[float, float]:
+    """(d_omega_c, domega0/dT) at T_mean: the locking threshold and the clock's slope."""
+    law = make_law(cfg["law"])
+    _, d_omega_c = adler_parameters(law, cfg["T_mean"], cfg["T_mean"], cfg["K_w"], cfg["k"], cfg["k"])
+    return d_omega_c, float(domega0_dT(law, cfg["T_mean"]))
+
+
+def _drive(cfg, ratio, m):
+    """Bath temperatures giving m d_omega = ratio * d_omega_c (symmetric about T_mean)."""
+    d_omega_c, slope = _threshold(cfg)
+    dT = ratio * d_omega_c / (m * slope)
+    return cfg["T_mean"] + dT / 2, cfg["T_mean"] - dT / 2
+
+
+def run_case(cfg, m, ratio, ctx) -> dict:
+    C = cfg["overdamped"]["C"]
+    T_L, T_R = _drive(cfg, ratio, m)
+    params, w = _geometry(cfg, C, m, T_L, T_R)
+    d_omega, d_omega_c = adler_parameters(params.law, T_L, T_R, cfg["K_w"], cfg["k"], cfg["k"])
+    expected = float(adler_frequency(d_omega, d_omega_c, m))
+    t_settle = 20.0 * C * cfg["n_half"] / cfg["k"]
+    period = 2 * np.pi / (expected if expected > 0 else d_omega_c)
+    t_total = t_settle + cfg["periods"] * period
+    nsteps = int(t_total / cfg["dt"]) // cfg["record_every"] * cfg["record_every"]
+    path = ctx.path("timeseries", f"ac_overdamped_m{m}_ratio{ratio:g}.h5")
+    simulate(params, nsteps, cfg["record_every"], path=path, progress=not ctx.quiet,
+             desc=f"m={m} drive={ratio:g}", ctx=ctx)
+    d = load(path, ["twist", "supercurrent", "link_heat"], t_start=t_settle)
+    t, current = d["time"], d["supercurrent"][:, w]
+    winding = winding_rate(t, m * d["twist"][:, w])  # rate of psi = m phi
+    locked = abs(winding) * (t[-1] - t[0]) < 2 * np.pi  # less than one turn of psi in the window
+    J_mean = winding_rate(t, d["link_heat"][:, w])
+    return {
+        "m": m, "regime": "overdamped", "drive_ratio": ratio, "T_L": T_L, "T_R": T_R,
+        "d_omega": d_omega, "d_omega_c": d_omega_c, "beta_c": C * cfg["n_half"] / cfg["k"] * d_omega_c,
+        "omega_peak_measured": 0.0 if locked else peak_frequency(current, t[1] - t[0]),
+        "omega_peak_expected": expected, "winding_rate": winding, "locked": bool(locked),
+        "J_mean": J_mean, "J_dc_expected": (T_L - T_R) / (2.0 / cfg["k"]) if expected == 0 else 0.0,
+        # residual wiggle relative to the Josephson amplitude omega0 K_w / m a running link would show
+        "current_std_over_ac_amplitude": float(current.std() / (params.law.omega0(cfg["T_mean"]) * cfg["K_w"] / m)),
+        "trace_t": t[:: max(1, t.size // 2000)].tolist(), "trace_J": current[:: max(1, t.size // 2000)].tolist(),
+    }
+
+
+def run_sweep(cfg, direction, ctx) -> dict:
+    """Inertial regime: ramp T_L slowly up (or down) across the threshold; winding rate per window."""
+    inert = cfg["inertial"]
+    law = make_law(cfg["law"])
+    d_omega_c, slope = _threshold(cfg)
+    T_hi = cfg["T_mean"] + inert["max_ratio"] * d_omega_c / slope
+    t_settle = 20.0 * inert["C"] * cfg["n_half"] / cfg["k"]
+    lo, hi = (cfg["T_mean"], T_hi) if direction == "up" else (T_hi, cfg["T_mean"])
+    ramp = Schedule("ramp", T0=lo, T1=hi, t0=t_settle, t1=t_settle + inert["sweep_time"])
+    params, w = _geometry(cfg, inert["C"], 1, ramp, cfg["T_mean"])
+    nsteps = int((t_settle + inert["sweep_time"]) / cfg["dt"])
+    every = 10 * cfg["record_every"]
+    nsteps -= nsteps % every
+    run = simulate(params, nsteps, every, path=ctx.path("timeseries", f"ac_inertial_sweep_{direction}.h5"),
+                   progress=not ctx.quiet, desc=f"inertial sweep {direction}", ctx=ctx)
+    d = load(run["recorder"].path, ["twist"], t_start=t_settle)
+    edges = np.linspace(0, d["time"].size - 1, inert["windows"] + 1).astype(int)
+    t_mid = 0.5 * (d["time"][edges[:-1]] + d["time"][edges[1:]])
+    rates = [winding_rate(d["time"][a : b + 1], d["twist"][a : b + 1, w]) for a, b in zip(edges[:-1], edges[1:])]
+    d_omega = law.omega0(ramp.at(t_mid)) - law.omega0(cfg["T_mean"])
+    running = np.abs(rates) > 0.2 * d_omega_c
+    switch = float(d_omega[np.argmax(running)]) if direction == "up" and running.any() else (
+        float(d_omega[len(running) - 1 - np.argmax(running[::-1])]) if running.any() else float("nan"))
+    return {"direction": direction, "d_omega": d_omega.tolist(), "winding_rate": list(map(float, rates)),
+            "switch_d_omega": switch, "d_omega_c": d_omega_c,
+            "beta_c": inert["C"] * cfg["n_half"] / cfg["k"] * d_omega_c}
+
+
+def checks(cases, sweeps) -> dict:
+    running = [c for c in cases if not c["locked"]]
+    locked = [c for c in cases if c["locked"]]
+    out = {
+        "unlocked_m1_within_2_percent": all(abs(c["omega_peak_measured"] / c["omega_peak_expected"] - 1) <= ADLER_TOL
+                                            for c in running if c["m"] == 1),
+        "unlocked_m2_within_2_percent": all(abs(c["omega_peak_measured"] / c["omega_peak_expected"] - 1) <= ADLER_TOL
+                                            for c in running if c["m"] == 2),
+        "locked_exactly_when_adler_says": all(c["locked"] == (c["omega_peak_expected"] == 0) for c in cases),
+        "locked_cases_dc_no_oscillation": all(c["current_std_over_ac_amplitude"] < 0.01 and
+                                              abs(c["J_mean"] / c["J_dc_expected"] - 1) <= ADLER_TOL for c in locked),
+    }
+    if sweeps:
+        up, down = sweeps["up"]["switch_d_omega"], sweeps["down"]["switch_d_omega"]
+        out["inertial_hysteresis"] = bool(down < 0.9 * up)
+    return out
+
+
+def plot(cases, sweeps, cfg, ctx) -> None:
+    fig, ax = new_figure(2, 2, width=5.5)
+    show = next(c for c in cases if c["m"] == 1 and c["drive_ratio"] == 2.0) if any(
+        c["m"] == 1 and c["drive_ratio"] == 2.0 for c in cases) else next(c for c in cases if not c["locked"])
+    t, J = np.array(show["trace_t"]), np.array(show["trace_J"])
+    ax[0, 0].plot(t - t[0], J, lw=0.8)
+    ax[0, 0].set(xlabel="time (reduced)", ylabel="weak-link heat current",
+                 title=f"AC heat current, m={show['m']}, m d_omega = {show['drive_ratio']:g} d_omega_c")
+    f, p = signal.periodogram(J - J.mean(), fs=1.0 / (t[1] - t[0]), window="hann")
+    ax[0, 1].semilogy(2 * np.pi * f[1:], p[1:], lw=0.8)
+    ax[0, 1].axvline(show["omega_peak_expected"], color="k", ls=":", label="Adler")
+    ax[0, 1].set(xlabel="angular frequency (rad/time)", ylabel="power", title="spectrum", xlim=(0, 6 * show["omega_peak_expected"]))
+    ax[0, 1].legend()
+    for m, color in ((1, "C0"), (2, "C1")):
+        cs = [c for c in cases if c["m"] == m]
+        if not cs:
+            continue
+        x = np.array([c["d_omega"] for c in cs]) / cs[0]["d_omega_c"]
+        ax[1, 0].plot(x, [c["omega_peak_measured"] / c["d_omega_c"] for c in cs], "o", color=color, label=f"measured, m={m}")
+        xf = np.linspace(0, x.max() * 1.05, 300)
+        ax[1, 0].plot(xf, adler_frequency(xf, 1.0, m), color=color, lw=1, label=f"Adler, m={m}")
+    ax[1, 0].set(xlabel="d_omega / d_omega_c", ylabel="omega_peak / d_omega_c", title="peak frequency vs drive (overdamped)")
+    ax[1, 0].legend(fontsize=8)
+    for direction, marker in (("up", "^"), ("down", "v")):
+        if direction in sweeps:
+            s = sweeps[direction]
+            ax[1, 1].plot(np.array(s["d_omega"]) / s["d_omega_c"], np.array(s["winding_rate"]) / s["d_omega_c"],
+                          marker, ms=4, label=f"sweep {direction}")
+    if sweeps:
+        xf = np.linspace(0, cfg["inertial"]["max_ratio"], 200)
+        ax[1, 1].plot(xf, adler_frequency(xf, 1.0), "k:", lw=1, label="overdamped Adler")
+        ax[1, 1].plot(xf, xf, "k--", lw=0.7, label="m d_omega")
+        ax[1, 1].set(title=f"inertial regime (beta_c = {sweeps['up']['beta_c']:.1f}): hysteresis")
+    ax[1, 1].set(xlabel="d_omega / d_omega_c", ylabel="mean winding rate / d_omega_c")
+    ax[1, 1].legend(fontsize=8)
+    save(fig, ctx.path("figures", "rod_ac.png"))
+
+
+@scenario("rod-ac", "AC Josephson oscillation across a weak link: Adler frequency, locking, inertial hysteresis", defaults)
+def run(cfg, ctx) -> dict:
+    cases = []
+    for m in cfg["overdamped"]["m"]:
+        for ratio in cfg["overdamped"]["ratios"]:
+            c = run_case(cfg, m, ratio, ctx)
+            ctx.log(f"  m={m} drive={ratio:g} d_omega_c: omega_peak {c['omega_peak_measured']:.5g} "
+                    f"(Adler {c['omega_peak_expected']:.5g}), locked={c['locked']}, J_mean={c['J_mean']:.4g}")
+            cases.append(c)
+    sweeps = {direction: run_sweep(cfg, direction, ctx) for direction in ("up", "down")}
+    ctx.log(f"  inertial: running from d_omega = {sweeps['up']['switch_d_omega']:.4g} sweeping up, "
+            f"until {sweeps['down']['switch_d_omega']:.4g} sweeping down (d_omega_c = {sweeps['up']['d_omega_c']:.4g})")
+    plot(cases, sweeps, cfg, ctx)
+    summary_cases = [{k: v for k, v in c.items() if not k.startswith("trace_")} for c in cases]
+    return {"scenario": "rod-ac", "cases": summary_cases, "inertial_sweeps": sweeps, "checks": checks(cases, sweeps)}
