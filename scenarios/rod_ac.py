@@ -43,7 +43,7 @@ def defaults(quick: bool) -> dict:
     }
 
 
-def _geometry(cfg, C, m, T_L, T_R):
+def weak_link_params(cfg, C, m, T_L, T_R):
     N = 2 * cfg["n_half"]
     w = cfg["n_half"] - 1 if cfg["weak_link"] is None else cfg["weak_link"]
     K = weak_link_couplings(N, cfg["K"], cfg["K_w"], w)
@@ -52,7 +52,7 @@ def _geometry(cfg, C, m, T_L, T_R):
     return params, w
 
 
-def _threshold(cfg) -> tuple[float, float]:
+def locking_threshold(cfg) -> tuple[float, float]:
     """(d_omega_c, domega0/dT) at T_mean: the locking threshold and the clock's slope."""
     law = make_law(cfg["law"])
     _, d_omega_c = adler_parameters(law, cfg["T_mean"], cfg["T_mean"], cfg["K_w"], cfg["k"], cfg["k"])
@@ -61,7 +61,7 @@ def _threshold(cfg) -> tuple[float, float]:
 
 def _drive(cfg, ratio, m):
     """Bath temperatures giving m d_omega = ratio * d_omega_c (symmetric about T_mean)."""
-    d_omega_c, slope = _threshold(cfg)
+    d_omega_c, slope = locking_threshold(cfg)
     dT = ratio * d_omega_c / (m * slope)
     return cfg["T_mean"] + dT / 2, cfg["T_mean"] - dT / 2
 
@@ -69,7 +69,7 @@ def _drive(cfg, ratio, m):
 def run_case(cfg, m, ratio, ctx) -> dict:
     C = cfg["overdamped"]["C"]
     T_L, T_R = _drive(cfg, ratio, m)
-    params, w = _geometry(cfg, C, m, T_L, T_R)
+    params, w = weak_link_params(cfg, C, m, T_L, T_R)
     d_omega, d_omega_c = adler_parameters(params.law, T_L, T_R, cfg["K_w"], cfg["k"], cfg["k"])
     expected = float(adler_frequency(d_omega, d_omega_c, m))
     t_settle = 20.0 * C * cfg["n_half"] / cfg["k"]
@@ -100,12 +100,12 @@ def run_sweep(cfg, direction, ctx) -> dict:
     """Inertial regime: ramp T_L slowly up (or down) across the threshold; winding rate per window."""
     inert = cfg["inertial"]
     law = make_law(cfg["law"])
-    d_omega_c, slope = _threshold(cfg)
+    d_omega_c, slope = locking_threshold(cfg)
     T_hi = cfg["T_mean"] + inert["max_ratio"] * d_omega_c / slope
     t_settle = 20.0 * inert["C"] * cfg["n_half"] / cfg["k"]
     lo, hi = (cfg["T_mean"], T_hi) if direction == "up" else (T_hi, cfg["T_mean"])
     ramp = Schedule("ramp", T0=lo, T1=hi, t0=t_settle, t1=t_settle + inert["sweep_time"])
-    params, w = _geometry(cfg, inert["C"], 1, ramp, cfg["T_mean"])
+    params, w = weak_link_params(cfg, inert["C"], 1, ramp, cfg["T_mean"])
     nsteps = int((t_settle + inert["sweep_time"]) / cfg["dt"])
     every = 10 * cfg["record_every"]
     nsteps -= nsteps % every
