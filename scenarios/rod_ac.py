@@ -72,7 +72,10 @@ def run_case(cfg, m, ratio, ctx) -> dict:
     params, w = weak_link_params(cfg, C, m, T_L, T_R)
     d_omega, d_omega_c = adler_parameters(params.law, T_L, T_R, cfg["K_w"], cfg["k"], cfg["k"])
     expected = float(adler_frequency(d_omega, d_omega_c, m))
-    t_settle = 20.0 * C * cfg["n_half"] / cfg["k"]
+    # settle: 20 half relaxation times C_half/k, and for a locked link 10 Adler relaxation
+    # times 1/sqrt(d_omega_c^2 - (m d_omega)^2), which grow near the threshold
+    locking_rate = np.sqrt(max(d_omega_c**2 - (m * d_omega) ** 2, 0.0))
+    t_settle = max(20.0 * C * cfg["n_half"] / cfg["k"], 10.0 / locking_rate if locking_rate > 0 else 0.0)
     period = 2 * np.pi / (expected if expected > 0 else d_omega_c)
     t_total = t_settle + cfg["periods"] * period
     nsteps = int(t_total / cfg["dt"]) // cfg["record_every"] * cfg["record_every"]
@@ -144,8 +147,9 @@ def checks(cases, sweeps) -> dict:
 
 def plot(cases, sweeps, cfg, ctx) -> None:
     fig, ax = new_figure(2, 2, width=5.5)
-    show = next(c for c in cases if c["m"] == 1 and c["drive_ratio"] == 2.0) if any(
-        c["m"] == 1 and c["drive_ratio"] == 2.0 for c in cases) else next(c for c in cases if not c["locked"])
+    # the trace shown: the running m = 1 case nearest twice the threshold (any case if none runs)
+    running = [c for c in cases if not c["locked"]] or cases
+    show = min(running, key=lambda c: (c["m"] != 1, abs(c["drive_ratio"] - 2.0)))
     t, J = np.array(show["trace_t"]), np.array(show["trace_J"])
     ax[0, 0].plot(t - t[0], J, lw=0.8)
     ax[0, 0].set(xlabel="time (reduced)", ylabel="weak-link heat current",
@@ -153,7 +157,8 @@ def plot(cases, sweeps, cfg, ctx) -> None:
     f, p = signal.periodogram(J - J.mean(), fs=1.0 / (t[1] - t[0]), window="hann")
     ax[0, 1].semilogy(2 * np.pi * f[1:], p[1:], lw=0.8)
     ax[0, 1].axvline(show["omega_peak_expected"], color="k", ls=":", label="Adler")
-    ax[0, 1].set(xlabel="angular frequency (rad/time)", ylabel="power", title="spectrum", xlim=(0, 6 * show["omega_peak_expected"]))
+    ax[0, 1].set(xlabel="angular frequency (rad/time)", ylabel="power", title="spectrum",
+                 xlim=(0, 6 * max(show["omega_peak_expected"], show["d_omega_c"])))
     ax[0, 1].legend()
     for m, color in ((1, "C0"), (2, "C1")):
         cs = [c for c in cases if c["m"] == m]
