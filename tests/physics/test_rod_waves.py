@@ -138,3 +138,20 @@ def test_quick_second_sound_meets_every_tolerance(tmp_path):
     assert s["wave_speed_stderr"] < 0.01 * s["wave_speed_expected"]
     assert s["wave_speed_expected"] == pytest.approx(np.sqrt(s["K"] / s["effective_inertia"]), rel=1e-9)
     assert (tmp_path / "figures" / "rod_second_sound.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_quick_rotor_instability_is_detected_and_grows_at_the_linear_rate(tmp_path):
+    s = _run_quick("rod-rotor-instability", tmp_path)
+    assert s["unstable_detected"] is True
+    assert "runaway at step" in s["diagnosis"] and "omega0*domega0/dT < 0" in s["diagnosis"]
+    assert any("omega0*domega0/dT < 0" in w for w in s["setup_warnings"])  # the set-up warning, recorded
+    assert s["effective_inertia"] < 0
+    assert abs(s["growth_rate_measured"] / s["growth_rate_expected"] - 1) <= 0.05
+    # the closed rod's fastest allowed mode is just below the infinite rod's zig-zag rate
+    N = s["N"]
+    assert s["growth_rate_expected"] == pytest.approx(
+        s["growth_rate_zigzag_infinite_rod"] * np.sin(np.pi * (N - 1) / (2 * N)), rel=1e-9)
+    assert s["fit_window_time"][0] < s["fit_window_time"][1] < s["t_stop"] < 100.0  # stopped on its own
+    assert s["stable_law_stopped"] is None and s["stable_law_max_spread_ratio"] < 10
+    assert (tmp_path / "figures" / "rod_rotor_instability.png").stat().st_size > 10_000
