@@ -1,4 +1,4 @@
-"""Error bars for correlated time series: block averaging and integrated autocorrelation time."""
+"""Error bars for correlated time series (block averaging) and small fits (least squares, growth rates, peak times)."""
 
 from __future__ import annotations
 
@@ -53,3 +53,60 @@ def rate_from_cumulative(t, q, t_start: float = 0.0, min_blocks: int = 16) -> di
     ba = block_average(rates, min_blocks=min_blocks)
     ba["mean"] = float((q[-1] - q[0]) / (t[-1] - t[0]))
     return ba
+
+
+def least_squares(X, y) -> dict:
+    """Ordinary least squares y ~ X @ coef with the coefficients' standard errors.
+
+    X: (n, p) design matrix, y: (n,) data, n > p. The errors are sqrt(diag(s^2 (X^T X)^-1)),
+    s^2 the residual variance with n - p degrees of freedom: for deterministic data they
+    measure how well the model describes it (the residuals are systematic, not noise).
+    Returns {"coef" (p,), "stderr" (p,), "residual_rms"}.
+    """
+    X = np.asarray(X, float)
+    y = np.asarray(y, float)
+    n, p = X.shape
+    if n <= p:
+        raise ValueError(f"least_squares needs more points than parameters; got {n} points for {p} parameters")
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ coef
+    s2 = float(resid @ resid) / (n - p)
+    cov = s2 * np.linalg.inv(X.T @ X)
+    return {"coef": coef, "stderr": np.sqrt(np.diag(cov)), "residual_rms": float(np.sqrt(np.mean(resid**2)))}
+
+
+def exponential_growth_rate(t, amplitude, low: float, high: float) -> dict:
+    """Rate gamma of amplitude ~ exp(gamma t), fitted to log(amplitude) where low <= amplitude <= high.
+
+    t, amplitude: (n,) times and positive amplitudes. Uses the first contiguous run of
+    samples inside the window (the growth phase). Returns {"rate", "stderr", "t_start",
+    "t_end", "n", "log_amplitude0"} (rate in 1/time; log_amplitude0 the fitted log
+    amplitude at t = 0).
+    """
+    t = np.asarray(t, float)
+    a = np.asarray(amplitude, float)
+    inside = (a >= low) & (a <= high)
+    if not inside.any():
+        raise ValueError(f"no amplitude inside the fit window [{low:.3g}, {high:.3g}]")
+    first = int(np.argmax(inside))
+    last = first + int(np.argmin(inside[first:])) if not inside[first:].all() else a.size
+    sel = slice(first, last)
+    fit = least_squares(np.column_stack([t[sel], np.ones(last - first)]), np.log(a[sel]))
+    return {"rate": float(fit["coef"][0]), "stderr": float(fit["stderr"][0]), "t_start": float(t[first]),
+            "t_end": float(t[last - 1]), "n": last - first, "log_amplitude0": float(fit["coef"][1])}
+
+
+def peak_times(t, y) -> np.ndarray:
+    """Time of the maximum of each column of y, refined by a parabola through the three samples
+    around it (exact for a locally quadratic peak). t: (n,) uniform times, y: (n, m). Returns (m,).
+    Raises ValueError where the maximum sits on the first or last sample (not resolved)."""
+    t = np.asarray(t, float)
+    y = np.asarray(y, float)
+    k = np.argmax(y, axis=0)
+    if np.any((k == 0) | (k == y.shape[0] - 1)):
+        col = int(np.argmax((k == 0) | (k == y.shape[0] - 1)))
+        raise ValueError(f"the maximum of column {col} is on the edge of the record; allowed: a peak inside it")
+    cols = np.arange(y.shape[1])
+    ym, y0, yp = y[k - 1, cols], y[k, cols], y[k + 1, cols]
+    shift = 0.5 * (ym - yp) / (ym - 2.0 * y0 + yp)
+    return t[k] + shift * (t[1] - t[0])

@@ -100,7 +100,8 @@ class Rod:
             self.sR[0], self.sR[1], self.law_id, self.law_p, self.tab_T, self.tab_w, self.tab_d,
             p.noise, self.key[0], self.key[1], state.sin_mphi, state.cos_mphi, *self._scratch)
         state.step += done
-        if done < nsteps:
+        # the kernel stops after the step that failed: that may be the last step asked for
+        if not np.all(state.E > 0):
             bad = int(np.argmax(~(state.E > 0)))
             raise RunawayError(
                 f"runaway at step {state.step} (t = {state.step * p.dt:.6g}): the energy of ring {bad} became "

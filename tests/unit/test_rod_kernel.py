@@ -129,6 +129,19 @@ def test_runaway_stops_the_run_and_keeps_the_record(rod_params, tmp_path):
         assert f["T"].shape[0] > 1 and f["T"].shape[1] == 16
 
 
+def test_energy_runaway_in_the_last_step_of_a_call_is_named(rod_params):
+    """A ring driven below zero energy in the last step the kernel was asked for (record_every = 1)
+    is still reported as such, not as a NaN spread or a non-finite snapshot."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = rod_params(N=16, law=Rotor(1.0, 0.25, 1.0), K=5.0, C=2.0, T_L=0.1, T_R=0.1, k_L=0.0, k_R=0.0,
+                       T_init=0.1 * (1 + 1e-6 * (-1.0) ** np.arange(16)), dt=0.05)
+    with pytest.raises(RunawayError, match=r"the energy of ring \d+ became .*expected instability"):
+        simulate(p, 10_000, record_every=1, progress=False)
+
+
 def test_temperature_spread_beyond_runaway_dT_is_reported(rod_params):
     rod = Rod(rod_params(runaway_dT=0.3))
     s = rod.initial_state()
