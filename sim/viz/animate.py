@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from matplotlib.collections import LineCollection
+from matplotlib.ticker import MaxNLocator
 
 from sim.validation import check_choice, check_int, check_positive
 from sim.viz.plots import plt
@@ -138,11 +139,12 @@ class RodRenderer:
         ring_x = x[:, None] + self.DEPTH * np.cos(a)[None, :]
         ring_y = np.broadcast_to(np.sin(a), ring_x.shape)
         near = np.cos(a) >= 0
+        lw = float(np.clip(40.0 / len(self.rings), 0.9, 2.6))  # dense rods: thinner outlines
         # near and far halves of every ring outline, coloured by temperature per frame
         self.near = rod.add_collection(LineCollection(
-            [np.column_stack([rx[near], ry[near]]) for rx, ry in zip(ring_x, ring_y)], linewidths=2.6, zorder=3))
+            [np.column_stack([rx[near], ry[near]]) for rx, ry in zip(ring_x, ring_y)], linewidths=lw, zorder=3))
         self.far = rod.add_collection(LineCollection(
-            [np.column_stack([rx[~near], ry[~near]]) for rx, ry in zip(ring_x, ring_y)], linewidths=1.2,
+            [np.column_stack([rx[~near], ry[~near]]) for rx, ry in zip(ring_x, ring_y)], linewidths=0.5 * lw,
             alpha=0.45, zorder=1))
         rod.plot([x[0] - 0.8, x[-1] + 0.8], [0, 0], color="0.6", lw=0.8, ls="--", zorder=0)
         size = float(np.clip(3000.0 / len(self.rings), 14.0, 220.0))
@@ -154,29 +156,33 @@ class RodRenderer:
         (self.helix,) = rod.plot([], [], color="0.15", lw=1.0, alpha=0.7, zorder=4)
         # the two reservoirs as blocks at the ends, coloured by their temperature
         self.bath_blocks = []
-        for side, xc in (("left", x[0] - 1.0), ("right", x[-1] + 1.0)):
-            block = plt.Rectangle((xc - 0.22, -1.1), 0.44, 2.2, edgecolor="k", lw=0.8, zorder=3)
+        span = x[-1] - x[0]
+        gap, width = max(1.0, 0.04 * span), max(0.44, 0.025 * span)
+        for side, xc in (("left", x[0] - gap), ("right", x[-1] + gap)):
+            block = plt.Rectangle((xc - width / 2, -1.1), width, 2.2, edgecolor="k", lw=0.8, zorder=3)
             rod.add_patch(block)
             rod.text(xc, 1.18, f"{side}\nreservoir", ha="center", va="bottom", fontsize=10)
             self.bath_blocks.append(block)
-        rod.set_xlim(x[0] - 1.6, x[-1] + 1.6)
+        rod.set_xlim(x[0] - gap - width, x[-1] + gap + width)
         rod.set_ylim(-1.3, 1.5)
         rod.set_yticks([])
         for spine in ("left", "right", "top"):
             rod.spines[spine].set_visible(False)
         rod.set_xlabel("ring index along the rod axis", fontsize=12)
+        rod.xaxis.set_major_locator(MaxNLocator(integer=True))
         bar = fig.colorbar(plt.cm.ScalarMappable(norm=self.norm, cmap=self.cmap), ax=rod, orientation="horizontal",
                            fraction=0.05, pad=0.1, aspect=40)
         bar.set_label("ring temperature", fontsize=12)
 
         jax = fig.add_subplot(grid[0, 1])
-        links = np.arange(self.N - 1) + 0.5
+        links = np.arange(self.N - 1)
         (self.J_line,) = jax.plot(links, np.zeros(self.N - 1), "o-", color="C0", ms=3, lw=1.4,
                                   label="link supercurrent")
         self.J_ref = jax.axhline(0.0, color="C3", ls=":", lw=1.5, label="left reservoir power dQ_L/dt")
         jax.axhline(0.0, color="0.5", lw=0.6)
-        jax.set(xlim=(-0.5, self.N - 0.5), ylim=J_lim)
-        jax.set_xlabel("link (between rings i and i+1)", fontsize=11)
+        jax.set(xlim=(-0.8, self.N - 1.2), ylim=J_lim)
+        jax.set_xlabel("link i (between rings i and i+1)", fontsize=11)
+        jax.xaxis.set_major_locator(MaxNLocator(integer=True))
         jax.set_ylabel("supercurrent", fontsize=11)
         jax.legend(fontsize=10, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False)
 
@@ -187,6 +193,7 @@ class RodRenderer:
                                       label="reservoir temperature")
         tax.set(xlim=(-1.8, self.N + 0.8), ylim=T_lim)
         tax.set_xlabel("ring", fontsize=11)
+        tax.xaxis.set_major_locator(MaxNLocator(integer=True))
         tax.set_ylabel("temperature", fontsize=11)
         tax.legend(fontsize=10, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False)
 
@@ -203,7 +210,13 @@ class RodRenderer:
         for dots, sel in ((self.dots_near, near), (self.dots_far, ~near)):
             dots.set_offsets(np.column_stack([px[sel], py[sel]]))
             dots.set_array(Tm[sel])
-        self.helix.set_data(px[:, 0], py[:, 0])
+        # the helix follows, ring to ring, the peak nearest the previous one: the local twist
+        # (theta_{i+1} - theta_i wrapped to [-pi/m, pi/m]), whatever phase slips came before
+        slip = 2 * np.pi / self.m
+        twist = np.diff(theta)
+        twist -= slip * np.round(twist / slip)
+        path = (theta[0] + np.concatenate([[0.0], np.cumsum(twist)]))[self.rings]
+        self.helix.set_data(self.rings + self.DEPTH * np.cos(path), np.sin(path))
         colors = self.cmap(self.norm(T[self.rings]))
         self.near.set_color(colors)
         self.far.set_color(colors)
