@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 import h5py
+import matplotlib
 import numpy as np
 from tqdm import tqdm
 
@@ -86,8 +87,8 @@ class RodRenderer:
     Ring i is a unit circle in the plane normal to the rod axis, centred at x = i along
     the axis; viewed obliquely it is an ellipse of half-width DEPTH. Its m density peaks sit
     at angles theta_i + 2 pi k / m: a peak at angle a is drawn at (i + DEPTH cos a, sin a),
-    on the near side (large marker) when cos a > 0. A thin line joins peak 0 of successive
-    rings, so the twist shows as a helix. Markers and ring outlines are coloured by the
+    on the near side (large marker) when cos a >= 0. A thin line joins, ring to ring, the
+    peak nearest the previous ring's, so the local twist shows as a helix. Markers and ring outlines are coloured by the
     ring temperature (colour limits fixed over the whole animation).
     """
 
@@ -101,8 +102,9 @@ class RodRenderer:
         self.reader = FrameReader(f, idx)
         params = json.loads(f.attrs["params"])
         self.N, self.m = int(params["N"]), int(params["m"])
-        self.baths = [make_schedule({k: v for k, v in spec.items() if k != "name"}) if isinstance(spec, dict)
-                      else make_schedule(spec) for spec in (params["T_L"], params["T_R"])]
+        # a schedule is stored as a number or as its fields plus "name" (RodParams.to_dict)
+        self.baths = [make_schedule({k: v for k, v in spec.items() if k != "name"} if isinstance(spec, dict) else spec)
+                      for spec in (params["T_L"], params["T_R"])]
         self.rings = np.unique(np.round(np.linspace(0, self.N - 1, min(self.N, self.MAX_RINGS))).astype(int))
         self.t = self.reader.scalars("time")
         self.steps = self.reader.scalars("step")
@@ -111,15 +113,19 @@ class RodRenderer:
         bath_T = [b.at(self.t) for b in self.baths]
         T_lo, T_hi = min(T_lo, *(float(b.min()) for b in bath_T)), max(T_hi, *(float(b.max()) for b in bath_T))
         J_lo, J_hi = self.reader.extremes("supercurrent")
-        J_lo, J_hi = min(J_lo, 0.0, float(self.power_L.min())), max(J_hi, 0.0, float(self.power_L.max()))
+        known = np.append(self.power_L[np.isfinite(self.power_L)], 0.0)
+        J_lo, J_hi = min(J_lo, float(known.min())), max(J_hi, float(known.max()))
         self.norm = plt.Normalize(*_padded(T_lo, T_hi, 0.0))
-        self.cmap = plt.get_cmap(self.CMAP)
+        self.cmap = matplotlib.colormaps[self.CMAP]
         self._build(title, _padded(T_lo, T_hi), _padded(J_lo, J_hi))
 
     def _interval_rate(self, Q: np.ndarray) -> np.ndarray:
-        """dQ/dt over the interval ending at each displayed frame (the first: the interval after it)."""
+        """dQ/dt over the interval ending at each displayed frame (the first: the interval after it).
+
+        NaN for a single frame: there is no interval to measure over.
+        """
         if len(Q) < 2:
-            return np.zeros_like(Q)
+            return np.full(len(Q), np.nan)
         rate = np.diff(Q) / np.diff(self.t)
         return np.concatenate([rate[:1], rate])
 
@@ -178,7 +184,7 @@ class RodRenderer:
         links = np.arange(self.N - 1)
         (self.J_line,) = jax.plot(links, np.zeros(self.N - 1), "o-", color="C0", ms=3, lw=1.4,
                                   label="link supercurrent")
-        self.J_ref = jax.axhline(0.0, color="C3", ls=":", lw=1.5, label="left reservoir power dQ_L/dt")
+        self.J_ref = jax.axhline(0.0, color="C3", ls=":", lw=1.5, label="left reservoir dQ_L/dt")
         jax.axhline(0.0, color="0.5", lw=0.6)
         jax.set(xlim=(-0.8, self.N - 1.2), ylim=J_lim)
         jax.set_xlabel("link i (between rings i and i+1)", fontsize=11)
@@ -228,7 +234,8 @@ class RodRenderer:
         for block, Tb in zip(self.bath_blocks, bath_T):
             block.set_facecolor(self.cmap(self.norm(Tb)))
         self.clock.set_text(f"t = {self.t[j]:.6g}   (step {int(self.steps[j])})")
-        self.current.set_text(f"heat current from the left reservoir dQ_L/dt = {self.power_L[j]:+.4g}")
+        power = f"{self.power_L[j]:+.4g}" if np.isfinite(self.power_L[j]) else "n/a (one frame)"
+        self.current.set_text(f"heat current from the left reservoir dQ_L/dt = {power}")
 
 
 RENDERERS: dict[str, type] = {"rod": RodRenderer}
