@@ -104,3 +104,15 @@ def test_cli_animate_writes_the_movie(run_dir, tmp_path):
     res = subprocess.run([sys.executable, "-m", "sim", "animate", str(tmp_path / "missing")],
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 2 and "error:" in res.stderr and "does not exist" in res.stderr
+
+
+def test_run_with_animate_flag_animates_the_run_directory(tmp_path, monkeypatch):
+    """`run --animate` hands the finished run directory to animate_run (stubbed: rendering is tested above)."""
+    from sim.cli import main
+
+    calls = []
+    monkeypatch.setattr(anim, "animate_run", lambda run_dir, **kw: calls.append((run_dir, kw)) or [])
+    out = tmp_path / "run"
+    assert main(["run", "rod-dc", "--quick", "--quiet", "--out", str(out), "--set", "N=[4]", "--set", "t_measure=2000",
+                 "--set", "record_every=200", "--set", "t_deterministic=500", "--animate"]) == 0
+    assert calls == [(out, {"quiet": True})]
