@@ -22,10 +22,9 @@ from pathlib import Path
 import h5py
 import matplotlib
 import numpy as np
-from tqdm import tqdm
-
 from matplotlib.collections import LineCollection
 from matplotlib.ticker import MaxNLocator
+from tqdm import tqdm
 
 from sim.validation import check_choice, check_int, check_positive
 from sim.viz.plots import plt
