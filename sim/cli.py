@@ -1,4 +1,4 @@
-"""Command line: ``python -m sim {list, run, bench} ...`` (``python -m sim -h`` for help)."""
+"""Command line: ``python -m sim {list, run, animate, bench} ...`` (``python -m sim -h`` for help)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,23 @@ def _cmd_run(args) -> int:
         io.write_json(run_dir / "metadata.json", meta)
     if code == 0:
         ctx.log(f"{scen.name}: done in {wall:.1f} s; summary in {run_dir / 'summary.json'}")
+        if args.animate:
+            _animate(run_dir, args.quiet)
     return code
+
+
+def _animate(run_dir, quiet: bool, **kw) -> None:
+    from sim.viz.animate import animate_run  # matplotlib and h5py only when animating
+
+    for movie in animate_run(run_dir, quiet=quiet, **kw):
+        if not quiet:
+            print(f"animation: {movie}")
+
+
+def _cmd_animate(args) -> int:
+    _animate(args.run_dir, args.quiet, file=args.file, frames=args.frames, fps=args.fps, duration=args.duration,
+             fmt=args.format)
+    return 0
 
 
 def _cmd_bench(args) -> int:
@@ -74,7 +90,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a configuration value (dotted keys for nested values); repeatable")
     run.add_argument("--quiet", action="store_true", help="no progress bars or messages")
+    run.add_argument("--animate", action="store_true",
+                     help="after a successful run, animate its time series (as `animate RUN_DIR`)")
     run.set_defaults(func=_cmd_run)
+
+    anim = sub.add_parser("animate", help="render a run's time series to MP4 (GIF if ffmpeg is unavailable)")
+    anim.add_argument("run_dir", metavar="RUN_DIR", help="run directory (or one .h5 time-series file)")
+    anim.add_argument("--file", default=None, metavar="NAME",
+                      help="only this file of RUN_DIR/timeseries (default: every one)")
+    anim.add_argument("--frames", type=int, default=None,
+                      help="frames shown, evenly spaced over the recorded ones (default 120, or fps*duration)")
+    anim.add_argument("--fps", type=float, default=None, help="frames per second (default 24, or frames/duration)")
+    anim.add_argument("--duration", type=float, default=None, help="movie length in seconds")
+    anim.add_argument("--format", default="auto", choices=("auto", "mp4", "gif"),
+                      help="auto: MP4 if ffmpeg is available, else GIF (default)")
+    anim.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    anim.set_defaults(func=_cmd_animate)
 
     bench = sub.add_parser("bench", help="benchmarks: ratios against the NumPy twin and the cost floor")
     bench.add_argument("what", help=f"one of: {', '.join(sorted(BENCHES))}")

@@ -1,0 +1,398 @@
+"""Animations of recorded runs: MP4 through imageio-ffmpeg, GIF when ffmpeg is missing.
+
+``animate(h5_or_run_dir)`` renders one time-series file; ``animate_run(run_dir)`` every
+``timeseries/*.h5`` of a run directory. Output goes next to the run:
+``RUN_DIR/animations/<stem>.mp4`` (or ``.gif``).
+
+Long runs are decimated to ``frames`` evenly spaced recorded frames, and those are read
+from the HDF5 file in small batches by index: memory is O(batch * N) however long the run.
+
+Each system has its own renderer, chosen by the file's ``system`` attribute through
+``RENDERERS``; a renderer is built from (open h5py file, decimated frame indices, title)
+and exposes ``fig`` and ``update(j)``, which redraws the figure's artists for displayed
+frame ``j``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import h5py
+import matplotlib
+import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.ticker import MaxNLocator
+from tqdm import tqdm
+
+from sim.validation import check_choice, check_int, check_positive
+from sim.viz.plots import plt
+
+DEFAULT_FRAMES = 120
+DEFAULT_FPS = 24.0
+FIGSIZE = (12.8, 7.2)            # inches: 1280x720 px at the MP4 dpi (multiples of 16 for H.264)
+DPI = {"mp4": 100.0, "gif": 62.5}  # GIF at 800x450 px: a palette image per frame is heavy
+BATCH = 32                       # decimated frames read from HDF5 per read
+
+
+# --------------------------------------------------------------------------- reading
+class FrameReader:
+    """Rows of the recorded variables at the decimated frame indices, read lazily in batches.
+
+    f: open h5py file. idx: increasing recorded-frame indices, shape (frames,).
+    ``row(name, j)`` is variable ``name`` at displayed frame ``j`` (shape: the variable's
+    non-time dimensions); only one batch of ``BATCH`` frames per variable is held.
+    """
+
+    def __init__(self, f: h5py.File, idx: np.ndarray):
+        self.f, self.idx = f, idx
+        self._cache: dict[str, tuple[int, np.ndarray]] = {}
+
+    def row(self, name: str, j: int) -> np.ndarray:
+        start = j - j % BATCH
+        cached = self._cache.get(name)
+        if cached is None or cached[0] != start:
+            cached = (start, self.f[name][self.idx[start:start + BATCH]])
+            self._cache[name] = cached
+        return cached[1][j - start]
+
+    def scalars(self, name: str) -> np.ndarray:
+        """A per-frame scalar (e.g. "time", "Q_L") at every decimated frame, shape (frames,)."""
+        return self.f[name][self.idx]
+
+    def extremes(self, name: str) -> tuple[float, float]:
+        """(min, max) of variable ``name`` over the decimated frames, one batch at a time."""
+        lo, hi = np.inf, -np.inf
+        for start in range(0, len(self.idx), BATCH):
+            block = self.f[name][self.idx[start:start + BATCH]]
+            lo, hi = min(lo, float(np.min(block))), max(hi, float(np.max(block)))
+        return lo, hi
+
+
+def _padded(lo: float, hi: float, frac: float = 0.08) -> tuple[float, float]:
+    """Axis limits around [lo, hi] with a margin; a flat range still gets a visible span."""
+    span = hi - lo
+    if span < 1e-12 * max(abs(lo), abs(hi), 1.0):
+        span = 0.1 * max(abs(lo), 1e-3)
+        return lo - span / 2, hi + span / 2
+    return lo - frac * span, hi + frac * span
+
+
+# --------------------------------------------------------------------------- the rod
+class RodRenderer:
+    """Stacked rings in oblique perspective beside live supercurrent and temperature profiles.
+
+    Ring i is a unit circle in the plane normal to the rod axis, centred at x = i along
+    the axis; viewed obliquely it is an ellipse of half-width DEPTH. Its m density peaks sit
+    at angles theta_i + 2 pi k / m: a peak at angle a is drawn at (i + DEPTH cos a, sin a),
+    on the near side (large marker) when cos a >= 0. A thin line joins, ring to ring, the
+    peak nearest the previous ring's, so the local twist shows as a helix. Markers and ring outlines are coloured by the
+    ring temperature (colour limits fixed over the whole animation).
+    """
+
+    MAX_RINGS = 64   # more rings than this: draw an evenly spaced subset, readable at 720p
+    DEPTH = 0.32     # projected half-width of a ring, in units of the ring spacing
+    CMAP = "plasma"  # no pale middle: mid-range temperatures stay visible on white
+
+    def __init__(self, f: h5py.File, idx: np.ndarray, title: str):
+        from sim.rod.model import make_schedule
+
+        self.reader = FrameReader(f, idx)
+        params = json.loads(f.attrs["params"])
+        self.N, self.m = int(params["N"]), int(params["m"])
+        # a schedule is stored as a number or as its fields plus "name" (RodParams.to_dict)
+        self.baths = [make_schedule({k: v for k, v in spec.items() if k != "name"} if isinstance(spec, dict) else spec)
+                      for spec in (params["T_L"], params["T_R"])]
+        self.rings = np.unique(np.round(np.linspace(0, self.N - 1, min(self.N, self.MAX_RINGS))).astype(int))
+        self.t = self.reader.scalars("time")
+        self.steps = self.reader.scalars("step")
+        self.power_L = self._interval_rate(self.reader.scalars("Q_L"))
+        T_lo, T_hi = self.reader.extremes("T")
+        bath_T = [b.at(self.t) for b in self.baths]
+        T_lo, T_hi = min(T_lo, *(float(b.min()) for b in bath_T)), max(T_hi, *(float(b.max()) for b in bath_T))
+        J_lo, J_hi = self.reader.extremes("supercurrent")
+        known = np.append(self.power_L[np.isfinite(self.power_L)], 0.0)
+        J_lo, J_hi = min(J_lo, float(known.min())), max(J_hi, float(known.max()))
+        self.norm = plt.Normalize(*_padded(T_lo, T_hi, 0.0))
+        self.cmap = matplotlib.colormaps[self.CMAP]
+        self._build(title, _padded(T_lo, T_hi), _padded(J_lo, J_hi))
+
+    def _interval_rate(self, Q: np.ndarray) -> np.ndarray:
+        """dQ/dt over the interval ending at each displayed frame (the first: the interval after it).
+
+        NaN for a single frame: there is no interval to measure over.
+        """
+        if len(Q) < 2:
+            return np.full(len(Q), np.nan)
+        rate = np.diff(Q) / np.diff(self.t)
+        return np.concatenate([rate[:1], rate])
+
+    def _build(self, title, T_lim, J_lim):
+        fig = plt.figure(figsize=FIGSIZE)
+        grid = fig.add_gridspec(2, 2, width_ratios=(1.55, 1.0), left=0.05, right=0.97, top=0.83, bottom=0.09,
+                                wspace=0.22, hspace=0.42)
+        rod = fig.add_subplot(grid[:, 0])
+        self.fig = fig
+        shown = f"{len(self.rings)} of {self.N} rings shown" if len(self.rings) < self.N else f"{self.N} rings"
+        fig.suptitle(f"{title}   ({shown}, m = {self.m})", fontsize=14, x=0.05, ha="left")
+        self.clock = fig.text(0.05, 0.905, "", fontsize=12, ha="left", family="monospace")
+        self.current = fig.text(0.97, 0.905, "", fontsize=12, ha="right", family="monospace")
+
+        x = self.rings.astype(float)
+        a = np.linspace(0.0, 2 * np.pi, 65)
+        ring_x = x[:, None] + self.DEPTH * np.cos(a)[None, :]
+        ring_y = np.broadcast_to(np.sin(a), ring_x.shape)
+        near = np.cos(a) >= 0
+        lw = float(np.clip(40.0 / len(self.rings), 0.9, 2.6))  # dense rods: thinner outlines
+        # near and far halves of every ring outline, coloured by temperature per frame
+        self.near = rod.add_collection(LineCollection(
+            [np.column_stack([rx[near], ry[near]]) for rx, ry in zip(ring_x, ring_y)], linewidths=lw, zorder=3))
+        self.far = rod.add_collection(LineCollection(
+            [np.column_stack([rx[~near], ry[~near]]) for rx, ry in zip(ring_x, ring_y)], linewidths=0.5 * lw,
+            alpha=0.45, zorder=1))
+        rod.plot([x[0] - 0.8, x[-1] + 0.8], [0, 0], color="0.6", lw=0.8, ls="--", zorder=0)
+        size = float(np.clip(3000.0 / len(self.rings), 14.0, 220.0))
+        none = np.empty(0)
+        self.dots_far = rod.scatter(none, none, c=none, s=size * 0.45, cmap=self.cmap, norm=self.norm, alpha=0.7,
+                                    edgecolors="0.4", linewidths=0.4, zorder=2)
+        self.dots_near = rod.scatter(none, none, c=none, s=size, cmap=self.cmap, norm=self.norm, edgecolors="k",
+                                     linewidths=0.6, zorder=5)
+        (self.helix,) = rod.plot([], [], color="0.15", lw=1.0, alpha=0.7, zorder=4)
+        # the two reservoirs as blocks at the ends, coloured by their temperature
+        self.bath_blocks = []
+        span = x[-1] - x[0]
+        gap, width = max(1.0, 0.04 * span), max(0.44, 0.025 * span)
+        for side, xc in (("left", x[0] - gap), ("right", x[-1] + gap)):
+            block = plt.Rectangle((xc - width / 2, -1.1), width, 2.2, edgecolor="k", lw=0.8, zorder=3)
+            rod.add_patch(block)
+            rod.text(xc, 1.18, f"{side}\nreservoir", ha="center", va="bottom", fontsize=10)
+            self.bath_blocks.append(block)
+        rod.set_xlim(x[0] - gap - width, x[-1] + gap + width)
+        rod.set_ylim(-1.3, 1.5)
+        rod.set_yticks([])
+        for spine in ("left", "right", "top"):
+            rod.spines[spine].set_visible(False)
+        rod.set_xlabel("ring index along the rod axis", fontsize=12)
+        rod.xaxis.set_major_locator(MaxNLocator(integer=True))
+        bar = fig.colorbar(plt.cm.ScalarMappable(norm=self.norm, cmap=self.cmap), ax=rod, orientation="horizontal",
+                           fraction=0.05, pad=0.1, aspect=40)
+        bar.set_label("ring temperature", fontsize=12)
+
+        jax = fig.add_subplot(grid[0, 1])
+        links = np.arange(self.N - 1)
+        (self.J_line,) = jax.plot(links, np.zeros(self.N - 1), "o-", color="C0", ms=3, lw=1.4,
+                                  label="link supercurrent")
+        self.J_ref = jax.axhline(0.0, color="C3", ls=":", lw=1.5, label="left reservoir dQ_L/dt")
+        jax.axhline(0.0, color="0.5", lw=0.6)
+        jax.set(xlim=(-0.8, self.N - 1.2), ylim=J_lim)
+        jax.set_xlabel("link i (between rings i and i+1)", fontsize=11)
+        jax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        jax.set_ylabel("supercurrent", fontsize=11)
+        jax.legend(fontsize=10, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False)
+
+        tax = fig.add_subplot(grid[1, 1])
+        (self.T_line,) = tax.plot(np.arange(self.N), np.zeros(self.N), "o-", color="C1", ms=3, lw=1.4,
+                                  label="ring temperature")
+        self.bath_marks = tax.scatter([-1, self.N], [0, 0], marker="s", s=50, color="k", zorder=5,
+                                      label="reservoir temperature")
+        tax.set(xlim=(-1.8, self.N + 0.8), ylim=T_lim)
+        tax.set_xlabel("ring", fontsize=11)
+        tax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        tax.set_ylabel("temperature", fontsize=11)
+        tax.legend(fontsize=10, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False)
+
+    def update(self, j: int) -> None:
+        """Redraw every artist for displayed frame ``j`` (reads that frame's rows only)."""
+        theta = self.reader.row("theta", j)
+        T = self.reader.row("T", j)
+        J = self.reader.row("supercurrent", j)
+        angles = theta[self.rings, None] + 2 * np.pi * np.arange(self.m)[None, :] / self.m  # (rings, m)
+        px = self.rings[:, None] + self.DEPTH * np.cos(angles)
+        py = np.sin(angles)
+        Tm = np.broadcast_to(T[self.rings, None], angles.shape)
+        near = np.cos(angles) >= 0
+        for dots, sel in ((self.dots_near, near), (self.dots_far, ~near)):
+            dots.set_offsets(np.column_stack([px[sel], py[sel]]))
+            dots.set_array(Tm[sel])
+        # the helix follows, ring to ring, the peak nearest the previous one: the local twist
+        # (theta_{i+1} - theta_i wrapped to [-pi/m, pi/m]), whatever phase slips came before
+        slip = 2 * np.pi / self.m
+        twist = np.diff(theta)
+        twist -= slip * np.round(twist / slip)
+        path = (theta[0] + np.concatenate([[0.0], np.cumsum(twist)]))[self.rings]
+        self.helix.set_data(self.rings + self.DEPTH * np.cos(path), np.sin(path))
+        colors = self.cmap(self.norm(T[self.rings]))
+        self.near.set_color(colors)
+        self.far.set_color(colors)
+        self.J_line.set_ydata(J)
+        self.J_ref.set_ydata([self.power_L[j]] * 2)
+        self.T_line.set_ydata(T)
+        bath_T = [float(b.at(self.t[j])) for b in self.baths]
+        self.bath_marks.set_offsets([[-1, bath_T[0]], [self.N, bath_T[1]]])
+        for block, Tb in zip(self.bath_blocks, bath_T):
+            block.set_facecolor(self.cmap(self.norm(Tb)))
+        self.clock.set_text(f"t = {self.t[j]:.6g}   (step {int(self.steps[j])})")
+        power = f"{self.power_L[j]:+.4g}" if np.isfinite(self.power_L[j]) else "n/a (one frame)"
+        self.current.set_text(f"heat current from the left reservoir dQ_L/dt = {power}")
+
+
+RENDERERS: dict[str, type] = {"rod": RodRenderer}
+
+
+# --------------------------------------------------------------------------- writing
+def ffmpeg_available() -> bool:
+    """True if imageio-ffmpeg imports and finds an ffmpeg binary."""
+    try:
+        import imageio_ffmpeg
+
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError, OSError):
+        return False
+    return True
+
+
+def _rgb(fig) -> np.ndarray:
+    """The figure as an (height, width, 3) uint8 array."""
+    fig.canvas.draw()
+    return np.ascontiguousarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
+
+
+def _frames(renderer, n: int, desc: str, quiet: bool):
+    """Yield displayed frames 0..n-1 as RGB arrays, with a progress bar."""
+    for j in tqdm(range(n), desc=desc, unit="frame", disable=quiet):
+        renderer.update(j)
+        yield _rgb(renderer.fig)
+
+
+def _write_mp4(path: Path, frames, fps: float) -> None:
+    import imageio_ffmpeg
+
+    first = next(frames)
+    writer = imageio_ffmpeg.write_frames(str(path), (first.shape[1], first.shape[0]), fps=fps, codec="libx264",
+                                         quality=7, pix_fmt_out="yuv420p", macro_block_size=16)
+    writer.send(None)  # start ffmpeg
+    try:
+        writer.send(first)
+        for frame in frames:
+            writer.send(frame)
+    finally:
+        writer.close()
+
+
+def _write_gif(path: Path, frames, fps: float) -> None:
+    from PIL import Image
+
+    images = (Image.fromarray(frame) for frame in frames)
+    first = next(images)
+    # 10 ms is the GIF time unit; Pillow consumes the generator frame by frame
+    first.save(path, format="GIF", save_all=True, append_images=images, duration=round(1000.0 / fps, -1) or 10,
+               loop=0)
+
+
+# --------------------------------------------------------------------------- entry points
+def _resolve_file(path: Path, file: str | None) -> list[Path]:
+    """The time-series files ``path`` designates: itself, or ``timeseries/*.h5`` of a run directory."""
+    if not path.exists():
+        raise ValueError(f"{path} does not exist; allowed: a run directory or an .h5 time-series file")
+    if path.is_file():
+        if file is not None:
+            raise ValueError(f"file = {file!r} only applies to a run directory, and {path} is a file")
+        return [path]
+    found = sorted((path / "timeseries").glob("*.h5"))
+    if not found:
+        raise ValueError(f"{path} has no time series to animate (no timeseries/*.h5 in it)")
+    if file is None:
+        return found
+    by_name = {p.name: p for p in found} | {p.stem: p for p in found}
+    if file not in by_name:
+        raise ValueError(f"file = {file!r} is not in {path / 'timeseries'}; allowed: "
+                         + ", ".join(repr(p.name) for p in found))
+    return [by_name[file]]
+
+
+def _timing(frames, fps, duration) -> tuple[int, float | None, float | None]:
+    """Checked (frames, fps, duration); frames = fps * duration when only those two are given."""
+    if frames is not None and fps is not None and duration is not None:
+        raise ValueError(f"frames = {frames!r}, fps = {fps!r} and duration = {duration!r} over-determine the "
+                         "animation; allowed: at most two of them")
+    if fps is not None:
+        fps = float(check_positive("fps", fps, unit="frames/s"))
+    if duration is not None:
+        duration = float(check_positive("duration", duration, unit="s"))
+    if frames is None:
+        frames = max(1, round(fps * duration)) if fps is not None and duration is not None else DEFAULT_FRAMES
+    return check_int("frames", frames, low=1), fps, duration
+
+
+def animate(path, out=None, frames: int | None = None, fps: float | None = None, duration: float | None = None,
+            fmt: str = "auto", file: str | None = None, quiet: bool = False) -> Path:
+    """Render one recorded run to a movie; return the movie's path.
+
+    path: an .h5 time-series file, or a run directory holding one (or naming one with
+    ``file``, the name in ``timeseries/`` with or without ".h5"; ``animate_run`` does all).
+    out: the movie file (default ``RUN_DIR/animations/<stem>.mp4`` or ``.gif``; its suffix
+    picks the format when ``fmt="auto"``).
+    frames: displayed frames (default 120, or fps * duration), evenly spaced over the
+    recorded ones; fewer if fewer were recorded. fps: frames per second (default 24, or
+    frames / duration). duration: movie length in seconds.
+    fmt: "auto" (MP4 if ffmpeg is available, else GIF with a printed note), "mp4" or "gif".
+    quiet: no progress bar or notes.
+    """
+    files = _resolve_file(Path(path), file)
+    if len(files) > 1:
+        raise ValueError(f"{path} holds {len(files)} time series; choose one with file= (allowed: "
+                         + ", ".join(repr(p.name) for p in files) + ") or animate them all with animate_run")
+    return _animate_file(files[0], out, *_timing(frames, fps, duration), fmt, quiet)
+
+
+def animate_run(run_dir, frames: int | None = None, fps: float | None = None, duration: float | None = None,
+                fmt: str = "auto", file: str | None = None, quiet: bool = False) -> list[Path]:
+    """``animate`` every ``timeseries/*.h5`` of ``run_dir`` (or the one named ``file``); return the movies."""
+    timing = _timing(frames, fps, duration)
+    return [_animate_file(p, None, *timing, fmt, quiet) for p in _resolve_file(Path(run_dir), file)]
+
+
+def _animate_file(h5: Path, out, frames: int, fps: float | None, duration: float | None, fmt: str,
+                  quiet: bool) -> Path:
+    check_choice("fmt", fmt, ("auto", "mp4", "gif"))
+    if fmt == "auto" and out is not None and Path(out).suffix.lower() in (".mp4", ".gif"):
+        fmt = Path(out).suffix.lower()[1:]
+    if fmt != "gif" and not ffmpeg_available():
+        if not quiet:
+            print(f"note: ffmpeg is unavailable (imageio-ffmpeg missing or without a binary); writing a GIF instead "
+                  f"of {'the requested ' if fmt == 'mp4' else ''}MP4")
+        fmt = "gif"
+    elif fmt == "auto":
+        fmt = "mp4"
+    run_dir = h5.parent.parent if h5.parent.name == "timeseries" else h5.parent
+    out = (run_dir / "animations" / h5.stem if out is None else Path(out)).with_suffix(f".{fmt}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    with h5py.File(h5, "r") as f:
+        system = f.attrs.get("system")
+        if system not in RENDERERS:
+            raise ValueError(f"{h5}: system = {system!r} has no renderer; allowed: "
+                             + ", ".join(map(repr, sorted(RENDERERS))))
+        recorded = f["time"].shape[0]
+        if recorded == 0:
+            raise ValueError(f"{h5} has no recorded frames; nothing to animate")
+        idx = np.unique(np.round(np.linspace(0, recorded - 1, min(frames, recorded))).astype(int))
+        fps = len(idx) / duration if duration is not None else (fps or DEFAULT_FPS)
+        renderer = RENDERERS[system](f, idx, h5.stem)
+        renderer.fig.set_dpi(DPI[fmt])
+        try:
+            movie = _frames(renderer, len(idx), f"animate {h5.stem}", quiet)
+            # write under a temporary name so an interrupted render leaves no truncated movie
+            tmp = out.with_name(f".{out.stem}.partial{out.suffix}")
+            try:
+                if fmt == "mp4":
+                    _write_mp4(tmp, movie, fps)
+                else:
+                    _write_gif(tmp, movie, fps)
+                os.replace(tmp, out)
+            finally:
+                tmp.unlink(missing_ok=True)
+        finally:
+            plt.close(renderer.fig)
+    return out
