@@ -110,7 +110,7 @@ class Network:
             b = bad[0]
             raise ValueError(f"particles {i[b]} and {j[b]} overlap: centre distance {d[b]:.4g} m < "
                              f"R_{i[b]} + R_{j[b]} = {contact[b]:.4g} m; allowed: distance >= sum of radii")
-        close = np.nonzero(d < 1.5 * contact)[0]
+        close = np.nonzero(d < 1.5 * contact * (1 - 1e-9))[0]  # exactly 3R is fine
         if close.size:
             b = close[0]
             warnings.warn(f"particles {i[b]} and {j[b]} are {d[b] / (0.5 * contact[b]):.2f} R apart (centre "
