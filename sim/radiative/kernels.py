@@ -7,8 +7,13 @@ The fast path per chunk of frequencies is
     pair_transmission T_ij = 4 k^4 Tr[chi_abs_i Gd_ij chi_em_j Gd_ij^H]  [numba, prange over w]
 
 Gd = (1 - k^2 G A)^-1 G equals MODEL.md's G (1 - k^2 A G)^-1 (push-through identity), so
-one LU with 3N right-hand sides gives every dressed block. The LAPACK solve is the floor;
-the kernels only fill arrays (no allocation). Their NumPy twins are in ``reference.py``.
+one LU with 3N right-hand sides gives every dressed block. That solve is the floor; the
+kernels around it only fill preallocated arrays. Their NumPy twins are in ``reference.py``.
+
+Why not LAPACK from inside numba: numba reaches scipy's OpenBLAS, numpy reaches its own;
+two thread pools (plus numba's) spinning on 2 cores made timings erratic (10x swings),
+and calling it from prange threads oversubscribed. One batched numpy call per chunk is
+predictable and within ~10 % of the direct call.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from numba import njit, prange
 
 @njit(parallel=True, cache=True)
 def assemble_system(k, positions, alpha, G, M):
-    """Fill G and M = 1 - k^2 G A for each frequency.
+    """Fill G (exactly symmetric) and M = 1 - k^2 G A for each frequency.
 
     k (n,) 1/m; positions (N, 3) m; alpha (n, N, 3, 3) complex m^3 (polarizabilities);
     G, M (n, 3N, 3N) complex outputs (G in 1/m, M dimensionless).
@@ -49,7 +54,7 @@ def assemble_system(k, positions, alpha, G, M):
                 c_rr = pref * (1.0 + 3j / kr - 3.0 / (kr * kr))
                 for a in range(3):
                     for b in range(3):
-                        g = -c_rr * u[a] * u[b]
+                        g = -c_rr * (u[a] * u[b])  # bracketed: exactly symmetric in a, b
                         if a == b:
                             g += c_iso
                         # G0(r) = G0(-r) and each block is symmetric

@@ -131,29 +131,34 @@ class Network:
         chi_em, chi_abs = emission_absorption(alpha, omega[:, None])
         return alpha, chi_em, chi_abs
 
-    def _chunks(self, n: int, arrays: int):
-        """Slices of at most _CHUNK_BYTES worth of ``arrays`` (n, 3N, 3N) complex work arrays."""
-        per = arrays * (3 * self.N) ** 2 * 16
-        step = max(1, int(_CHUNK_BYTES // per))
-        return [slice(s, min(n, s + step)) for s in range(0, n, step)]
+    def _chunk_size(self, arrays: int) -> int:
+        """Frequencies per chunk so that ``arrays`` (n, 3N, 3N) complex work arrays fit _CHUNK_BYTES."""
+        return max(1, int(_CHUNK_BYTES // (arrays * (3 * self.N) ** 2 * 16)))
 
     def _spectra(self, omega: np.ndarray, environment: bool):
-        """Fast path: T (n, N, N) and, with ``environment``, (T_in, T_out) (n, N), streamed in chunks."""
-        n, N = len(omega), self.N
+        """Fast path: T (n, N, N) and, with ``environment``, (T_in, T_out) (n, N).
+
+        Streams over frequency chunks with work arrays allocated once, so memory stays
+        O(chunk * (3N)^2) however many frequencies are asked for.
+        """
+        n, N, m = len(omega), self.N, 3 * self.N
         T = np.empty((n, N, N))
         T_in = np.empty((n, N)) if environment else None
         T_out = np.empty((n, N)) if environment else None
-        for sl in self._chunks(n, 10 if environment else 5):
+        # G, M and the solve's copies of both plus its result; the environment needs ~4 more
+        step = min(n, self._chunk_size(9 if environment else 5))
+        G = np.empty((step, m, m), dtype=complex)
+        M = np.empty_like(G)
+        for start in range(0, n, step):
+            c = min(step, n - start)
+            sl = slice(start, start + c)
             k = omega[sl] / sc.c
             alpha, chi_em, chi_abs = self.particle_response(omega[sl])
-            G = np.empty((len(k), 3 * N, 3 * N), dtype=complex)
-            M = np.empty_like(G)
-            kernels.assemble_system(k, self.positions, alpha, G, M)
-            Gd = np.linalg.solve(M, G)
-            del M
+            kernels.assemble_system(k, self.positions, alpha, G[:c], M[:c])
+            Gd = np.linalg.solve(M[:c], G[:c])
             kernels.pair_transmission(k, Gd, chi_abs, chi_em, T[sl])
             if environment:
-                T_in[sl], T_out[sl] = _environment_terms(k, G, Gd, alpha, chi_em, chi_abs)
+                T_in[sl], T_out[sl] = _environment_terms(k, G[:c], Gd, alpha, chi_em, chi_abs)
         return (T, T_in, T_out) if environment else T
 
     def transmission(self, omega) -> np.ndarray:

@@ -39,6 +39,7 @@ def test_assemble_system_matches_twin():
         G_ref, M_ref = reference.system(k[f], net.positions, alpha[f])
         np.testing.assert_allclose(G[f], G_ref, rtol=1e-10, atol=1e-10 * np.abs(G_ref).max())
         np.testing.assert_allclose(M[f], M_ref, rtol=1e-10, atol=1e-10)
+    assert np.all(G == G.swapaxes(1, 2))
 
 
 def test_pair_transmission_kernel_matches_twin():
