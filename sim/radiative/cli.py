@@ -1,0 +1,134 @@
+"""``python -m sim spectra CONFIG.toml --out DIR``: transmission spectra of a network.
+
+CONFIG.toml (SI units; only ``positions``, ``radii`` and ``materials`` are required)::
+
+    positions = [[0.0, 0.0, 0.0], [500e-9, 0.0, 0.0]]  # particle centres, m, (N, 3)
+    radii = 100e-9                 # m: one value for all, or a list of N
+    materials = "SiC"              # preset name for all, or a list of N names
+                                   # (SiC, Au, Au-g5.32, InSb, InSb-Palik)
+    B = 0.0                        # magnetic field along z, T
+    temperatures = [300.0]         # K: conductances G_ij(T) to compute (optional)
+    rtol = 1e-4                    # relative accuracy of the spectral integrals
+    environment = false            # also write T_i<-env and T_env<-i
+
+    [omega]                        # sampled grid of the written spectra (optional)
+    min = 1e13                     # rad/s (default 1e13)
+    max = 5e14                     # rad/s (default 5e14)
+    n = 4000                       # points, linear spacing (default 4000)
+
+Writes ``DIR/spectra.h5`` (datasets ``omega`` rad/s, ``wavelength`` um,
+``transmission`` (n, N, N) [i, j] from j to i, optionally ``T_in``/``T_out`` (n, N),
+``temperatures`` K and ``conductance`` (nT, N, N) W/K with its ``rel_error``; every
+dataset has a ``units`` attribute, the file the geometry, materials and field) and
+``DIR/spectra.png`` (T_ij against wavelength for up to 12 pairs).
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+from scipy import constants as sc
+
+from sim.radiative.network import Network
+from sim.validation import check_int, check_positive
+
+_KNOWN_KEYS = {"positions", "radii", "materials", "B", "temperatures", "rtol", "environment", "omega"}
+
+
+def spectra_command(config_path: str, out_dir: str, quiet: bool = False) -> int:
+    """Read the TOML config, write spectra.h5 and spectra.png into out_dir; return an exit code
+    (0 success, 2 bad configuration; the message goes to stderr)."""
+    try:
+        with open(config_path, "rb") as fh:
+            cfg = tomllib.load(fh)
+        unknown = set(cfg) - _KNOWN_KEYS
+        if unknown:
+            raise ValueError(f"unknown key(s) {sorted(unknown)} in {config_path}; allowed: {sorted(_KNOWN_KEYS)}")
+        for key in ("positions", "radii", "materials"):
+            if key not in cfg:
+                raise ValueError(f"{config_path}: missing required key {key!r}")
+        net = Network(cfg["positions"], cfg["radii"], cfg["materials"], B=cfg.get("B", 0.0))
+        grid = cfg.get("omega", {})
+        if set(grid) - {"min", "max", "n"}:
+            raise ValueError(f"unknown key(s) {sorted(set(grid) - {'min', 'max', 'n'})} in [omega]; "
+                             "allowed: min, max, n")
+        w_min = float(check_positive("omega.min", grid.get("min", 1e13), unit="rad/s"))
+        w_max = float(check_positive("omega.max", grid.get("max", 5e14), unit="rad/s"))
+        if w_max <= w_min:
+            raise ValueError(f"omega.max = {w_max!r} must exceed omega.min = {w_min!r}")
+        n = check_int("omega.n", grid.get("n", 4000), low=2)
+        temps = np.atleast_1d(check_positive("temperatures", cfg.get("temperatures", []), unit="K")) \
+            if cfg.get("temperatures") else np.array([])
+        rtol = float(check_positive("rtol", cfg.get("rtol", 1e-4)))
+    except (OSError, tomllib.TOMLDecodeError, ValueError) as err:
+        print(f"sim spectra: {err}", file=sys.stderr)
+        return 2
+
+    omega = np.linspace(w_min, w_max, n)
+    T = net.transmission(omega)
+    env = net.environment_transmission(omega) if cfg.get("environment", False) else None
+    G = [net.conductance(t, rtol=rtol) for t in temps]
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_h5(out / "spectra.h5", net, omega, T, env, temps, G)
+    _plot(out / "spectra.png", omega, T)
+    if not quiet:
+        print(f"wrote {out / 'spectra.h5'} and {out / 'spectra.png'} ({n} frequencies, N = {net.N})")
+        for t, g in zip(temps, G):
+            i, j = np.unravel_index(np.argmax(g), g.shape)
+            print(f"T = {t:g} K: largest conductance G[{i},{j}] = {g[i, j]:.4e} W/K "
+                  f"(rel. error {g.rel_error:.1e})")
+    return 0
+
+
+def _write_h5(path: Path, net: Network, omega, T, env, temps, G) -> None:
+    import h5py
+
+    tmp = path.with_suffix(".h5.tmp")
+    with h5py.File(tmp, "w") as f:
+        f.attrs.update({"positions": net.positions, "positions_units": "m", "radii": net.radii,
+                        "radii_units": "m", "materials": [m.name for m in net.materials], "B": net.B,
+                        "B_units": "T", "convention": "transmission[k, i, j]: from particle j to particle i"})
+
+        def put(name, data, units, **attrs):
+            ds = f.create_dataset(name, data=data)
+            ds.attrs["units"] = units
+            ds.attrs.update(attrs)
+
+        put("omega", omega, "rad/s")
+        put("wavelength", 2 * np.pi * sc.c / omega * 1e6, "um")
+        put("transmission", T, "1", dims="omega, i, j")
+        if env is not None:
+            put("T_in", env[0], "1", dims="omega, i", meaning="T_i<-env")
+            put("T_out", env[1], "1", dims="omega, i", meaning="T_env<-i")
+        if len(temps):
+            put("temperatures", temps, "K")
+            put("conductance", np.array(G), "W/K", dims="temperature, i, j",
+                rel_error=np.array([g.rel_error for g in G]))
+    tmp.replace(path)
+
+
+def _plot(path: Path, omega, T) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    N = T.shape[1]
+    lam = 2 * np.pi * sc.c / omega * 1e6
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    pairs = [(i, j) for i in range(N) for j in range(N) if i != j][:12]
+    for i, j in pairs:
+        ax.semilogy(lam, np.maximum(T[:, i, j], 1e-300), lw=1, label=f"T[{i},{j}] ({j}->{i})")
+    ax.set_xlabel("wavelength (um)")
+    ax.set_ylabel("transmission T_ij")
+    top = T.max()
+    ax.set_ylim(max(top * 1e-8, 1e-300), max(3.0, top) if top > 1 else top * 2)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

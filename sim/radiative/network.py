@@ -1,0 +1,318 @@
+"""A network of dipolar nanoparticles exchanging heat by thermal photons (MODEL.md B2-B4).
+
+    net = Network(positions, radii, materials, B=0.0)
+
+computes the many-body transmissions T_ij(w) ([i, j]: from j to i), the environment
+terms, and their spectral integrals (conductances, powers, persistent currents, and
+the Phi_ij(T) tables a time stepper needs). It holds no temperatures: the temperature
+dynamics is a separate layer built on ``power_table``.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy import constants as sc
+
+from sim.radiative import kernels
+from sim.radiative.materials import Material, get_material
+from sim.radiative.polarizability import emission_absorption, polarizability
+from sim.radiative.spectra import (X_MAX, PanelStore, cache_key, default_cache_dir, dtheta_dT, integrate,
+                                   root_breakpoints, theta)
+from sim.validation import check_finite, check_positive
+
+#: bumped whenever the formulas change, so stale cached spectra are never reused
+SPECTRA_VERSION = 1
+#: memory for the per-chunk (n, 3N, 3N) work arrays of the fast path, bytes
+_CHUNK_BYTES = 256e6
+
+
+class DipoleApproximationWarning(UserWarning):
+    """Particles closer than ~3R (centre distance): the dipole model is only qualitative."""
+
+
+class SpectralResult(np.ndarray):
+    """An ndarray carrying the spectral integral's estimated error: ``rel_error`` (scalar,
+    relative to each entry, or to 1e-6 of the largest entry for tiny ones), ``abs_error``
+    (same shape as the value, same unit) and ``n_frequencies`` (spectral samples used)."""
+
+    def __new__(cls, value, abs_error, rel_error, n_frequencies):
+        obj = np.asarray(value, dtype=float).view(cls)
+        obj.abs_error = np.asarray(abs_error, dtype=float)
+        obj.rel_error = float(rel_error)
+        obj.n_frequencies = int(n_frequencies)
+        return obj
+
+    def __array_finalize__(self, obj):
+        if obj is not None:
+            self.abs_error = getattr(obj, "abs_error", None)
+            self.rel_error = getattr(obj, "rel_error", None)
+            self.n_frequencies = getattr(obj, "n_frequencies", None)
+
+
+class Network:
+    """N spheres at arbitrary positions, with arbitrary radii and materials, in a field B along z.
+
+    Parameters
+    ----------
+    positions : (N, 3) centre positions, m.
+    radii : (N,) or scalar, sphere radii R, m (> 0).
+    materials : a preset name (``materials.PRESETS``: "SiC", "Au", "InSb", ...) or a
+        ``Material``, or a sequence of N of those (mixed networks).
+    B : magnetic field along +z, tesla (affects magneto-optical materials only).
+    cache_dir : where sampled spectra are cached; default $SIM_CACHE_DIR or ~/.cache/sim/spectra.
+    cache : False keeps spectra in memory only.
+
+    Raises ValueError for overlapping spheres (centre distance < R_i + R_j), non-finite
+    positions, R <= 0, unknown materials; warns (``DipoleApproximationWarning``) when a
+    centre distance is below 1.5 (R_i + R_j) (3R for equal spheres).
+
+    The environment (vacuum field at T_env) is not part of ``conductance``/``power_table``,
+    as in the seed; ``environment_transmission`` and ``environment_power_table`` give it.
+    """
+
+    def __init__(self, positions, radii, materials, B: float = 0.0, *, cache_dir=None, cache: bool = True):
+        pos = check_finite("positions", positions)
+        if pos.ndim != 2 or pos.shape[1] != 3 or len(pos) < 1:
+            raise ValueError(f"positions has shape {pos.shape}; allowed: (N, 3) with N >= 1, in m")
+        N = len(pos)
+        R = check_positive("radii", radii, unit="m")
+        R = np.broadcast_to(R, (N,)).copy() if R.ndim == 0 else R
+        if R.shape != (N,):
+            raise ValueError(f"radii has shape {R.shape}; allowed: ({N},) to match positions, or a scalar")
+        if isinstance(materials, (str, Material)):
+            materials = [materials] * N
+        materials = [get_material(m) for m in materials]
+        if len(materials) != N:
+            raise ValueError(f"materials has {len(materials)} entries; allowed: 1 or N = {N}")
+        self.positions, self.radii, self.materials = pos, R, materials
+        self._fingerprints = [m.fingerprint() for m in materials]
+        self.B = float(check_finite("B", B))
+        self.N = N
+        self._check_geometry()
+        self.omega_range = (max(m.omega_range[0] for m in materials), min(m.omega_range[1] for m in materials))
+        if not self.omega_range[0] < self.omega_range[1]:
+            raise ValueError(f"the materials' tabulated frequency ranges do not overlap: {self.omega_range}")
+        self._cache_dir = None if not cache else (default_cache_dir() if cache_dir is None else cache_dir)
+        self._stores: dict[str, PanelStore] = {}
+
+    def _check_geometry(self) -> None:
+        if self.N < 2:
+            return
+        i, j = np.triu_indices(self.N, 1)
+        d = np.linalg.norm(self.positions[i] - self.positions[j], axis=1)
+        contact = self.radii[i] + self.radii[j]
+        bad = np.nonzero(d < contact * (1 - 1e-12))[0]
+        if bad.size:
+            b = bad[0]
+            raise ValueError(f"particles {i[b]} and {j[b]} overlap: centre distance {d[b]:.4g} m < "
+                             f"R_{i[b]} + R_{j[b]} = {contact[b]:.4g} m; allowed: distance >= sum of radii")
+        close = np.nonzero(d < 1.5 * contact * (1 - 1e-9))[0]  # exactly 3R is fine
+        if close.size:
+            b = close[0]
+            warnings.warn(f"particles {i[b]} and {j[b]} are {d[b] / (0.5 * contact[b]):.2f} R apart (centre "
+                          f"distance, {close.size} pair(s) below 3R): the dipole approximation is only "
+                          "qualitative there", DipoleApproximationWarning, stacklevel=3)
+
+    # ------------------------------------------------------------------ spectra
+    def particle_response(self, omega) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(alpha, chi_em, chi_abs), each (n, N, 3, 3) complex m^3, at omega (n,) rad/s."""
+        omega = np.atleast_1d(omega)
+        alpha = np.empty((len(omega), self.N, 3, 3), dtype=complex)
+        done: dict[tuple[str, float], np.ndarray] = {}
+        for i, (mat, fp, R) in enumerate(zip(self.materials, self._fingerprints, self.radii)):
+            key = (fp, R)  # equal particles share one polarizability evaluation
+            if key not in done:
+                done[key] = polarizability(mat.permittivity(omega, self.B), R, omega)
+            alpha[:, i] = done[key]
+        chi_em, chi_abs = emission_absorption(alpha, omega[:, None])
+        return alpha, chi_em, chi_abs
+
+    def _chunk_size(self, arrays: int) -> int:
+        """Frequencies per chunk so that ``arrays`` (n, 3N, 3N) complex work arrays fit _CHUNK_BYTES."""
+        return max(1, int(_CHUNK_BYTES // (arrays * (3 * self.N) ** 2 * 16)))
+
+    def _spectra(self, omega: np.ndarray, environment: bool):
+        """Fast path: T (n, N, N) and, with ``environment``, (T_in, T_out) (n, N).
+
+        Streams over frequency chunks with work arrays allocated once, so memory stays
+        O(chunk * (3N)^2) however many frequencies are asked for.
+        """
+        n, N, m = len(omega), self.N, 3 * self.N
+        T = np.empty((n, N, N))
+        T_in = np.empty((n, N)) if environment else None
+        T_out = np.empty((n, N)) if environment else None
+        # G, M and the solve's copies of both plus its result; the environment needs ~4 more
+        step = min(n, self._chunk_size(9 if environment else 5))
+        G = np.empty((step, m, m), dtype=complex)
+        M = np.empty_like(G)
+        for start in range(0, n, step):
+            c = min(step, n - start)
+            sl = slice(start, start + c)
+            k = omega[sl] / sc.c
+            alpha, chi_em, chi_abs = self.particle_response(omega[sl])
+            kernels.assemble_system(k, self.positions, alpha, G[:c], M[:c])
+            Gd = np.linalg.solve(M[:c], G[:c])
+            kernels.pair_transmission(k, Gd, chi_abs, chi_em, T[sl])
+            if environment:
+                T_in[sl], T_out[sl] = _environment_terms(k, G[:c], Gd, alpha, chi_em, chi_abs)
+        return (T, T_in, T_out) if environment else T
+
+    def transmission(self, omega) -> np.ndarray:
+        """T_ij(w), dimensionless, [i, j] from j to i (zero diagonal): (N, N) for a scalar
+        omega (rad/s), (n, N, N) for an array. 0 <= T_ij <= 3."""
+        w = check_positive("omega", omega, unit="rad/s")
+        T = self._spectra(np.atleast_1d(w).ravel(), environment=False)
+        return T[0] if w.ndim == 0 else T.reshape(w.shape + (self.N, self.N))
+
+    def environment_transmission(self, omega) -> tuple[np.ndarray, np.ndarray]:
+        """(T_in, T_out): T_i<-env and T_env<-i (MODEL.md B3), each (N,) for a scalar omega
+        (rad/s) or (n, N). Sum rule: sum_j T_ij + T_in_i = sum_j T_ji + T_out_i."""
+        w = check_positive("omega", omega, unit="rad/s")
+        _, T_in, T_out = self._spectra(np.atleast_1d(w).ravel(), environment=True)
+        if w.ndim == 0:
+            return T_in[0], T_out[0]
+        return T_in.reshape(w.shape + (self.N,)), T_out.reshape(w.shape + (self.N,))
+
+    # ------------------------------------------------------------------ integrals
+    def characteristic_frequencies(self) -> np.ndarray:
+        """Sorted resonance/pole frequencies (rad/s) of all materials at this field."""
+        unique = dict(zip(self._fingerprints, self.materials))
+        return np.unique(np.concatenate([m.characteristic_frequencies(self.B) for m in unique.values()]))
+
+    def description(self) -> str:
+        """JSON text of everything the spectra depend on (the cache key is its hash)."""
+        return json.dumps({"version": SPECTRA_VERSION, "positions": self.positions.tolist(),
+                           "radii": self.radii.tolist(), "B": self.B,
+                           "materials": self._fingerprints}, sort_keys=True)
+
+    def _store(self, kind: str) -> PanelStore:
+        if kind not in self._stores:
+            path = None
+            if self._cache_dir is not None:
+                path = Path(self._cache_dir) / f"{cache_key(self.description())}-{kind}.npz"
+            if kind == "pairs":
+                store = PanelStore(lambda w: self._spectra(w, False).reshape(len(w), -1), self.N**2, path)
+            else:
+                store = PanelStore(lambda w: np.concatenate(self._spectra(w, True)[1:], axis=1), 2 * self.N, path)
+            self._stores[kind] = store
+        return self._stores[kind]
+
+    def _integrate(self, kind: str, weights, T_max: float, rtol: float, combine=None):
+        check_positive("rtol", rtol)
+        top = X_MAX * sc.k * T_max / sc.hbar
+        bp = root_breakpoints(self.characteristic_frequencies(), self.omega_range, top)
+        return integrate(self._store(kind), bp, weights, rtol=rtol, combine=combine)
+
+    def conductance(self, T, rtol: float = 1e-4) -> SpectralResult:
+        """G_ij(T) = int_0^inf dw/(2 pi) dTheta/dT(w, T) T_ij(w), (N, N) in W/K, at T in K.
+
+        The heat from j to i grows by G_ij per kelvin that T_j rises (zero diagonal). The
+        result carries ``rel_error``, the integration's estimated relative error (<= rtol).
+        """
+        T = float(check_positive("T", T, unit="K"))
+        res = self._integrate("pairs", lambda w: dtheta_dT(w, T)[None], T, rtol)
+        N = self.N
+        return SpectralResult(res.value[0].reshape(N, N), res.abs_error[0].reshape(N, N),
+                              res.rel_error, res.n_frequencies)
+
+    def environment_conductance(self, T, rtol: float = 1e-4) -> tuple[SpectralResult, SpectralResult]:
+        """(G_in, G_out), each (N,) W/K: int dw/(2 pi) dTheta/dT(w, T) T_i<-env and T_env<-i."""
+        T = float(check_positive("T", T, unit="K"))
+        res = self._integrate("env", lambda w: dtheta_dT(w, T)[None], T, rtol)
+        N = self.N
+        return tuple(SpectralResult(res.value[0, s], res.abs_error[0, s], res.rel_error, res.n_frequencies)
+                     for s in (slice(0, N), slice(N, 2 * N)))
+
+    def power_table(self, T_grid, rtol: float = 1e-4) -> SpectralResult:
+        """Phi_ij(T) = int dw/(2 pi) Theta(w, T) T_ij(w), (nT, N, N) in W, on T_grid (nT,) in K.
+
+        Net power into particle i: P_i = sum_j [Phi_ij(T_j) - Phi_ji(T_i)] (+ environment
+        terms). All temperatures share one set of sampled spectra.
+        """
+        Tg = np.atleast_1d(check_positive("T_grid", T_grid, unit="K")).ravel()
+        res = self._integrate("pairs", lambda w: theta(w[None, :], Tg[:, None]), Tg.max(), rtol)
+        shape = (len(Tg), self.N, self.N)
+        return SpectralResult(res.value.reshape(shape), res.abs_error.reshape(shape), res.rel_error,
+                              res.n_frequencies)
+
+    def environment_power_table(self, T_grid, rtol: float = 1e-4) -> tuple[SpectralResult, SpectralResult]:
+        """(Phi_in, Phi_out), each (nT, N) in W: int dw/(2 pi) Theta(w, T) T_i<-env (power the
+        environment at T sends into i) and T_env<-i (power i at T radiates away)."""
+        Tg = np.atleast_1d(check_positive("T_grid", T_grid, unit="K")).ravel()
+        res = self._integrate("env", lambda w: theta(w[None, :], Tg[:, None]), Tg.max(), rtol)
+        N = self.N
+        return tuple(SpectralResult(res.value[:, s], res.abs_error[:, s], res.rel_error, res.n_frequencies)
+                     for s in (slice(0, N), slice(N, 2 * N)))
+
+    def powers(self, temperatures, T_env=None, rtol: float = 1e-4) -> SpectralResult:
+        """Net power into each particle (N,) in W at particle temperatures (N,) K (MODEL.md B4).
+
+        T_env (K) adds the exchange with the environment; None neglects it (as the seed).
+        """
+        Ts = check_positive("temperatures", temperatures, unit="K")
+        if Ts.shape != (self.N,):
+            raise ValueError(f"temperatures has shape {Ts.shape}; allowed: ({self.N},)")
+        grid, idx = np.unique(Ts, return_inverse=True)
+        Phi = self.power_table(grid, rtol)
+        rows = np.arange(self.N)
+        # P_i = sum_j Phi_ij(T_j) - sum_j Phi_ji(T_i)
+        P = Phi[idx[None, :], rows[:, None], rows[None, :]].view(np.ndarray).sum(axis=1) \
+            - Phi[idx[:, None], rows[None, :], rows[:, None]].view(np.ndarray).sum(axis=1)
+        err = Phi.abs_error[idx[None, :], rows[:, None], rows[None, :]].sum(axis=1) \
+            + Phi.abs_error[idx[:, None], rows[None, :], rows[:, None]].sum(axis=1)
+        rel = Phi.rel_error
+        if T_env is not None:
+            T_env = float(check_positive("T_env", T_env, unit="K"))
+            Phi_in, Phi_out = self.environment_power_table(np.append(grid, T_env), rtol)
+            P = P + Phi_in[-1] - Phi_out[idx, rows]
+            err = err + Phi_in.abs_error[-1] + Phi_out.abs_error[idx, rows]
+            rel = max(rel, Phi_in.rel_error)
+        return SpectralResult(P, err, rel, Phi.n_frequencies)
+
+    def persistent_currents(self, T, rtol: float = 1e-4) -> SpectralResult:
+        """Net heat from i to j at uniform temperature T (K), (N, N) in W, antisymmetric:
+        [i, j] = int dw/(2 pi) Theta(w, T) [T_ji(w) - T_ij(w)]. Zero for reciprocal networks
+        (B = 0); nonzero but divergence-free (every particle's net power is 0) in a
+        nonreciprocal one. ``rel_error`` is relative to the largest pair power Phi_ij(T)."""
+        T = float(check_positive("T", T, unit="K"))
+        N = self.N
+
+        def with_antisymmetric(vals):
+            v = vals.reshape(vals.shape[:2] + (N, N))
+            return np.concatenate([vals, (v.swapaxes(-1, -2) - v).reshape(vals.shape)], axis=2)
+
+        res = self._integrate("pairs", lambda w: theta(w, T)[None], T, rtol, combine=with_antisymmetric)
+        # the floor is set by the pair powers (first half), so tiny currents get an absolute tolerance
+        cur, err = res.value[0, N * N:].reshape(N, N), res.abs_error[0, N * N:].reshape(N, N)
+        scale = np.abs(res.value[0, :N * N]).max()
+        rel = float(err.max() / scale) if scale > 0 else 0.0
+        return SpectralResult(cur, err, rel, res.n_frequencies)
+
+    @property
+    def heat_capacities(self) -> np.ndarray:
+        """C_i = rho c_p V (N,) in J/K from the material defaults."""
+        return np.array([m.heat_capacity(R) for m, R in zip(self.materials, self.radii)])
+
+
+def _environment_terms(k, G, Gd, alpha, chi_em, chi_abs):
+    """T_i<-env and T_env<-i (n, N) from MODEL.md B3, batched NumPy, using the dressed Gd
+    for M = (1 - k^2 G A)^-1 = 1 + k^2 Gd A and D = (1 - k^2 A G)^-1 = 1 + k^2 A Gd."""
+    n, N = alpha.shape[:2]
+    m = 3 * N
+    k2 = (k**2)[:, None, None]
+    eye = np.eye(m)
+    Gd5 = Gd.reshape(n, N, 3, N, 3)
+    M = eye + k2 * np.einsum("niajc,njcb->niajb", Gd5, alpha).reshape(n, m, m)
+    D = eye + k2 * np.einsum("niac,nicjb->niajb", alpha, Gd5).reshape(n, m, m)
+    ImG = (G - np.conj(G.swapaxes(1, 2))) / 2j
+    ImG[:, np.arange(m), np.arange(m)] += (k / (6 * np.pi))[:, None]
+    # incoming: diagonal blocks of M ImG M^H; outgoing: diagonal blocks of D^H ImG D
+    X = np.einsum("nial,nibl->niab", (M @ ImG).reshape(n, N, 3, m), np.conj(M).reshape(n, N, 3, m))
+    Y = np.einsum("nlia,nlib->niab", np.conj(D).reshape(n, m, N, 3), (ImG @ D).reshape(n, m, N, 3))
+    T_in = 4 * k2[:, :, 0] * np.einsum("niab,niba->ni", chi_abs, X).real
+    T_out = 4 * k2[:, :, 0] * np.einsum("niab,niba->ni", chi_em, Y).real
+    return T_in, T_out

@@ -1,0 +1,84 @@
+"""Plain NumPy twins of the Numba kernels: one frequency at a time, numpy.linalg.solve.
+
+Slow and simple on purpose; the tests hold the fast path (``kernels`` + batched solve) to
+these at rtol ~1e-10, and ``bench.py`` times the fast path against ``transmission``.
+The environment terms follow MODEL.md B3 literally (explicit inverses M and D).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import constants as sc
+
+from sim.radiative.green import block_green
+from sim.radiative.polarizability import emission_absorption, polarizability
+
+
+def system(k: float, positions: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Twin of ``kernels.assemble_system`` for one frequency: (G, M = 1 - k^2 G A), each (3N, 3N).
+
+    k in 1/m; positions (N, 3) m; alpha (N, 3, 3) m^3.
+    """
+    G = block_green(k, positions)
+    A = _block_diag(alpha)
+    return G, np.eye(len(G)) - k**2 * G @ A
+
+
+def pair_transmission(k: float, Gd: np.ndarray, chi_abs: np.ndarray, chi_em: np.ndarray) -> np.ndarray:
+    """Twin of ``kernels.pair_transmission`` for one frequency: T (N, N), zero diagonal.
+
+    Gd (3N, 3N) 1/m; chi_abs, chi_em (N, 3, 3) m^3.
+    """
+    N = len(chi_abs)
+    blocks = Gd.reshape(N, 3, N, 3).transpose(0, 2, 1, 3)
+    T = 4 * k**4 * np.einsum("iab,ijbc,jcd,ijad->ij", chi_abs, blocks, chi_em, blocks.conj()).real
+    np.fill_diagonal(T, 0.0)
+    return T
+
+
+def particle_response(network, omega: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(alpha, chi_em, chi_abs), each (N, 3, 3) m^3, of every particle of ``network`` at one omega (rad/s)."""
+    w = np.array([omega])
+    alpha = np.stack([polarizability(m.permittivity(w, network.B), R, w)[0]
+                      for m, R in zip(network.materials, network.radii)])
+    chi_em, chi_abs = emission_absorption(alpha, omega)
+    return alpha, chi_em, chi_abs
+
+
+def transmission(network, omega, environment: bool = False):
+    """T (n, N, N) for omega (n,) rad/s, and with ``environment`` also (T_in, T_out), each (n, N).
+
+    One frequency per iteration: G and M by ``system``, Gd = solve(M, G), T by
+    ``pair_transmission``; the environment terms from MODEL.md B3 with explicit inverses.
+    """
+    omega = np.atleast_1d(np.asarray(omega, dtype=float))
+    N = network.N
+    T = np.empty((len(omega), N, N))
+    T_in = np.empty((len(omega), N))
+    T_out = np.empty((len(omega), N))
+    eye = np.eye(3 * N)
+    for f, w in enumerate(omega):
+        k = w / sc.c
+        alpha, chi_em, chi_abs = particle_response(network, w)
+        G, M_sys = system(k, network.positions, alpha)
+        Gd = np.linalg.solve(M_sys, G)
+        T[f] = pair_transmission(k, Gd, chi_abs, chi_em)
+        if environment:
+            A = _block_diag(alpha)
+            M = np.linalg.inv(M_sys)
+            D = np.linalg.inv(eye - k**2 * A @ G)
+            ImG = (G - G.conj().T) / 2j + k / (6 * np.pi) * eye
+            inc = M @ ImG @ M.conj().T
+            for i in range(N):
+                s = slice(3 * i, 3 * i + 3)
+                T_in[f, i] = 4 * k**2 * np.trace(chi_abs[i] @ inc[s, s]).real
+                T_out[f, i] = 4 * k**2 * np.trace(ImG @ D[:, s] @ chi_em[i] @ D[:, s].conj().T).real
+    return (T, T_in, T_out) if environment else T
+
+
+def _block_diag(blocks: np.ndarray) -> np.ndarray:
+    N = len(blocks)
+    out = np.zeros((3 * N, 3 * N), dtype=complex)
+    for i in range(N):
+        out[3 * i:3 * i + 3, 3 * i:3 * i + 3] = blocks[i]
+    return out
