@@ -1,4 +1,4 @@
-"""Command line: ``python -m sim {list, run, animate, bench} ...`` (``python -m sim -h`` for help)."""
+"""Command line: ``python -m sim {list, run, animate, spectra, bench} ...`` (``python -m sim -h`` for help)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from sim import io, scenario
 from sim.simulation import RunawayError
 
-BENCHES = {"rod": "sim.rod.bench"}
+BENCHES = {"rod": "sim.rod.bench", "spectra": "sim.radiative.bench"}
 
 
 def _cmd_list(args) -> int:
@@ -68,6 +68,12 @@ def _cmd_animate(args) -> int:
     return 0
 
 
+def _cmd_spectra(args) -> int:
+    from sim.radiative.cli import spectra_command
+
+    return spectra_command(args.config, args.out, quiet=args.quiet)
+
+
 def _cmd_bench(args) -> int:
     import importlib
 
@@ -106,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="auto: MP4 if ffmpeg is available, else GIF (default)")
     anim.add_argument("--quiet", action="store_true", help="no progress bar or messages")
     anim.set_defaults(func=_cmd_animate)
+
+    spectra = sub.add_parser("spectra", help="transmission spectra and conductances of a particle network")
+    spectra.add_argument("config", metavar="CONFIG.toml", help="geometry, materials and field (see sim/radiative/cli.py)")
+    spectra.add_argument("--out", required=True, metavar="DIR", help="directory for spectra.h5 and spectra.png")
+    spectra.add_argument("--quiet", action="store_true", help="no messages")
+    spectra.set_defaults(func=_cmd_spectra)
 
     bench = sub.add_parser("bench", help="benchmarks: ratios against the NumPy twin and the cost floor")
     bench.add_argument("what", help=f"one of: {', '.join(sorted(BENCHES))}")

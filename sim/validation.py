@@ -19,7 +19,7 @@ def check_finite(name: str, value) -> np.ndarray:
     """Return ``value`` as a float array; raise ValueError if any entry is NaN or infinite."""
     arr = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(arr)):
-        bad = arr[~np.isfinite(arr)].ravel()[0]
+        bad = float(arr[~np.isfinite(arr)].ravel()[0])
         raise ValueError(f"{name} = {_describe(value)} contains {bad!r}; allowed: finite numbers")
     return arr
 
