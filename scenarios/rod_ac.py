@@ -18,7 +18,8 @@ import numpy as np
 from scipy import signal
 
 from sim.rod.analysis import adler_frequency, adler_parameters, peak_frequency, winding_rate
-from sim.rod.model import RodParams, Schedule, domega0_dT, make_law, weak_link_couplings
+from sim.rod.model import RodParams, domega0_dT, make_law, weak_link_couplings
+from sim.schedule import Schedule
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save

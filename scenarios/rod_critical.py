@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.rod.analysis import count_slips, winding_rate
-from sim.rod.model import RodParams, Schedule, make_law
+from sim.rod.model import RodParams, make_law
+from sim.schedule import Schedule
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from scenarios.rod_ac import locking_threshold, weak_link_params
 from sim.rod.analysis import adler_frequency, winding_rate
-from sim.rod.model import Schedule
+from sim.schedule import Schedule
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from sim.rng import cir_update, normal_pair
+from sim.schedule import schedule_T
 
 # Random streams (word 3 of the Philox counter): one per use within a step. The two
 # conduction half-steps share one block per link: the two Box-Muller outputs.
@@ -110,22 +111,6 @@ def _clock_rates(law_id, p, tab_T, tab_w, tab_d, E, C, out):
     else:
         for i in range(n):
             out[i] = _table(tab_T, tab_w, tab_d, E[i] / C[i])
-
-
-@njit(cache=True, error_model="numpy")
-def schedule_T(kind, p, t):
-    """Reservoir temperature at time t for schedule ``kind`` (ids SCHED_* in ``sim.rod.model``)."""
-    if kind == 0:
-        return p[0]
-    if kind == 1:
-        return p[0] if t < p[2] else p[1]
-    if kind == 2:
-        if t <= p[2]:
-            return p[0]
-        if t >= p[3]:
-            return p[1]
-        return p[0] + (p[1] - p[0]) * (t - p[2]) / (p[3] - p[2])
-    return p[0] + p[1] * math.sin(p[2] * t + p[3])
 
 
 @njit(cache=True, error_model="numpy", inline="always")

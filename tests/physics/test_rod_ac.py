@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sim.rod.analysis import adler_frequency, adler_parameters, winding_rate
-from sim.rod.model import RodParams, Schedule, weak_link_couplings
+from sim.rod.model import RodParams, weak_link_couplings
+from sim.schedule import Schedule
 from sim.rod.runner import simulate
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sim.io import MemoryRecorder, TimeSeriesWriter
-from sim.rod.model import Power, Rotor, Schedule, Table
+from sim.rod.model import Power, Rotor, Table
+from sim.schedule import Schedule
 from sim.rod.reference import advance_reference
 from sim.rod.runner import simulate
 from sim.rod.system import Rod

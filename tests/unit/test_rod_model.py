@@ -5,7 +5,8 @@ import warnings
 import numpy as np
 import pytest
 
-from sim.rod.model import Linear, Power, RodParams, Rotor, Schedule, Table, UnstableClockLawWarning, make_law
+from sim.rod.model import Linear, Power, RodParams, Rotor, Table, UnstableClockLawWarning, make_law
+from sim.schedule import Schedule
 
 
 @pytest.mark.parametrize("kw,pattern", [
