@@ -1,13 +1,14 @@
-"""Command line: ``python -m sim {list, run, animate, spectra, bench} ...`` (``python -m sim -h`` for help)."""
+"""Command line: ``python -m sim {list, run, resume, animate, spectra, bench} ...`` (``python -m sim -h`` for help)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
 from sim import io, scenario
-from sim.simulation import RunawayError
+from sim.simulation import RunawayError, WalltimeReached
 
 BENCHES = {"rod": "sim.rod.bench", "spectra": "sim.radiative.bench"}
 
@@ -20,16 +21,61 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def parse_walltime(text: str | None) -> float | None:
+    """'2h', '30m', '90s' or plain seconds -> seconds (None stays None)."""
+    if text is None:
+        return None
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
+    t = text.strip().lower()
+    try:
+        seconds = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ValueError(f"--walltime = {text!r} is not a positive duration; allowed: e.g. 2h, 30m, 90s, 3600")
+    return seconds
+
+
 def _cmd_run(args) -> int:
     scen = scenario.get(args.name)
     cfg = scenario.apply_overrides(scen.defaults(args.quick), args.set)
     cfg["seed"] = args.seed if args.seed is not None else cfg.get("seed", 0)
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise ValueError(f"--checkpoint-every = {args.checkpoint_every} is out of range; allowed: >= 1 (steps)")
     run_dir = io.make_run_dir(args.out, scen.name)
-    ctx = scenario.RunContext(out_dir=run_dir, quick=args.quick, seed=cfg["seed"], quiet=args.quiet)
     io.write_json(run_dir / "config.json", {"scenario": scen.name, "quick": args.quick, **cfg})
-    meta = io.base_metadata(cfg["seed"]) | {"scenario": scen.name, "quick": args.quick, "status": "running"}
+    meta = io.base_metadata(cfg["seed"]) | {"scenario": scen.name, "quick": args.quick,
+                                            "checkpoint_every": args.checkpoint_every}
+    code = _execute(scen, cfg, run_dir, meta, args.quick, args.quiet, args.checkpoint_every,
+                    parse_walltime(args.walltime), resume=False)
+    if code == 0 and args.animate:
+        _animate(run_dir, args.quiet)
+    return code
+
+
+def _cmd_resume(args) -> int:
+    from pathlib import Path
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "config.json").exists():
+        raise ValueError(f"RUN_DIR = {str(run_dir)!r} has no config.json; allowed: a directory written by `run`")
+    cfg = json.loads((run_dir / "config.json").read_text())
+    meta = json.loads((run_dir / "metadata.json").read_text())
+    scen = scenario.get(cfg.pop("scenario"))
+    quick = cfg.pop("quick")
+    meta["resumed"] = meta.get("resumed", 0) + 1
+    return _execute(scen, cfg, run_dir, meta, quick, args.quiet, meta.get("checkpoint_every"),
+                    parse_walltime(args.walltime), resume=True)
+
+
+def _execute(scen, cfg, run_dir, meta, quick, quiet, checkpoint_every, walltime, resume) -> int:
+    """Run (or resume) a scenario in ``run_dir``; write metadata and summary; return the exit code."""
+    deadline = time.monotonic() + walltime if walltime else None
+    ctx = scenario.RunContext(out_dir=run_dir, quick=quick, seed=cfg["seed"], quiet=quiet,
+                              checkpoint_every=checkpoint_every, deadline=deadline, resume=resume)
+    meta["status"] = "running"
     io.write_json(run_dir / "metadata.json", meta)
-    ctx.log(f"{scen.name}: writing to {run_dir}")
+    ctx.log(f"{scen.name}: {'resuming' if resume else 'writing to'} {run_dir}")
     t0 = time.perf_counter()
     status, code = "completed", 0
     try:
@@ -38,19 +84,22 @@ def _cmd_run(args) -> int:
     except RunawayError as exc:
         status, code = "runaway", 2
         print(f"error: {exc}\nWhat was recorded so far is kept in {run_dir}.", file=sys.stderr)
+    except WalltimeReached:
+        status, code = "walltime", 3
+        print(f"stopped before the wall-time limit with a checkpoint; continue with: "
+              f"python -m sim resume {run_dir}", file=sys.stderr)
     except KeyboardInterrupt:
         status, code = "interrupted", 130
         print(f"interrupted; what was recorded so far is kept in {run_dir}.", file=sys.stderr)
     finally:
         wall = time.perf_counter() - t0
-        meta |= {"status": status, "wall_time_s": wall, "ring_steps": ctx.ring_steps,
+        meta |= {"status": status, "wall_time_s": meta.get("wall_time_s", 0.0) + wall,
+                 "ring_steps": meta.get("ring_steps", 0.0) + ctx.ring_steps,
                  "ring_steps_per_s": ctx.ring_steps / ctx.kernel_time if ctx.kernel_time else None,
                  "notes": ctx.notes}
         io.write_json(run_dir / "metadata.json", meta)
     if code == 0:
         ctx.log(f"{scen.name}: done in {wall:.1f} s; summary in {run_dir / 'summary.json'}")
-        if args.animate:
-            _animate(run_dir, args.quiet)
     return code
 
 
@@ -98,7 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     run.add_argument("--animate", action="store_true",
                      help="after a successful run, animate its time series (as `animate RUN_DIR`)")
+    run.add_argument("--checkpoint-every", type=int, default=None, metavar="STEPS",
+                     help="write an exact checkpoint every STEPS steps of each simulated system")
+    run.add_argument("--walltime", default=None, metavar="DURATION",
+                     help="stop cleanly with a checkpoint before this much wall time (2h, 30m, 90s)")
     run.set_defaults(func=_cmd_run)
+
+    resume = sub.add_parser("resume", help="continue an interrupted or stopped run from its checkpoints")
+    resume.add_argument("run_dir", metavar="RUN_DIR")
+    resume.add_argument("--walltime", default=None, metavar="DURATION", help="as for run")
+    resume.add_argument("--quiet", action="store_true", help="no progress bars or messages")
+    resume.set_defaults(func=_cmd_resume)
 
     anim = sub.add_parser("animate", help="render a run's time series to MP4 (GIF if ffmpeg is unavailable)")
     anim.add_argument("run_dir", metavar="RUN_DIR", help="run directory (or one .h5 time-series file)")

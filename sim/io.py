@@ -109,11 +109,14 @@ class TimeSeriesWriter:
     """
 
     def __init__(self, path, dims: dict, variables: dict, time_units: str = "time",
-                 chunk_frames: int = 64, attrs: dict | None = None):
+                 chunk_frames: int = 64, attrs: dict | None = None, resume_frames: int | None = None):
         self.path = Path(path)
         self.variables = variables
         self.chunk = int(chunk_frames)
         self._buffer: list = []
+        if resume_frames is not None:
+            self._reopen(resume_frames)
+            return
         self.frames = 0
         self.f = h5py.File(self.path, "w")
         self.f.attrs["status"] = "running"
@@ -139,6 +142,18 @@ class TimeSeriesWriter:
             ds.attrs["long_name"] = desc
             for axis, d in enumerate(vdims):
                 ds.dims[axis].attach_scale(scales[d])
+
+    def _reopen(self, frames: int) -> None:
+        """Continue an existing file after its first ``frames`` frames (rows past them are cut)."""
+        self.f = h5py.File(self.path, "r+")
+        have = self.f["time"].shape[0]
+        if have < frames:
+            raise ValueError(f"{self.path} holds {have} frames, fewer than the checkpoint's {frames}")
+        for name in ("time", "step", *self.variables):
+            ds = self.f[name]
+            ds.resize((frames,) + ds.shape[1:])
+        self.frames = frames
+        self.f.attrs["status"] = "running"
 
     def append(self, step: int, t: float, snapshot: dict) -> None:
         self._buffer.append((step, t, snapshot))
@@ -176,6 +191,13 @@ class MemoryRecorder:
         self.times: list[float] = []
         self._frames: list[dict] = []
         self.status = "running"
+
+    @property
+    def frames(self) -> int:
+        return len(self.steps)
+
+    def flush(self):
+        pass
 
     def append(self, step, t, snapshot):
         self.steps.append(step)

@@ -90,12 +90,17 @@ class RunContext:
     """What a scenario needs from the outside: where to write, quick or full, seed, verbosity.
 
     ``ring_steps`` and ``kernel_time`` accumulate the work done, for the metadata.
+    ``checkpoint_every`` (steps), ``deadline`` (``time.monotonic()`` value) and ``resume``
+    reach every recorded run through ``sim.simulation.run_recorded``.
     """
 
     out_dir: Path
     quick: bool = False
     seed: int = 0
     quiet: bool = False
+    checkpoint_every: int | None = None
+    deadline: float | None = None
+    resume: bool = False
     ring_steps: float = 0.0
     kernel_time: float = 0.0
     notes: list = field(default_factory=list)

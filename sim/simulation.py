@@ -2,15 +2,21 @@
 
 ``Simulation.run(nsteps)`` repeats, until ``nsteps`` steps are done:
 
-1. advance the system exactly to the next record trigger (a multiple of ``record_every``)
-   with one kernel call (``system.advance(state, n)``, which raises ``RunawayError`` on
-   a runaway or a non-finite value);
-2. on a trigger, take one snapshot (``system.observe(state, initial)``), refuse it if any
-   value is not finite, and hand it to the recorder;
-3. update the progress bar (steps/s and ETA).
+1. stop cleanly, with a checkpoint, if the next chunk would overrun the wall-time deadline;
+2. advance the system exactly to the next trigger (a multiple of ``record_every`` or of
+   ``checkpoint_every``) with one kernel call (``system.advance(state, n)``, which raises
+   ``RunawayError`` on a runaway or a non-finite value);
+3. on a record trigger, take one snapshot (``system.observe(state, initial)``), refuse it
+   if any value is not finite, and hand it to the recorder;
+4. on a checkpoint trigger, flush the recorder and write an exact checkpoint
+   (``sim.checkpoint``: state, initial state, frames recorded, atomically);
+5. update the progress bar (steps/s and ETA).
 
 A runaway or an interrupt (Ctrl-C) closes the recorder with what was recorded so far kept
-on disk and its status written ('runaway' or 'interrupted'), then re-raises.
+on disk and its status written ('runaway' or 'interrupted'), then re-raises. A run resumed
+from a checkpoint continues at its step with the recorder cut back to the checkpoint's
+frames: the time series has no gap and no duplicate rows, and, since every random number
+is a function of (seed, step, site), it is bit-identical to an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -20,26 +26,42 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
+from sim import checkpoint
+
 
 class RunawayError(RuntimeError):
     """The dynamics left the physical domain (temperatures separating, energies <= 0, NaN)."""
+
+
+class WalltimeReached(RuntimeError):
+    """The run stopped before its wall-time limit; a checkpoint was written to resume from."""
 
 
 class Simulation:
     """Drive ``system`` from ``state`` and record every ``record_every`` steps.
 
     system: provides ``advance(state, n)``, ``observe(state, initial) -> dict`` and
-    ``params.dt``. recorder: an object with ``append(step, time, snapshot)`` and
-    ``close(status)`` (``sim.io.TimeSeriesWriter`` or ``sim.io.MemoryRecorder``), or None.
+    ``params.dt``. recorder: an object with ``append(step, time, snapshot)``, ``flush()``,
+    ``frames`` and ``close(status)`` (``sim.io.TimeSeriesWriter`` or ``sim.io.MemoryRecorder``),
+    or None. state/initial: where to start and the run's initial state (a resumed run passes
+    both from its checkpoint). checkpoint_path, checkpoint_every: write an exact checkpoint
+    every that many steps (None: never). deadline: ``time.monotonic()`` value by which the
+    run must have stopped (None: no limit).
     """
 
     def __init__(self, system, state=None, recorder=None, record_every: int = 100,
-                 progress: bool = True, desc: str = "steps"):
+                 progress: bool = True, desc: str = "steps", initial=None,
+                 checkpoint_path=None, checkpoint_every: int | None = None, deadline: float | None = None):
         if record_every < 1:
             raise ValueError(f"record_every = {record_every!r} is out of range; allowed: record_every >= 1")
+        if checkpoint_every is not None and (checkpoint_every < 1 or checkpoint_path is None):
+            raise ValueError(f"checkpoint_every = {checkpoint_every!r} needs a checkpoint path and a value >= 1")
         self.system = system
         self.state = system.initial_state() if state is None else state
-        self.initial = self.state.copy()
+        self.initial = self.state.copy() if initial is None else initial
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
+        self.deadline = deadline
         self.recorder = recorder
         self.record_every = int(record_every)
         self.progress = progress
@@ -54,27 +76,55 @@ class Simulation:
         if self.recorder is not None:
             self.recorder.append(self.state.step, self.state.step * self.system.params.dt, snap)
 
+    def _next_trigger(self, end: int) -> int:
+        step = self.state.step
+        nxt = (step // self.record_every + 1) * self.record_every
+        if self.checkpoint_every:
+            nxt = min(nxt, (step // self.checkpoint_every + 1) * self.checkpoint_every)
+        return min(nxt, end)
+
+    def save_checkpoint(self) -> None:
+        frames = 0
+        if self.recorder is not None:
+            self.recorder.flush()
+            frames = self.recorder.frames
+        checkpoint.save(self.checkpoint_path, self.state, self.initial, frames, {"wall_time": self.wall_time})
+
     def run(self, nsteps: int) -> dict:
-        """Advance ``nsteps`` steps; return {'status', 'steps', 'wall_time', 'steps_per_s'}."""
+        """Advance ``nsteps`` steps from the current state; see :meth:`run_to`."""
         if nsteps < 0:
             raise ValueError(f"nsteps = {nsteps!r} is out of range; allowed: nsteps >= 0")
-        end = self.state.step + int(nsteps)
+        return self.run_to(self.state.step + int(nsteps))
+
+    def run_to(self, end: int) -> dict:
+        """Advance to step ``end``; return {'status', 'steps', 'wall_time', 'steps_per_s'}."""
+        start = self.state.step
         status = "completed"
         t0 = time.perf_counter()
-        bar = tqdm(total=int(nsteps), desc=self.desc, unit="step", disable=not self.progress,
+        bar = tqdm(total=max(end - start, 0), desc=self.desc, unit="step", disable=not self.progress,
                    unit_scale=True, dynamic_ncols=True, leave=False)
         try:
             if self.state.step % self.record_every == 0 and self.state.step == self.initial.step:
                 self._record()
             while self.state.step < end:
-                next_trigger = (self.state.step // self.record_every + 1) * self.record_every
-                n = min(next_trigger, end) - self.state.step
+                n = self._next_trigger(end) - self.state.step
+                if self.deadline is not None and self.state.step > start:
+                    per_step = (time.perf_counter() - t0) / (self.state.step - start)
+                    if time.monotonic() + 2.0 * n * per_step > self.deadline:
+                        if self.checkpoint_path is not None:
+                            self.save_checkpoint()
+                        raise WalltimeReached(f"stopped at step {self.state.step} before the wall-time limit")
                 self.system.advance(self.state, n)
                 if self.state.step % self.record_every == 0:
                     self._record()
+                if self.checkpoint_every and self.state.step % self.checkpoint_every == 0:
+                    self.save_checkpoint()
                 bar.update(n)
         except RunawayError:
             status = "runaway"
+            raise
+        except WalltimeReached:
+            status = "walltime"
             raise
         except KeyboardInterrupt:
             status = "interrupted"
@@ -84,6 +134,61 @@ class Simulation:
             self.wall_time += time.perf_counter() - t0
             if self.recorder is not None:
                 self.recorder.close(status)
-        steps = int(nsteps)
+        steps = end - start
         return {"status": status, "steps": steps, "wall_time": self.wall_time,
                 "steps_per_s": steps / self.wall_time if self.wall_time > 0 else float("inf")}
+
+
+def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bool = True, desc: str = "steps",
+                 ctx=None, attrs: dict | None = None, time_units: str = "time") -> dict:
+    """Run ``system`` for ``nsteps`` steps from its initial state, recording to ``path`` (HDF5) or memory.
+
+    With a run context ``ctx`` (``sim.scenario.RunContext``) this honours its checkpoint
+    interval, its wall-time deadline and resuming: a file already completed is not run again
+    (its state is then None), and a file with a checkpoint continues from it. Returns
+    {"state", "info", "recorder"} and adds the work done to ``ctx``'s counters.
+    """
+    from sim.io import MemoryRecorder, TimeSeriesWriter
+
+    every = getattr(ctx, "checkpoint_every", None)
+    deadline = getattr(ctx, "deadline", None)
+    resume = getattr(ctx, "resume", False)
+    state = initial = None
+    if path is None:
+        recorder = MemoryRecorder()
+        every = None
+    else:
+        from pathlib import Path
+
+        import h5py
+
+        path = Path(path)
+        ckpt = path.with_suffix(".ckpt.npz")
+        if resume and path.exists():
+            with h5py.File(path, "r") as f:
+                done = f.attrs.get("status") == "completed"
+            if done:
+                return {"state": None, "info": {"status": "completed earlier", "wall_time": 0.0}, "recorder": _Done(path)}
+        frames = None
+        if resume and checkpoint.exists(ckpt):
+            state, initial, frames, _ = checkpoint.load(ckpt, type(system.initial_state()))
+        recorder = TimeSeriesWriter(path, system.dims, system.observables, time_units=time_units,
+                                    attrs=attrs, resume_frames=frames)
+    sim = Simulation(system, state=state, initial=initial, recorder=recorder, record_every=record_every,
+                     progress=progress, desc=desc, checkpoint_path=path.with_suffix(".ckpt.npz") if every else None,
+                     checkpoint_every=every, deadline=deadline)
+    start = sim.state.step
+    info = sim.run_to(sim.initial.step + int(nsteps))
+    if every:  # the time series is complete: its checkpoints have served
+        checkpoint.remove(sim.checkpoint_path)
+    if ctx is not None:
+        ctx.ring_steps += float(sim.state.step - start) * getattr(system.params, "N", 1)
+        ctx.kernel_time += info["wall_time"]
+    return {"state": sim.state, "info": info, "recorder": recorder}
+
+
+class _Done:
+    """Stands in for the recorder of a file completed by an earlier run."""
+
+    def __init__(self, path):
+        self.path = path

@@ -7,10 +7,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from sim.io import MemoryRecorder, TimeSeriesWriter
+from sim.io import MemoryRecorder
 from sim.rod.model import RodParams
 from sim.rod.system import Rod
-from sim.simulation import Simulation
+from sim.simulation import run_recorded
 
 
 def simulate(params: RodParams, nsteps: int, record_every: int, path: str | Path | None = None,
@@ -18,21 +18,14 @@ def simulate(params: RodParams, nsteps: int, record_every: int, path: str | Path
     """Run ``params`` for ``nsteps`` steps, recording every ``record_every`` steps.
 
     path: HDF5 file to stream to (None: keep the record in memory, for short runs).
-    ctx: a ``sim.scenario.RunContext`` whose work counters are updated.
+    ctx: a ``sim.scenario.RunContext``: its work counters are updated, and its checkpoint,
+    wall-time and resume settings apply (see ``sim.simulation.run_recorded``).
     Returns {"rod", "state", "info", "recorder"}.
     """
     rod = Rod(params)
-    if path is None:
-        recorder = MemoryRecorder()
-    else:
-        recorder = TimeSeriesWriter(path, rod.dims, rod.observables, time_units="reduced time",
-                                    attrs={"system": "rod", "params": params.to_dict()})
-    sim = Simulation(rod, recorder=recorder, record_every=record_every, progress=progress, desc=desc)
-    info = sim.run(nsteps)
-    if ctx is not None:
-        ctx.ring_steps += float(nsteps) * params.N
-        ctx.kernel_time += info["wall_time"]
-    return {"rod": rod, "state": sim.state, "info": info, "recorder": recorder}
+    run = run_recorded(rod, nsteps, record_every, path=path, progress=progress, desc=desc, ctx=ctx,
+                       attrs={"system": "rod", "params": params.to_dict()}, time_units="reduced time")
+    return {"rod": rod} | run
 
 
 def load(source, names: list[str], t_start: float = 0.0) -> dict:

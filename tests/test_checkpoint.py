@@ -1,0 +1,134 @@
+"""Exact checkpoints: a run killed at any moment and resumed gives the same bits."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import h5py
+import numpy as np
+import pytest
+
+from sim import checkpoint
+from sim.cli import parse_walltime
+from sim.rod.model import RodParams
+from sim.rod.system import Rod, RodState
+
+ARGS = ["--quick", "--quiet", "--set", "N=[6]", "--set", "t_measure=2e5", "--set", "record_every=200",
+        "--set", "t_deterministic=200", "--checkpoint-every", "5000"]
+
+
+def _sim(*args, wait=True):
+    cmd = [sys.executable, "-m", "sim", *args]
+    if not wait:
+        return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def _series(run_dir):
+    out = {}
+    for name in sorted(os.listdir(run_dir / "timeseries")):
+        if name.endswith(".h5"):
+            with h5py.File(run_dir / "timeseries" / name) as f:
+                out[name] = {k: f[k][()] for k in f.keys()} | {"status": f.attrs["status"]}
+    return out
+
+
+def _assert_identical(a, b):
+    assert a.keys() == b.keys()
+    for name in a:
+        for key in a[name]:
+            assert np.array_equal(a[name][key], b[name][key]), (name, key)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ref") / "run"
+    res = _sim("run", "rod-dc", *ARGS, "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    return out
+
+
+def test_sigkill_at_a_random_moment_then_resume_is_bit_identical(reference, tmp_path):
+    out = tmp_path / "run"
+    proc = _sim("run", "rod-dc", *ARGS, "--out", str(out), wait=False)
+    # wait for the first checkpoint, then kill at a random later moment (seeded)
+    deadline = time.time() + 120
+    while not list((out / "timeseries").glob("*.ckpt.npz")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(np.random.default_rng(7).uniform(0.0, 1.0))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert json.loads((out / "metadata.json").read_text())["status"] == "running"
+    res = _sim("resume", str(out), "--quiet")
+    assert res.returncode == 0, res.stderr
+    _assert_identical(_series(reference), _series(out))
+    assert json.loads((out / "summary.json").read_text()) == json.loads((reference / "summary.json").read_text())
+    assert not list((out / "timeseries").glob("*.ckpt.npz*"))  # completed: checkpoints removed
+
+
+def test_walltime_stops_with_a_checkpoint_and_resume_finishes_identically(reference, tmp_path):
+    out = tmp_path / "run"
+    res = _sim("run", "rod-dc", *ARGS, "--out", str(out), "--walltime", "1s")
+    assert res.returncode == 3, res.stderr
+    assert "python -m sim resume" in res.stderr
+    assert json.loads((out / "metadata.json").read_text())["status"] == "walltime"
+    assert list((out / "timeseries").glob("*.ckpt.npz"))
+    res = _sim("resume", str(out), "--quiet")
+    assert res.returncode == 0, res.stderr
+    _assert_identical(_series(reference), _series(out))
+
+
+def _small_state():
+    rod = Rod(RodParams(N=5, noise=True, seed=2, K=5.0))
+    s = rod.initial_state()
+    rod.advance(s, 77)
+    return rod, s
+
+
+def test_checkpoint_round_trip_is_exact(tmp_path):
+    rod, s = _small_state()
+    initial = rod.initial_state()
+    checkpoint.save(tmp_path / "c.npz", s, initial, frames=12, extra={"wall_time": 1.5})
+    s2, i2, frames, extra = checkpoint.load(tmp_path / "c.npz", RodState)
+    assert frames == 12 and extra == {"wall_time": 1.5} and s2.step == 77
+    for name in ("theta", "phi", "E", "sin_mphi", "acc"):
+        assert np.array_equal(getattr(s2, name), getattr(s, name))
+        assert np.array_equal(getattr(i2, name), getattr(initial, name))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_corrupted_checkpoint_is_refused_and_the_previous_one_used(tmp_path, damage):
+    rod, s = _small_state()
+    path = tmp_path / "c.npz"
+    checkpoint.save(path, s, s, frames=1)
+    older_step = s.step
+    rod.advance(s, 10)
+    checkpoint.save(path, s, s, frames=2)  # the first becomes c.npz.prev
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    else:  # a flipped bit inside the stored arrays: the zip is readable, the checksum is not
+        i = data.find(b"\x93NUMPY") + 200
+        path.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:])
+    with pytest.warns(UserWarning, match="corrupted or truncated"):
+        restored, _, frames, _ = checkpoint.load(path, RodState)
+    assert restored.step == older_step and frames == 1
+    path.with_name("c.npz.prev").write_bytes(b"garbage")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(checkpoint.CheckpointError, match="no usable checkpoint"):
+            checkpoint.load(path, RodState)
+
+
+def test_walltime_parsing_and_bad_resume_directory(tmp_path):
+    assert parse_walltime("2h") == 7200 and parse_walltime("30m") == 1800 and parse_walltime("90") == 90
+    for bad in ("-1h", "soon", "0"):
+        with pytest.raises(ValueError, match="--walltime"):
+            parse_walltime(bad)
+    res = _sim("resume", str(tmp_path))
+    assert res.returncode == 2 and "has no config.json" in res.stderr
