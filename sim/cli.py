@@ -1,4 +1,4 @@
-"""Command line: ``python -m sim {list, run, resume, animate, spectra, bench} ...`` (``python -m sim -h`` for help)."""
+"""Command line: ``python -m sim {list, run, resume, sweep, animate, spectra, bench} ...`` (``python -m sim -h`` for help)."""
 
 from __future__ import annotations
 
@@ -66,6 +66,34 @@ def _cmd_resume(args) -> int:
     meta["resumed"] = meta.get("resumed", 0) + 1
     return _execute(scen, cfg, run_dir, meta, quick, args.quiet, meta.get("checkpoint_every"),
                     parse_walltime(args.walltime), resume=True)
+
+
+def _cmd_sweep(args) -> int:
+    from sim import ensemble
+
+    scen = scenario.get(args.name)
+    defaults = scenario.apply_overrides(scen.defaults(args.quick), args.set)
+    params = ensemble.parse_params(args.param, defaults)
+    if not params:
+        raise ValueError("--param is missing; allowed: one or more --param key=v1,v2,...")
+    out = args.out or str(io.make_run_dir(None, f"sweep-{scen.name}"))
+    sweep = ensemble.Sweep(scen.name, params, args.replicas, args.seed, out, quick=args.quick, overrides=args.set)
+    if args.workers is not None and args.scheduler is not None:
+        raise ValueError("--workers and --scheduler exclude each other; allowed: one of them")
+    client = ensemble.connect(workers=args.workers, scheduler=args.scheduler)
+    try:
+        pending = len(sweep.pending())
+        if not args.quiet:
+            print(f"sweep {scen.name}: {len(sweep.tasks)} runs ({pending} to do) in {out}", flush=True)
+        sweep.run(client, progress=not args.quiet)
+    finally:
+        cluster = client.cluster if args.scheduler is None else None
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    if not args.quiet:
+        print(f"results: {out}/results.csv, aggregate: {out}/aggregate.csv, figure: {out}/figures/sweep.png")
+    return 0
 
 
 def _execute(scen, cfg, run_dir, meta, quick, quiet, checkpoint_every, walltime, resume) -> int:
@@ -158,6 +186,21 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--walltime", default=None, metavar="DURATION", help="as for run")
     resume.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     resume.set_defaults(func=_cmd_resume)
+
+    sweep = sub.add_parser("sweep", help="parameter product x replicas of a scenario on a Dask cluster")
+    sweep.add_argument("name", help="scenario name (see `list`)")
+    sweep.add_argument("--param", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="a swept parameter and its values (repeatable: the sweep is their product)")
+    sweep.add_argument("--replicas", type=int, default=1, help="independent replicas per point (default 1)")
+    sweep.add_argument("--seed", type=int, default=0, help="seed from which the replicas' streams are spawned")
+    sweep.add_argument("--workers", type=int, default=None, help="local worker processes (default 2)")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS", help="an existing Dask scheduler instead")
+    sweep.add_argument("--out", default=None, help="sweep directory (default outputs/sweep-NAME-TIMESTAMP); "
+                                                   "re-running with the same one resumes")
+    sweep.add_argument("--quick", action="store_true", help="the scenario's reduced run for every task")
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fixed overrides")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    sweep.set_defaults(func=_cmd_sweep)
 
     anim = sub.add_parser("animate", help="render a run's time series to MP4 (GIF if ffmpeg is unavailable)")
     anim.add_argument("run_dir", metavar="RUN_DIR", help="run directory (or one .h5 time-series file)")

@@ -1,0 +1,248 @@
+"""Replicas and parameter sweeps of a scenario, on a Dask cluster (local by default).
+
+A sweep is the product of parameter values times R replicas. Replica r gets the seed
+``SeedSequence(S).spawn(R)[r]`` (the same for every parameter point: common random
+numbers make differences between points less noisy). Each task runs the scenario in its
+own run directory ``SWEEP/runs/<task>/`` (config, metadata, summary, time series) inside a
+Dask worker process; a task's result depends only on its parameters and seed, so the
+per-run results are identical whatever the number of workers. Results are appended to
+``results.csv`` as tasks finish; re-running the same sweep skips every task whose
+``summary.json`` exists. Tasks are submitted with retries, so a worker that dies
+mid-task has its task run again elsewhere; finished results are on disk already.
+
+Outputs: ``results.csv`` and ``results.h5`` (tidy: one row per run: parameters, replica,
+seed, every scalar of its summary, nested keys joined with '.'), ``aggregate.csv`` (per
+parameter point: mean, standard error over the independent replicas, count, for every
+numeric column), ``figures/sweep.png`` (headline quantities vs the swept parameter).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sim import io, scenario
+from sim.validation import check_int
+
+
+def parse_params(specs: list[str], defaults: dict) -> dict:
+    """``["key=v1,v2", ...]`` -> {key: [v1, v2]} with values parsed like ``--set`` values.
+
+    Keys must exist in the scenario's configuration (dotted for nested ones).
+    """
+    out = {}
+    for spec in specs or []:
+        if "=" not in spec:
+            raise ValueError(f"--param {spec!r} is not of the form key=v1,v2,...")
+        key, values = spec.split("=", 1)
+        key = key.strip()
+        scenario.apply_overrides(defaults, [f"{key}=0"])  # raises for an unknown key
+        items = [v for v in _split_values(values) if v != ""]
+        if not items:
+            raise ValueError(f"--param {key!r} has an empty value list; allowed: one or more values")
+        out[key] = [scenario._parse_value(v) for v in items]
+    return out
+
+
+def _split_values(text: str) -> list[str]:
+    """Split on commas outside brackets, so list values like [16,64] survive."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch in "[{"
+        depth -= ch in "]}"
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    return parts
+
+
+def replica_seeds(seed: int, replicas: int) -> list[int]:
+    """64-bit seeds of ``replicas`` independent streams spawned from ``seed``."""
+    return [int(s.generate_state(1, dtype=np.uint64)[0]) for s in np.random.SeedSequence(seed).spawn(replicas)]
+
+
+def make_tasks(name: str, params: dict, replicas: int, seed: int) -> list[dict]:
+    """Every (parameter point, replica) of the sweep, with a stable task id."""
+    replicas = check_int("replicas", replicas, low=1)
+    seeds = replica_seeds(seed, replicas)
+    keys = list(params)
+    tasks = []
+    for values in itertools.product(*(params[k] for k in keys)):
+        point = dict(zip(keys, values))
+        for r in range(replicas):
+            text = json.dumps({"scenario": name, "point": point, "replica": r, "seed": seeds[r]}, sort_keys=True)
+            tid = "-".join(f"{k}={_short(v)}" for k, v in point.items()) + f"-r{r}-" + hashlib.sha1(text.encode()).hexdigest()[:8]
+            tasks.append({"id": tid, "point": point, "replica": r, "seed": seeds[r]})
+    return tasks
+
+
+def _short(value) -> str:
+    s = json.dumps(value, separators=(",", ":")).strip('"')
+    return "".join(c if c.isalnum() or c in ".-_" else "_" for c in s)[:24]
+
+
+def run_task(name: str, quick: bool, overrides: list[str], task: dict, sweep_dir: str) -> dict:
+    """Run one task in its run directory (inside a worker); return its tidy row."""
+    run_dir = Path(sweep_dir) / "runs" / task["id"]
+    summary_path = run_dir / "summary.json"
+    if not summary_path.exists():
+        scen = scenario.get(name)
+        cfg = scenario.apply_overrides(scen.defaults(quick), overrides)
+        cfg = scenario.apply_overrides(cfg, [f"{k}={json.dumps(v)}" for k, v in task["point"].items()])
+        cfg["seed"] = task["seed"]
+        run_dir.mkdir(parents=True, exist_ok=True)
+        io.write_json(run_dir / "config.json", {"scenario": name, "quick": quick, **cfg})
+        meta = io.base_metadata(task["seed"]) | {"scenario": name, "quick": quick, "task": task}
+        ctx = scenario.RunContext(out_dir=run_dir, quick=quick, seed=task["seed"], quiet=True)
+        t0 = time.perf_counter()
+        summary = scen.run(cfg, ctx)
+        io.write_json(run_dir / "metadata.json", meta | {"status": "completed", "wall_time_s": time.perf_counter() - t0})
+        io.write_json(summary_path, summary)  # written last: its presence marks the task done
+    summary = json.loads(summary_path.read_text())
+    return {"task": task["id"], **task["point"], "replica": task["replica"], "seed": task["seed"], **flatten(summary)}
+
+
+def flatten(obj, prefix: str = "") -> dict:
+    """Scalars of a nested summary: dict keys joined with '.', list items by index; long numeric
+    lists (profiles, spectra) are left out of the table (they stay in the run's summary.json)."""
+    out = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out |= flatten(v, f"{prefix}{k}.")
+    elif isinstance(obj, list):
+        if len(obj) <= 16 or any(isinstance(v, dict) for v in obj):
+            for i, v in enumerate(obj):
+                out |= flatten(v, f"{prefix}{i}.")
+    elif isinstance(obj, (bool, int, float, str)) or obj is None:
+        out[prefix[:-1]] = obj
+    return out
+
+
+class Sweep:
+    """A sweep of scenario ``name`` over ``params`` (dict key -> values) with ``replicas`` replicas."""
+
+    def __init__(self, name: str, params: dict, replicas: int, seed: int, out_dir, quick: bool = False,
+                 overrides: list[str] | None = None):
+        self.scen = scenario.get(name)
+        self.params = params
+        self.quick = quick
+        self.overrides = overrides or []
+        self.tasks = make_tasks(name, params, replicas, seed)
+        self.dir = Path(out_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        io.write_json(self.dir / "sweep.json", {"scenario": name, "params": params, "replicas": replicas,
+                                                "seed": seed, "quick": quick, "overrides": self.overrides})
+
+    def pending(self) -> list[dict]:
+        return [t for t in self.tasks if not (self.dir / "runs" / t["id"] / "summary.json").exists()]
+
+    def run(self, client, progress: bool = True) -> list[dict]:
+        """Run the pending tasks on a ``dask.distributed.Client``; return every row (finished ones too)."""
+        from dask.distributed import as_completed
+        from tqdm.auto import tqdm
+
+        todo = self.pending()
+        rows = {t["id"]: run_task(self.scen.name, self.quick, self.overrides, t, str(self.dir))
+                for t in self.tasks if t not in todo}
+        futures = [client.submit(run_task, self.scen.name, self.quick, self.overrides, t, str(self.dir),
+                                 key=f"sim-{t['id']}", pure=False, retries=2) for t in todo]
+        with tqdm(total=len(self.tasks), initial=len(rows), desc=f"sweep {self.scen.name}", unit="run",
+                  disable=not progress) as bar:
+            for future in as_completed(futures):
+                row = future.result()
+                rows[row["task"]] = row
+                self._write_table(rows)
+                bar.update(1)
+        self._write_table(rows)
+        table = [rows[t["id"]] for t in self.tasks]
+        self._aggregate(table)
+        return table
+
+    def _write_table(self, rows: dict) -> None:
+        table = [rows[t["id"]] for t in self.tasks if t["id"] in rows]
+        columns = list(dict.fromkeys(k for row in table for k in row))
+        tmp = self.dir / ".results.csv.tmp"
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=columns)
+            w.writeheader()
+            w.writerows(table)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.dir / "results.csv")
+
+    def _aggregate(self, table: list[dict]) -> None:
+        import h5py
+
+        keys = list(self.params)
+        numeric = [c for c in dict.fromkeys(k for row in table for k in row)
+                   if c not in keys and c not in ("task", "replica", "seed")
+                   and all(isinstance(row.get(c), (int, float, bool)) and row.get(c) is not None for row in table)]
+        groups = {}
+        for row in table:
+            groups.setdefault(json.dumps([row[k] for k in keys]), []).append(row)
+        agg = []
+        for label, rows in groups.items():
+            entry = dict(zip(keys, json.loads(label))) | {"n": len(rows)}
+            for c in numeric:
+                x = np.array([float(r[c]) for r in rows])
+                entry[f"{c}.mean"] = float(x.mean())
+                entry[f"{c}.stderr"] = float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
+            agg.append(entry)
+        with open(self.dir / "aggregate.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(agg[0]))
+            w.writeheader()
+            w.writerows(agg)
+        with h5py.File(self.dir / "results.h5", "w") as f:
+            for c in numeric + ["replica", "seed"]:
+                f.create_dataset(c, data=np.array([float(r[c]) for r in table]))
+            for k in keys:
+                f.create_dataset(k, data=np.array([json.dumps(r[k]) for r in table], dtype="S"))
+            f.attrs["tasks"] = json.dumps([r["task"] for r in table])
+        self._plot(agg, keys, numeric)
+
+    def _plot(self, agg, keys, numeric) -> None:
+        from sim.viz.plots import new_figure, save
+
+        headline = [c for c in numeric if "." not in c and not c.endswith("stderr")][:6] or numeric[:6]
+        if not keys or not headline:
+            return
+        x_key = keys[0]
+        fig, ax = new_figure(min(3, len(headline)), (len(headline) + 2) // 3, width=4.2, height=3.2)
+        for a, c in zip(ax.ravel(), headline):
+            xs = [e[x_key] for e in agg]
+            numeric_x = all(isinstance(v, (int, float)) for v in xs)
+            pos = xs if numeric_x else list(range(len(xs)))
+            a.errorbar(pos, [e[f"{c}.mean"] for e in agg], yerr=[e[f"{c}.stderr"] for e in agg], fmt="o", capsize=3)
+            if not numeric_x:
+                a.set_xticks(pos, [str(v) for v in xs], fontsize=7)
+            a.set(xlabel=x_key, ylabel=c)
+        for a in ax.ravel()[len(headline):]:
+            a.set_visible(False)
+        (self.dir / "figures").mkdir(exist_ok=True)
+        save(fig, self.dir / "figures" / "sweep.png")
+
+
+def connect(workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0):
+    """A Dask client: an existing cluster at ``scheduler`` or a LocalCluster of ``workers`` processes."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            return Client(scheduler, timeout=timeout)
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"--scheduler = {scheduler!r} is unreachable within {timeout:g} s ({exc}); "
+                             "allowed: the address of a running dask scheduler, e.g. tcp://host:8786") from None
+    workers = check_int("workers", workers if workers is not None else 2, low=1)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           host="127.0.0.1")
+    return Client(cluster)
