@@ -86,3 +86,11 @@ def test_rod_critical_quick_meets_every_tolerance(tmp_path):
 def test_rod_shapiro_quick_meets_every_tolerance(tmp_path):
     s = _quick("rod-shapiro", tmp_path)
     assert {0, 1, 2} <= {step["n"] for step in s["steps"]}
+
+
+@pytest.mark.slow
+def test_rod_noise_quick_meets_every_tolerance(tmp_path):
+    s = _quick("rod-noise", tmp_path)
+    for kind in ("super", "normal"):
+        r = s[kind]
+        assert abs(r["S0_equilibrium"] / r["fdt_2T2G"] - 1) < 4 * r["S0_equilibrium_stderr"] / r["fdt_2T2G"] + 0.01
