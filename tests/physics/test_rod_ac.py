@@ -94,3 +94,9 @@ def test_rod_noise_quick_meets_every_tolerance(tmp_path):
     for kind in ("super", "normal"):
         r = s[kind]
         assert abs(r["S0_equilibrium"] / r["fdt_2T2G"] - 1) < 4 * r["S0_equilibrium_stderr"] / r["fdt_2T2G"] + 0.01
+
+
+@pytest.mark.slow
+def test_rod_slip_statistics_quick_meets_every_tolerance(tmp_path):
+    s = _quick("rod-slip-statistics", tmp_path)
+    assert s["kramers_points"] >= 3 and abs(s["arrhenius_slope"] - 1) <= 3 * s["arrhenius_slope_stderr"]
