@@ -13,23 +13,30 @@ T_10(w) - T_01(w) (counter-clockwise neighbour pair of the lower ring) vs wavele
 resonances in the (wavelength, B) plane; the circulating current I (W, through a half-plane
 bounded by the axis) vs h, B and T.
 
-Dynamics part: free particles started at uniform T evolve under the network dynamics
-(``sim.radiative.dynamics``), with and without the environment; the measured net powers
-and temperature drifts say whether every particle stays at T.
+Dynamics part: all eight particles free, started at uniform T, evolve under the network
+dynamics (``sim.radiative.dynamics``), with the environment (T_env = T) and without it;
+the same with particle 0 pushed outwards, which breaks the symmetry. The measured net
+powers and temperature drifts say whether every particle stays at T: with the
+environment always (sum rule, MODEL.md B3); without it only where symmetry balances
+each particle, since the pair currents alone are not divergence-free.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 
+import h5py
 import numpy as np
 from scipy import constants as sc
 from scipy.signal import find_peaks
 
 from sim.radiative import Network
+from sim.radiative.dynamics import NetworkParams, NetworkSystem, simulate_network
 from sim.radiative.geometry import ring, ring_radius_for_spacing, stacked_rings
 from sim.radiative.materials import get_material
-from sim.radiative.persistent import circulation, principal_resonances, single_particle_absorption, spectral_extent
+from sim.radiative.persistent import (circulation, currents_from_pair_powers, principal_resonances,
+                                     single_particle_absorption, spectral_extent)
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save
 
@@ -55,6 +62,11 @@ def defaults(quick: bool) -> dict:
         "T_sweep": [50, 100, 300, 1000] if quick else [30, 50, 100, 200, 300, 500, 1000, 2000],  # K
         "inset_B": [0.0, 6.0, 7 if quick else 31],                  # T, T, points
         "rtol": 1e-4,
+        # dynamics at uniform T: all particles free from T; also with particle 0 pushed
+        # outwards by `displacement` (m), which breaks the symmetry that balances every particle
+        "displacement": 0.5 * R,
+        "n_relax": 5 if quick else 20,        # run length in slowest relaxation times
+        "record_every": 10,
     }
 
 
@@ -125,7 +137,38 @@ def sweeps(cfg) -> dict:
     return out
 
 
-def checks(spec, res, sw, cfg) -> dict:
+def _positions(cfg, displaced: bool) -> np.ndarray:
+    pos = stacked_rings(N_RING, ring_radius_for_spacing(N_RING, cfg["spacing"]), cfg["h_near"])
+    if displaced:
+        pos[0, :2] *= 1 + cfg["displacement"] / np.linalg.norm(pos[0, :2])
+    return pos
+
+
+def uniform_T_run(cfg, ctx, displaced: bool, environment: bool) -> dict:
+    """All particles free from uniform T (B_far, h_near): measured net powers, drifts and circulation."""
+    net = _net(cfg, cfg["h_near"], cfg["B_far"], _positions(cfg, displaced))
+    T = cfg["T"]
+    params = NetworkParams(net, roles="free", T_init=T, environment=environment, T_env=T, T_grid=(T - 20, T + 20))
+    system = NetworkSystem(params)
+    tau = system.relaxation_times(params.T_init)
+    tau_max = float(tau[np.isfinite(tau)].max())
+    every = cfg["record_every"]
+    nsteps = every * math.ceil(cfg["n_relax"] * tau_max / system.params.dt / every)
+    name = f"uniform_{'displaced' if displaced else 'symmetric'}_{'env' if environment else 'noenv'}"
+    path = ctx.path("timeseries", f"{name}.h5")
+    simulate_network(params, nsteps, every, path=path, progress=not ctx.quiet, desc=name, ctx=ctx, system=system)
+    with h5py.File(path, "r") as f:
+        Ts, P, flow, pairs = f["T"][()], f["P_net"][()], f["pair_power"][-1], f.attrs["pairs"]
+    J = currents_from_pair_powers(pairs, flow, net.N)
+    spectral = net.powers(np.full(net.N, T), T_env=T if environment else None)
+    return {"name": name, "displaced": displaced, "environment": environment, "t_run": nsteps * system.params.dt,
+            "tau_slowest": tau_max, "net_power_max": float(np.abs(P).max()),
+            "net_power_initial_max": float(np.abs(P[0]).max()), "net_power_spectral_max": float(np.abs(spectral).max()),
+            "drift_max": float(np.abs(Ts - T).max()), "T_final": Ts[-1].tolist(),
+            "J_persistent": circulation(J, net.positions, PHI0)}
+
+
+def checks(spec, res, sw, dyn, cfg) -> dict:
     lam = spec["wavelength"]
     ext = {k: spectral_extent(lam, spec[k]) for k in spec if k != "wavelength"}
     out = {"extents_um": {k: [v[0] * 1e6, v[1] * 1e6] for k, v in ext.items()}}
@@ -155,6 +198,24 @@ def checks(spec, res, sw, cfg) -> dict:
     out["far_peaks_at_circular_resonances"] = len(peaks) >= 2 and max(dist) < PEAK_TOL
     out["resonance_splitting_over_wc"] = res["splitting_over_wc"]
     out["resonance_splitting_is_cyclotron"] = abs(res["splitting_over_wc"] - 1) < 0.1
+    # dynamics: I is the scale every net power is compared with
+    scale = abs(sw["I_near"])
+    by = {(d["displaced"], d["environment"]): d for d in dyn}
+    for (displaced, env), d in by.items():
+        tag = f"{'displaced' if displaced else 'symmetric'}_{'env' if env else 'noenv'}"
+        out[f"net_power_max_over_J_{tag}"] = d["net_power_max"] / scale
+    out["stays_at_T_symmetric"] = all(by[(False, env)]["net_power_max"] < 1e-6 * scale and
+                                      by[(False, env)]["drift_max"] < 1e-6 for env in (True, False))
+    out["stays_at_T_with_environment_displaced"] = by[(True, True)]["net_power_max"] < 1e-6 * scale and \
+        by[(True, True)]["drift_max"] < 1e-6
+    # without the environment the displaced network is not balanced at uniform T and drifts
+    off = by[(True, False)]
+    out["drifts_without_environment_displaced"] = off["net_power_initial_max"] > 1e-4 * scale and \
+        off["drift_max"] > 1e-4
+    out["initial_net_power_matches_spectral"] = abs(off["net_power_initial_max"] - off["net_power_spectral_max"]) \
+        <= 1e-4 * off["net_power_spectral_max"]
+    out["J_persistent_dynamics_over_spectral"] = by[(False, True)]["J_persistent"] / sw["I_near"]
+    out["J_persistent_dynamics_matches_spectral"] = abs(out["J_persistent_dynamics_over_spectral"] - 1) < 1e-3
     return out
 
 
@@ -208,9 +269,13 @@ def run(cfg, ctx) -> dict:
         warnings.simplefilter("always")
         spec = spectra(cfg)
         sw = sweeps(cfg)
+        dyn = [uniform_T_run(cfg, ctx, displaced, env) for displaced in (False, True) for env in (True, False)]
     setup_warnings = sorted({str(w.message) for w in caught})
     for msg in setup_warnings:
         ctx.log(f"warning: {msg}")
+    for d in dyn:
+        ctx.log(f"  {d['name']}: max |P_net| = {d['net_power_max']:.3g} W, max |T - T0| = {d['drift_max']:.3g} K, "
+                f"I = {d['J_persistent']:.4g} W over {d['t_run']:.3g} s")
     res = resonances(cfg, spec["wavelength"])
     ctx.log(f"  I(h={cfg['h_near'] / cfg['R']:g}R) = {sw['I_near']:.4g} W, I(far) = {sw['I_far']:.4g} W, "
             f"isolated ring {sw['I_ring']:.4g} W at T = {cfg['T']:g} K, B = {cfg['B_far']:g} T")
@@ -220,10 +285,12 @@ def run(cfg, ctx) -> dict:
         "ring_radius": ring_radius_for_spacing(N_RING, cfg["spacing"]),
         "J_persistent": sw["I_near"], "J_persistent_far": sw["I_far"], "J_persistent_isolated_ring": sw["I_ring"],
         "J_neighbour_near": float(sw["J_near"][0, 1]),
+        "net_power_max": max(d["net_power_max"] for d in dyn if not d["displaced"]),
+        "dynamics": dyn,
         "J_vs_h": {"h": sw["h"], "I": sw["I_h"]}, "J_vs_B": {"B": sw["B"], "I": sw["I_B"]},
         "J_vs_T": {"T": sw["T"], "near": sw["I_T_near"], "far": sw["I_T_far"], "isolated_ring": sw["I_T_ring"]},
         "single_particle_resonances_um": {"B": res["B"].tolist(), "wavelength": (res["resonances"] * 1e6).tolist()},
         "setup_warnings": setup_warnings,
-        "checks": checks(spec, res, sw, cfg),
+        "checks": checks(spec, res, sw, dyn, cfg),
     }
     return summary

@@ -73,3 +73,16 @@ def hall_ratio(G_neighbour: float, G_diagonal: float, dJ_dT: float, G_env: float
         (T_1 - T_3)/dT = dJ_dT / (2 (G_neighbour + G_diagonal) + G_env).
     """
     return float(dJ_dT / (2 * (G_neighbour + G_diagonal) + G_env))
+
+
+def currents_from_pair_powers(pairs, pair_power, N: int) -> np.ndarray:
+    """J (N, N) W, net heat from i to j, from the dynamics' record: ``pairs`` (n_pairs, 2) [i, j]
+    with i < j and ``pair_power`` (n_pairs,) W, the heat flowing into i from j."""
+    pairs = np.asarray(pairs, int).reshape(-1, 2)
+    flow = check_finite("pair_power", pair_power)
+    if flow.shape != (len(pairs),):
+        raise ValueError(f"pair_power has shape {flow.shape}; allowed: ({len(pairs)},) to match pairs")
+    J = np.zeros((N, N))
+    J[pairs[:, 1], pairs[:, 0]] = flow
+    J[pairs[:, 0], pairs[:, 1]] = -flow
+    return J

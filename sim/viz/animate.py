@@ -281,6 +281,8 @@ class NetworkRenderer:
         p_lo, p_hi = self.reader.extremes("pair_power")
         self.p_max = max(abs(p_lo), abs(p_hi))
         P_lo, P_hi = self.reader.extremes("P_net")
+        # symmetric power axis; a balanced run (all P ~ 0) is shown on the pair-power scale
+        P_abs = max(abs(P_lo), abs(P_hi)) or self.p_max or 1.0
         # the strongest pairs over the movie keep their arrows
         strength = np.zeros(len(self.pairs))
         for start in range(0, len(idx), BATCH):
@@ -290,7 +292,7 @@ class NetworkRenderer:
         self.norm = plt.Normalize(*_padded(T_lo, T_hi, 0.0))
         self.cmap = matplotlib.colormaps[self.CMAP]
         self._project()
-        self._build(title, _padded(T_lo, T_hi), _padded(min(P_lo, 0.0), max(P_hi, 0.0)))
+        self._build(title, _padded(T_lo, T_hi), (-1.15 * P_abs, 1.15 * P_abs))
 
     def _project(self) -> None:
         """Perspective projection of the positions: 2D centres, drawn radii and depth order."""
@@ -359,6 +361,7 @@ class NetworkRenderer:
         bar = fig.colorbar(plt.cm.ScalarMappable(norm=self.norm, cmap=self.cmap), ax=ax, orientation="horizontal",
                            fraction=0.05, pad=0.04, aspect=40)
         bar.set_label("particle temperature (K)", fontsize=12)
+        bar.ax.ticklabel_format(useOffset=False)
         ax.set_title(f"arrows: net pair heat flow (widest = {self.p_max:.3g} W)", fontsize=11)
 
         tax = fig.add_subplot(grid[0, 1])
@@ -367,6 +370,7 @@ class NetworkRenderer:
                      color=self.cmap(self.norm(self.T_all[-1, i])))
         self.cursor = tax.axvline(self.t[0], color="k", lw=1.0)
         tax.set(xlim=_padded(float(self.t[0]), float(self.t[-1]), 0.0), ylim=T_lim)
+        tax.ticklabel_format(axis="y", useOffset=False)
         tax.set_xlabel("time (s)", fontsize=11)
         tax.set_ylabel("temperature (K)", fontsize=11)
         tax.set_title("particle temperatures (dashed: thermostated)", fontsize=11)

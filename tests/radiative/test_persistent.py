@@ -12,7 +12,8 @@ import pytest
 from sim.radiative import Network
 from sim.radiative.geometry import neighbour_pairs, ring, ring_radius_for_spacing, stacked_rings
 from sim.radiative.materials import get_material
-from sim.radiative.persistent import circulation, hall_ratio, principal_resonances, spectral_extent
+from sim.radiative.persistent import (circulation, currents_from_pair_powers, hall_ratio, principal_resonances,
+                                     spectral_extent)
 
 R = 100e-9
 SQUARE = ring(4, ring_radius_for_spacing(4, 3 * R))
@@ -53,6 +54,14 @@ def test_circulation_counts_each_crossing_chord_once():
     assert circulation(J, pos, 3 * np.pi / 4) == pytest.approx(5.0)
     with pytest.raises(ValueError, match="J has shape"):
         circulation(J[:4, :4], pos, 0.1)
+
+
+def test_currents_from_the_dynamics_pair_record():
+    pairs = np.stack(np.triu_indices(3, 1), axis=1)            # (0, 1), (0, 2), (1, 2)
+    J = currents_from_pair_powers(pairs, [1.0, -2.0, 0.5], 3)   # heat into i from j
+    assert J[1, 0] == 1.0 and J[0, 1] == -1.0 and J[0, 2] == 2.0 and J[2, 1] == 0.5
+    with pytest.raises(ValueError, match="pair_power has shape"):
+        currents_from_pair_powers(pairs, [1.0, 2.0], 3)
 
 
 # ----------------------------------------------------------------- persistent currents (MODEL.md B5)
