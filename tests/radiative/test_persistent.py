@@ -121,6 +121,33 @@ def test_hall_ratio_matches_the_linear_solve_of_the_free_pair():
     assert hall_ratio(g, gd, -dJ_dT, genv) == -hall_ratio(g, gd, dJ_dT, genv)
 
 
+@pytest.fixture(scope="module")
+def hall_steady_states(tmp_path_factory):
+    """Steady T (4,) K of the C4 square, corners 0/2 held at 301/299 K, for B = -3, 0, 3 T (no environment)."""
+    from sim.radiative.dynamics import NetworkParams, steady_state
+
+    cache = tmp_path_factory.mktemp("cache")
+    out = {}
+    for B in (-3.0, 0.0, 3.0):
+        net = Network(SQUARE, R, "InSb", B=B, cache_dir=cache)
+        params = NetworkParams(net, roles=["thermostat", "free", "thermostat", "free"], thermostats=[301.0, 299.0],
+                               T_init=300.0, environment=False)
+        out[B] = (steady_state(params, rtol=1e-10)["T"], net)
+    return out
+
+
+def test_hall_temperature_difference_is_odd_in_B_and_follows_dJdT(hall_steady_states):
+    dT_hall = {B: T[1] - T[3] for B, (T, _) in hall_steady_states.items()}
+    assert abs(dT_hall[3.0]) > 1e-3                                     # tens of mK for dT = 2 K
+    assert dT_hall[3.0] == pytest.approx(-dT_hall[-3.0], rel=1e-6)
+    assert abs(dT_hall[0.0]) < 1e-9
+    net = hall_steady_states[3.0][1]
+    G = net.conductance(300.0, rtol=1e-8)
+    dJ = (net.persistent_currents(300.5, rtol=1e-8)[0, 1] - net.persistent_currents(299.5, rtol=1e-8)[0, 1]) / 1.0
+    predicted = hall_ratio(0.5 * (G[0, 1] + G[1, 0]), 0.5 * (G[0, 2] + G[2, 0]), dJ) * 2.0
+    assert dT_hall[3.0] == pytest.approx(predicted, rel=1e-3)
+
+
 # ----------------------------------------------------------------- single-sphere resonances
 def test_resonances_split_by_the_cyclotron_frequency():
     mat = get_material("InSb")
@@ -158,3 +185,17 @@ def test_insb_persistent_quick_run_meets_every_check(tmp_path):
     summary = _quick_run("insb-persistent", tmp_path)
     assert not _failed(summary["checks"])
     assert abs(summary["J_persistent"]) > 0
+
+
+@pytest.mark.slow
+def test_persistent_drag_quick_run_meets_every_check(tmp_path):
+    summary = _quick_run("persistent-drag", tmp_path)
+    assert not _failed(summary["checks"])
+    assert {c["T"] for c in summary["cases"]} == {100.0, 300.0, 1000.0}
+
+
+@pytest.mark.slow
+def test_hall_quick_run_meets_every_check(tmp_path):
+    summary = _quick_run("hall", tmp_path)
+    assert not _failed(summary["checks"])
+    assert summary["dT_hall_at_max_B"] != 0
