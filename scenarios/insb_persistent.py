@@ -244,7 +244,8 @@ def plot(spec, res, sw, cfg, ctx) -> None:
     a = ax[1, 0]
     a.plot(np.array(sw["h"]) / R, np.array(sw["I_h"]) * 1e12, "o-", label="two rings")
     a.axhline(2 * sw["I_ring"] * 1e12, color="k", ls=":", label="2 x isolated ring")
-    a.set(xscale="log", xlabel="ring separation h / R", ylabel="circulation I (pW)",
+    a.set(xscale="log", xticks=cfg["h_sweep_R"], xticklabels=[f"{h:g}" for h in cfg["h_sweep_R"]],
+          xlabel="ring separation h / R", ylabel="circulation I (pW)",
           title=f"I vs h (B = {cfg['B_far']:g} T, T = {cfg['T']:g} K)")
     a = ax[1, 1]
     a.plot(sw["B"], np.array(sw["I_B"]) * 1e12, "o-")
@@ -253,8 +254,10 @@ def plot(spec, res, sw, cfg, ctx) -> None:
     ring2 = 2 * np.array(sw["I_T_ring"])
     a.plot(sw["T"], np.array(sw["I_T_near"]) / ring2, "o-", color="C3", label=f"h = {cfg['h_near'] / R:g}R")
     a.plot(sw["T"], np.array(sw["I_T_far"]) / ring2, "s-", color="C0", label="far apart")
-    a.set(xscale="log", xlabel="T (K)", ylabel="I / (2 x isolated ring)", title="drag on the circulation vs T")
+    a.set(xscale="log", xticks=cfg["T_sweep"], xticklabels=[f"{T:g}" for T in cfg["T_sweep"]], xlabel="T (K)",
+          ylabel="I / (2 x isolated ring)", title="drag on the circulation vs T")
     for a in ax[1]:
+        a.minorticks_off()
         a.axhline(0, color="0.5", lw=0.6)
         a.legend(fontsize=8) if a.get_legend_handles_labels()[0] else None
     save(fig, ctx.path("figures", "insb_persistent.png"))
