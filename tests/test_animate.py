@@ -1,4 +1,5 @@
-"""Animations: a tiny run rendered to MP4 and GIF, the GIF fallback without ffmpeg, bad input."""
+"""Animations: tiny rod and particle-network runs rendered to MP4 and GIF, the GIF fallback without ffmpeg,
+bad input."""
 
 import subprocess
 import sys
@@ -9,6 +10,9 @@ import pytest
 from PIL import Image
 
 from sim.io import TimeSeriesWriter
+from sim.radiative import Network
+from sim.radiative.dynamics import NetworkParams, simulate_network
+from sim.radiative.geometry import ring, ring_radius_for_spacing
 from sim.rod.model import RodParams
 from sim.rod.runner import simulate
 from sim.rod.system import Rod
@@ -25,15 +29,36 @@ def run_dir(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def network_run_dir(tmp_path_factory):
+    """A run directory holding one 4-particle InSb square (B = 5 T, corners 0 and 2 thermostated at
+    310 K and 290 K, 1 and 3 free from 300 K) with 21 recorded frames."""
+    out = tmp_path_factory.mktemp("netrun")
+    (out / "timeseries").mkdir()
+    net = Network(ring(4, ring_radius_for_spacing(4, 300e-9)), 100e-9, "InSb", B=5.0,
+                  cache_dir=tmp_path_factory.mktemp("cache"))
+    params = NetworkParams(net, roles=["thermostat", "free", "thermostat", "free"], thermostats=[310.0, 290.0],
+                           T_init=300.0, environment=False)
+    simulate_network(params, nsteps=400, record_every=20, path=out / "timeseries" / "network.h5")
+    return out
+
+
+@pytest.fixture(params=["rod", "network"])
+def system_run(request):
+    """(run directory, time-series stem) of each system with a renderer."""
+    return (request.getfixturevalue("run_dir" if request.param == "rod" else "network_run_dir"), request.param)
+
+
 def _assert_not_blank(rgb: np.ndarray):
     """A rendered frame has contrast and many colours (rings, dots, colorbar, panels)."""
     assert rgb.std() > 20.0
     assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 50
 
 
-def test_mp4_has_the_requested_frame_count_and_is_not_blank(run_dir):
-    movie = anim.animate(run_dir / "timeseries" / "rod.h5", frames=5, fmt="mp4", quiet=True)
-    assert movie == run_dir / "animations" / "rod.mp4" and movie.stat().st_size > 0
+def test_mp4_has_the_requested_frame_count_and_is_not_blank(system_run):
+    run_dir, stem = system_run
+    movie = anim.animate(run_dir / "timeseries" / f"{stem}.h5", frames=5, fmt="mp4", quiet=True)
+    assert movie == run_dir / "animations" / f"{stem}.mp4" and movie.stat().st_size > 0
     assert imageio_ffmpeg.count_frames_and_secs(str(movie))[0] == 5
     reader = imageio_ffmpeg.read_frames(str(movie))
     meta = next(reader)
@@ -44,13 +69,33 @@ def test_mp4_has_the_requested_frame_count_and_is_not_blank(run_dir):
     assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 0.5  # the picture moves
 
 
-def test_forced_gif_has_the_requested_frame_count_and_is_not_blank(run_dir, tmp_path):
-    movie = anim.animate(run_dir, frames=5, fmt="gif", out=tmp_path / "rod.gif", quiet=True)
-    assert movie == tmp_path / "rod.gif"
+def test_forced_gif_has_the_requested_frame_count_and_is_not_blank(system_run, tmp_path):
+    run_dir, stem = system_run
+    movie = anim.animate(run_dir, frames=5, fmt="gif", out=tmp_path / f"{stem}.gif", quiet=True)
+    assert movie == tmp_path / f"{stem}.gif"
     with Image.open(movie) as im:
         assert im.n_frames == 5
         im.seek(2)
         _assert_not_blank(np.asarray(im.convert("RGB")))
+
+
+def test_network_arrows_point_the_way_heat_flows_and_scale_with_it(network_run_dir):
+    import h5py
+
+    with h5py.File(network_run_dir / "timeseries" / "network.h5", "r") as f:
+        r = anim.NetworkRenderer(f, np.arange(f["time"].shape[0]), "net")
+        r.update(0)
+        flows = f["pair_power"][0]
+    try:
+        arrows = dict(zip(map(int, r.shown), r.arrows))
+        k01 = [tuple(p) for p in r.pairs].index((0, 1))            # the 310 K corner heats the free corner 1
+        assert flows[k01] < 0                                       # heat into 0 from 1 is negative
+        start, _ = arrows[k01]._posA_posB  # matplotlib has no public getter for the end points
+        assert np.linalg.norm(np.subtract(start, r.xy[0])) < np.linalg.norm(np.subtract(start, r.xy[1]))
+        strongest = int(np.argmax(np.abs(flows)))
+        assert arrows[strongest].get_linewidth() == max(a.get_linewidth() for a in r.arrows)
+    finally:
+        anim.plt.close(r.fig)
 
 
 def test_duration_sets_the_frame_rate(run_dir, tmp_path):

@@ -237,7 +237,181 @@ class RodRenderer:
         self.current.set_text(f"heat current from the left reservoir dQ_L/dt = {power}")
 
 
-RENDERERS: dict[str, type] = {"rod": RodRenderer}
+# --------------------------------------------------------------------------- particle networks
+def _attr(f: h5py.File, name: str):
+    """A file attribute as an array or list: lists and dicts are stored as JSON text."""
+    value = f.attrs[name]
+    return json.loads(value) if isinstance(value, (str, bytes)) else np.asarray(value)
+
+
+class NetworkRenderer:
+    """Particles at their 3D positions in perspective, coloured by temperature, with arrows for
+    the pair heat flows, beside the temperature traces and the net power into each particle.
+
+    Reads the layout ``sim.radiative.dynamics`` writes: attrs ``positions`` (N, 3) m,
+    ``radii`` (N,) m, ``roles`` (N,) "thermostat"/"free", ``pairs`` (n_pairs, 2) [i, j] with
+    i < j; variables ``T`` (time, particle) K, ``pair_power`` (time, pair) W (heat into i from
+    j) and ``P_net`` (time, particle) W. Drawn radii are the true ones, clipped to
+    [MIN_RADIUS x scene radius, MAX_RADIUS x nearest centre distance] for legibility. An arrow points the way the net heat of a pair flows;
+    its width and opacity scale with |power| over the largest pair power of the movie, and
+    pairs below 1 % of it are hidden. Thermostated particles have a thick black outline.
+    """
+
+    CMAP = "plasma"
+    AZIM, ELEV = np.radians(-60.0), np.radians(35.0)  # camera direction, from the scene's centre
+    DISTANCE = 5.0        # camera distance in units of the scene's radius: a mild perspective
+    MIN_RADIUS = 0.05     # drawn particle radius at least this fraction of the scene's radius ...
+    MAX_RADIUS = 0.2      # ... and at most this fraction of the nearest centre distance (room for arrows)
+    MAX_ARROWS = 64       # only the strongest pairs get arrows: readable for large networks
+    HIDE = 0.01           # arrows below this fraction of the largest pair power are hidden
+
+    def __init__(self, f: h5py.File, idx: np.ndarray, title: str):
+        self.reader = FrameReader(f, idx)
+        self.pos = np.asarray(_attr(f, "positions"), float).reshape(-1, 3)
+        self.N = len(self.pos)
+        self.radii = np.broadcast_to(np.asarray(_attr(f, "radii"), float), (self.N,))
+        self.roles = list(_attr(f, "roles"))
+        self.pairs = np.asarray(_attr(f, "pairs"), int).reshape(-1, 2)
+        params = _attr(f, "params") if "params" in f.attrs else {}
+        self.B = params.get("B") if isinstance(params, dict) else None
+        self.t = self.reader.scalars("time")
+        self.steps = self.reader.scalars("step")
+        self.T_all = self.reader.scalars("T")                       # (frames, N): decimated traces
+        T_lo, T_hi = float(self.T_all.min()), float(self.T_all.max())
+        p_lo, p_hi = self.reader.extremes("pair_power")
+        self.p_max = max(abs(p_lo), abs(p_hi))
+        P_lo, P_hi = self.reader.extremes("P_net")
+        # symmetric power axis; a balanced run (all P ~ 0) is shown on the pair-power scale
+        P_abs = max(abs(P_lo), abs(P_hi)) or self.p_max or 1.0
+        # the strongest pairs over the movie keep their arrows
+        strength = np.zeros(len(self.pairs))
+        for start in range(0, len(idx), BATCH):
+            block = f["pair_power"][idx[start:start + BATCH]]
+            strength = np.maximum(strength, np.abs(block).max(axis=0))
+        self.shown = np.sort(np.argsort(strength)[::-1][:self.MAX_ARROWS])
+        self.norm = plt.Normalize(*_padded(T_lo, T_hi, 0.0))
+        self.cmap = matplotlib.colormaps[self.CMAP]
+        self._project()
+        self._build(title, _padded(T_lo, T_hi), (-1.15 * P_abs, 1.15 * P_abs))
+
+    def _project(self) -> None:
+        """Perspective projection of the positions: 2D centres, drawn radii and depth order."""
+        c = self.pos - self.pos.mean(axis=0)
+        scale = max(float(np.linalg.norm(c, axis=1).max()), float(self.radii.max()))
+        c = c / scale
+        ca, sa, ce, se = np.cos(self.AZIM), np.sin(self.AZIM), np.cos(self.ELEV), np.sin(self.ELEV)
+        toward = np.array([ce * ca, ce * sa, se])          # from the scene towards the camera
+        right = np.array([-sa, ca, 0.0])
+        up = np.cross(toward, right)
+        depth = c @ toward
+        s = self.DISTANCE / (self.DISTANCE - depth)        # nearer particles look larger
+        self.xy = np.column_stack([s * (c @ right), s * (c @ up)])
+        if self.N > 1:
+            d = np.linalg.norm(c[:, None] - c[None, :], axis=-1)
+            nearest = (d + np.diag(np.full(self.N, np.inf))).min(axis=1)
+        else:
+            nearest = np.full(1, 1.0)
+        self.r2d = s * np.clip(self.radii / scale, self.MIN_RADIUS, self.MAX_RADIUS * nearest)
+        self.depth = depth
+        self.basis = (right, up, toward)
+
+    def _build(self, title, T_lim, P_lim):
+        from matplotlib.patches import Circle, FancyArrowPatch
+
+        fig = plt.figure(figsize=FIGSIZE)
+        grid = fig.add_gridspec(2, 2, width_ratios=(1.25, 1.0), left=0.04, right=0.97, top=0.83, bottom=0.09,
+                                wspace=0.2, hspace=0.45)
+        self.fig = fig
+        field = f", B = {self.B:g} T along z" if self.B is not None else ""
+        n_th = self.roles.count("thermostat")
+        fig.suptitle(f"{title}   ({self.N} particles, {n_th} thermostated{field})", fontsize=14, x=0.04, ha="left")
+        self.clock = fig.text(0.04, 0.905, "", fontsize=12, ha="left", family="monospace")
+        self.power = fig.text(0.97, 0.905, "", fontsize=12, ha="right", family="monospace")
+
+        ax = fig.add_subplot(grid[:, 0])
+        ax.set_aspect("equal")
+        ax.axis("off")
+        order = np.argsort(self.depth)                     # far particles first
+        self.circles = [None] * self.N
+        for rank, i in enumerate(order):
+            th = self.roles[i] == "thermostat"
+            circ = Circle(self.xy[i], self.r2d[i], edgecolor="k", lw=2.6 if th else 0.7, zorder=2 + rank)
+            ax.add_patch(circ)
+            self.circles[i] = circ
+            ax.annotate(str(i), self.xy[i], ha="center", va="center", fontsize=9, color="w", zorder=2 + rank,
+                        fontweight="bold")
+        self.arrows = []
+        for _ in self.shown:
+            arrow = FancyArrowPatch((0, 0), (0, 0), arrowstyle="-|>", mutation_scale=16, color="0.1",
+                                    zorder=3 + self.N, shrinkA=0, shrinkB=0)
+            ax.add_patch(arrow)
+            self.arrows.append(arrow)
+        pad = 1.25 * self.r2d.max()
+        ax.set_xlim(self.xy[:, 0].min() - pad, self.xy[:, 0].max() + pad)
+        ax.set_ylim(self.xy[:, 1].min() - pad, self.xy[:, 1].max() + 1.6 * pad)
+        # axis triad in its own corner inset, so the perspective can be read (z: the field's direction)
+        triad = ax.inset_axes([0.0, 0.0, 0.14, 0.14])
+        triad.set(xlim=(-1.3, 1.3), ylim=(-1.3, 1.3), aspect="equal")
+        triad.axis("off")
+        for k, name in enumerate("xyz"):
+            e = np.eye(3)[k]
+            d = np.array([e @ self.basis[0], e @ self.basis[1]])
+            triad.annotate("", d, (0, 0), arrowprops={"arrowstyle": "->", "color": "0.4"})
+            triad.text(*(1.25 * d), name, color="0.3", fontsize=10, ha="center", va="center")
+        bar = fig.colorbar(plt.cm.ScalarMappable(norm=self.norm, cmap=self.cmap), ax=ax, orientation="horizontal",
+                           fraction=0.05, pad=0.04, aspect=40)
+        bar.set_label("particle temperature (K)", fontsize=12)
+        bar.ax.ticklabel_format(useOffset=False)
+        ax.set_title(f"arrows: net pair heat flow (widest = {self.p_max:.3g} W)", fontsize=11)
+
+        tax = fig.add_subplot(grid[0, 1])
+        for i in range(self.N):
+            tax.plot(self.t, self.T_all[:, i], lw=1.2, ls="--" if self.roles[i] == "thermostat" else "-",
+                     color=self.cmap(self.norm(self.T_all[-1, i])))
+        self.cursor = tax.axvline(self.t[0], color="k", lw=1.0)
+        tax.set(xlim=_padded(float(self.t[0]), float(self.t[-1]), 0.0), ylim=T_lim)
+        tax.ticklabel_format(axis="y", useOffset=False)
+        tax.set_xlabel("time (s)", fontsize=11)
+        tax.set_ylabel("temperature (K)", fontsize=11)
+        tax.set_title("particle temperatures (dashed: thermostated)", fontsize=11)
+
+        pax = fig.add_subplot(grid[1, 1])
+        colors = ["0.25" if r == "thermostat" else "C0" for r in self.roles]
+        self.bars = pax.bar(np.arange(self.N), np.zeros(self.N), color=colors)
+        pax.axhline(0.0, color="0.5", lw=0.6)
+        pax.set(xlim=(-0.7, self.N - 0.3), ylim=P_lim)
+        pax.set_xlabel("particle (dark: thermostated)", fontsize=11)
+        pax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        pax.set_ylabel("net power in (W)", fontsize=11)
+        pax.set_title("net power into each particle (network + environment)", fontsize=11)
+
+    def update(self, j: int) -> None:
+        """Redraw every artist for displayed frame ``j`` (reads that frame's rows only)."""
+        T = self.reader.row("T", j)
+        flow = self.reader.row("pair_power", j)
+        P = self.reader.row("P_net", j)
+        for circ, Ti in zip(self.circles, T):
+            circ.set_facecolor(self.cmap(self.norm(Ti)))
+        for arrow, k in zip(self.arrows, self.shown):
+            i, jj = self.pairs[k]
+            p = flow[k]                                    # heat into i from jj
+            frac = abs(p) / self.p_max if self.p_max > 0 else 0.0
+            src, dst = (jj, i) if p > 0 else (i, jj)
+            a, b = self.xy[src], self.xy[dst]
+            u = (b - a) / max(np.linalg.norm(b - a), 1e-12)
+            arrow.set_positions(a + u * self.r2d[src], b - u * self.r2d[dst])
+            arrow.set_linewidth(0.6 + 5.0 * frac)
+            arrow.set_alpha(min(1.0, 0.2 + frac))
+            arrow.set_visible(frac >= self.HIDE)
+        for bar, Pi in zip(self.bars, P):
+            bar.set_height(Pi)
+        self.cursor.set_xdata([self.t[j]] * 2)
+        self.clock.set_text(f"t = {self.t[j]:.4g} s   (step {int(self.steps[j])})")
+        supplied = float(-P[[r == "thermostat" for r in self.roles]].sum()) if "thermostat" in self.roles else 0.0
+        self.power.set_text(f"thermostats supply {supplied:+.4g} W")
+
+
+RENDERERS: dict[str, type] = {"rod": RodRenderer, "network": NetworkRenderer}
 
 
 # --------------------------------------------------------------------------- writing
