@@ -9,7 +9,7 @@ import time
 from sim import io, scenario
 from sim.simulation import RunawayError
 
-BENCHES = {"rod": "sim.rod.bench", "spectra": "sim.radiative.bench"}
+BENCHES = {"rod": "sim.rod.bench", "spectra": "sim.radiative.bench", "network": "sim.radiative.dynamics_bench"}
 
 
 def _cmd_list(args) -> int:
