@@ -6,6 +6,7 @@ as sign(G13 G24 - G14 G23); both are computed from the same conductances and com
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from sim.radiative.drag import drag_network, sign_change_boundaries
 from sim.scenario import scenario
@@ -56,5 +57,6 @@ def run(cfg, ctx) -> dict:
         a.set(xscale="log", yscale="log", xlabel="h (nm)", ylabel="G_ij at 300 K (W/K)",
               title=f"crossed SiC/Au, d = {key} (dotted: drag sign changes)")
         a.legend(fontsize=6)
+        a.xaxis.set_minor_formatter(NullFormatter())
     save(fig, ctx.path("figures", "conductance_vs_h.png"))
     return {"scenario": "conductance-vs-h", "by_d": by_d, "checks": checks}

@@ -16,6 +16,7 @@ d = 3R. h starts at 2R (touching again for the passive dimer, same treatment).
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from sim.radiative.drag import drag_point, sign_change_boundaries
 from sim.scenario import scenario
@@ -116,6 +117,8 @@ def plot(name, out, cfg, ctx) -> None:
                  title=f"{name}: drag resistance (x: R_D < 0), dT = {cfg['dT']:g} K")
     ax[0, 1].set(xscale="log", yscale="log", xlabel="h (nm)", ylabel="|T3 - T4| (K)", title="induced temperature difference")
     ax[0, 0].legend(fontsize=7)
+    for a in ax[0]:
+        a.xaxis.set_minor_formatter(NullFormatter())
     ax[0, 1].legend(fontsize=7)
     save(fig, ctx.path("figures", f"{name.replace('-', '_')}.png"))
 

@@ -10,7 +10,8 @@ import time
 from sim import io, scenario
 from sim.simulation import RunawayError, WalltimeReached
 
-BENCHES = {"rod": "sim.rod.bench", "spectra": "sim.radiative.bench", "sweep": "sim.ensemble_bench"}
+BENCHES = {"rod": "sim.rod.bench", "spectra": "sim.radiative.bench", "network": "sim.radiative.dynamics_bench",
+           "sweep": "sim.ensemble_bench"}
 
 
 def _cmd_list(args) -> int:
