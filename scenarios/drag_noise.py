@@ -27,6 +27,7 @@ import math
 import time
 
 import numpy as np
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from sim.radiative.drag import drag_network
 from sim.radiative.dynamics import NetworkParams, NetworkSystem
@@ -128,6 +129,7 @@ def run_h(cfg, hR, seed, ctx) -> dict:
     lags = np.unique(np.geomspace(1, n_curve, 60).astype(int))
     out["curve_tau_s"] = (lags * rec_dt).tolist()
     out["curve_measured"] = r[lags].tolist()
+    out["curve_stderr"] = [block_average(x[:-k, 0] * x[k:, 1])["stderr"] / np.sqrt(v3 * v4) for k in lags]
     out["curve_predicted"] = (lagged_covariance(M, Sigma, lags * rec_dt)[:, 1, 0] / np.sqrt(Sigma[0, 0] * Sigma[1, 1])).tolist()
     out["wall_s"] = time.perf_counter() - wall
     ctx.log(f"  h = {hR:g}R: stiffness {out['stiffness']:.3g}, {out['steps']:.3g} steps; var ratios "
@@ -156,29 +158,43 @@ def checks(rows) -> dict:
     return ch
 
 
+def _log_h_axis(a):
+    a.set_xscale("log")
+    a.set_xticks([3, 5, 10, 20, 30])
+    a.xaxis.set_major_formatter(ScalarFormatter())
+    a.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot(rows, curve, cfg, ctx) -> None:
-    fig, ax = new_figure(3, 1, width=4.4)
+    fig, ax = new_figure(2, 2, width=4.8)
     hR = np.array([r["h_over_R"] for r in rows])
     a = ax[0, 0]
-    for name, mk, off in (("T3", "o", 0.97), ("T4", "s", 1.03)):
+    for name, mk, off in (("T3", "o", 0.98), ("T4", "s", 1.02)):
         a.errorbar(hR * off, [r[f"var_{name}_ratio"] for r in rows], yerr=[r[f"var_{name}_ratio_stderr"] for r in rows],
                    fmt=mk, ms=4, capsize=2, label=f"var {name} / (kB T^2/C)")
-    a.plot(hR, [r["var_T3_ratio_expected_dt"] for r in rows], "k_", ms=12, label=f"expected at a_max dt = {cfg['a_dt']:g}")
-    a.errorbar(hR, [r["corr_equal_time"] for r in rows], yerr=[r["corr_equal_time_stderr"] for r in rows], fmt="D",
-               ms=4, capsize=2, label="corr(T3, T4) equal time")
+    a.plot(hR, [r["var_T3_ratio_expected_dt"] for r in rows], "k_", ms=14, label=f"expected at a_max dt = {cfg['a_dt']:g}")
     a.axhline(1.0, color="k", lw=0.6)
-    a.axhline(0.0, color="k", lw=0.6, ls=":")
-    a.set(xscale="log", xlabel="h / R", ylabel="ratio / correlation", title="equilibrium variances (FDT), equal-time corr")
+    a.set(xlabel="h / R", ylabel="variance ratio", title="equilibrium variances vs kB T^2/C (FDT)")
+    _log_h_axis(a)
     a.legend(fontsize=7)
     a = ax[0, 1]
-    pick = sorted({0, len(rows) // 2, len(rows) - 1})
-    for k in pick:
+    a.errorbar(hR, [r["corr_equal_time"] for r in rows], yerr=[r["corr_equal_time_stderr"] for r in rows], fmt="D",
+               ms=4, capsize=2, label="measured")
+    a.plot(hR, [r["corr_equal_time_expected_dt"] for r in rows], "k_", ms=14, label=f"expected at a_max dt = {cfg['a_dt']:g}")
+    a.axhline(0.0, color="k", lw=0.6)
+    a.set(xlabel="h / R", ylabel="corr(T3, T4)", title="equal-time correlation (Gibbs: 0)")
+    _log_h_axis(a)
+    a.legend(fontsize=7)
+    a = ax[1, 0]
+    for n, k in enumerate(sorted({0, len(rows) // 2, len(rows) - 1})):
         r = rows[k]
-        ln, = a.plot(np.array(r["curve_tau_s"]) * 1e3, r["curve_measured"], ".", ms=4, label=f"measured, h = {r['h_over_R']:g}R")
-        a.plot(np.array(r["curve_tau_s"]) * 1e3, r["curve_predicted"], "-", color=ln.get_color(), lw=1, label="OU expm(-M tau) Sigma")
+        tau = np.array(r["curve_tau_s"]) * 1e3
+        a.errorbar(tau, r["curve_measured"], yerr=r["curve_stderr"], fmt=".", ms=4, lw=0.6, color=f"C{n}",
+                   label=f"measured, h = {r['h_over_R']:g}R")
+        a.plot(tau, r["curve_predicted"], "-", color=f"C{n}", lw=1, label="OU expm(-M tau) Sigma" if n == 0 else None)
     a.set(xscale="log", xlabel="tau (ms)", ylabel="C34(tau) / sqrt(var T3 var T4)", title="lagged cross-correlation")
     a.legend(fontsize=7)
-    a = ax[0, 2]
+    a = ax[1, 1]
     a.plot(curve["h_over_R"], curve["peak_value"], "-", color="C0", label="OU peak value")
     a.errorbar(hR, [r["peak_value"] for r in rows], yerr=[r["peak_value_stderr"] for r in rows], fmt="o", color="C0",
                ms=4, capsize=2, label="measured peak value")
@@ -186,9 +202,10 @@ def plot(rows, curve, cfg, ctx) -> None:
     b.plot(curve["h_over_R"], np.array(curve["peak_lag_s"]) * 1e3, "--", color="C3", label="OU peak lag")
     b.errorbar(hR, [r["peak_lag_s"] * 1e3 for r in rows], yerr=[r["peak_lag_stderr_s"] * 1e3 for r in rows], fmt="s",
                color="C3", ms=4, capsize=2, label="measured peak lag")
-    a.set(xscale="log", xlabel="h / R", ylabel="peak of C34 / sqrt(var var)", title="cross-correlation peak vs h")
+    a.set(xlabel="h / R", ylabel="peak of C34 / sqrt(var T3 var T4)", title="cross-correlation peak vs h")
+    _log_h_axis(a)
     b.set(ylabel="peak lag (ms)")
-    a.legend(fontsize=7, loc="lower left")
+    a.legend(fontsize=7, loc="center right")
     b.legend(fontsize=7, loc="lower right")
     save(fig, ctx.path("figures", "drag_noise.png"))
 
