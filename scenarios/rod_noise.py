@@ -53,8 +53,10 @@ def zero_frequency_noise(t, Q, tau_relax: float, shortest: float) -> tuple[float
     var(dQ) over non-overlapping blocks of length tau = shortest, 2x, 4x, 8x the relaxation
     time; a weighted fit var = S0 tau + c. The intercept c absorbs the bounded part (energy
     moving inside the rod), which would otherwise bias a single-length estimate by ~c / tau.
-    Each variance has the error var sqrt(2 / (n_blocks - 1)). Returns (S0, stderr, blocks
-    at the shortest length).
+    Each variance has the error var sqrt(2 / (n_blocks - 1)). The variances share the same
+    data, so the fit's error (which treats them as independent) is too small; the error
+    returned is the larger of it and the longest blocks' own error. Returns (S0, stderr,
+    blocks at the shortest length).
     """
     step = t[1] - t[0]
     taus, variances, errors, counts = [], [], [], []
@@ -70,7 +72,8 @@ def zero_frequency_noise(t, Q, tau_relax: float, shortest: float) -> tuple[float
         counts.append(dQ.size)
     taus, variances, errors = map(np.asarray, (taus, variances, errors))
     fit = least_squares(np.column_stack([taus, np.ones_like(taus)]) / errors[:, None], variances / errors)
-    return float(fit["coef"][0]), float(fit["stderr"][0]), int(counts[0])
+    longest_error = errors[-1] / taus[-1]
+    return float(fit["coef"][0]), float(max(fit["stderr"][0], longest_error)), int(counts[0])
 
 
 def _run(cfg, kind, dT, ctx, seed) -> dict:
