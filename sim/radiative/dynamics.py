@@ -269,36 +269,39 @@ def auto_grid(params: NetworkParams, spacing: float | None = None) -> np.ndarray
 
 
 # ---------------------------------------------------------------------------- kernels
+@njit(cache=True, error_model="numpy", inline="always")
+def _hermite_cell(T, T0, dTg, nT):
+    """Grid cell k and position s in [0, 1] of temperature T; k = -1 outside the grid (or not finite)."""
+    x = (T - T0) / dTg
+    if not (x >= 0.0 and x <= nT - 1.0):
+        return -1, 0.0
+    k = min(int(x), nT - 2)
+    return k, x - k
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _hermite_basis(s, dTg):
+    """Cubic Hermite weights (value: h00, h10, h01, h11; derivative: d00, d10, d01, d11) at s."""
+    s2 = s * s
+    s3 = s2 * s
+    d00 = (6.0 * s2 - 6.0 * s) / dTg
+    return (2.0 * s3 - 3.0 * s2 + 1.0, (s3 - 2.0 * s2 + s) * dTg, -2.0 * s3 + 3.0 * s2, (s3 - s2) * dTg,
+            d00, 3.0 * s2 - 4.0 * s + 1.0, -d00, 3.0 * s2 - 2.0 * s)
+
+
 @njit(cache=True, error_model="numpy")
 def emission(T, tabP, tabG, T0, dTg, E, Gm):
     """E[i, j] = Phi_ij(T_j) (W), Gm[i, j] = dPhi_ij/dT(T_j) (W/K) by cubic Hermite
     interpolation of tabP/tabG ([j, k, i]). Returns -1, or the first particle whose
     temperature lies outside the grid (or is not finite)."""
     N = T.shape[0]
-    nT = tabP.shape[1]
     for j in range(N):
-        x = (T[j] - T0) / dTg
-        if not (x >= 0.0 and x <= nT - 1.0):
+        k, s = _hermite_cell(T[j], T0, dTg, tabP.shape[1])
+        if k < 0:
             return j
-        k = int(x)
-        if k > nT - 2:
-            k = nT - 2
-        s = x - k
-        s2 = s * s
-        s3 = s2 * s
-        h00 = 2.0 * s3 - 3.0 * s2 + 1.0
-        h10 = (s3 - 2.0 * s2 + s) * dTg
-        h01 = -2.0 * s3 + 3.0 * s2
-        h11 = (s3 - s2) * dTg
-        d00 = (6.0 * s2 - 6.0 * s) / dTg
-        d10 = 3.0 * s2 - 4.0 * s + 1.0
-        d01 = -d00
-        d11 = 3.0 * s2 - 2.0 * s
+        h00, h10, h01, h11, d00, d10, d01, d11 = _hermite_basis(s, dTg)
         for i in range(N):
-            p0 = tabP[j, k, i]
-            p1 = tabP[j, k + 1, i]
-            g0 = tabG[j, k, i]
-            g1 = tabG[j, k + 1, i]
+            p0, p1, g0, g1 = tabP[j, k, i], tabP[j, k + 1, i], tabG[j, k, i], tabG[j, k + 1, i]
             E[i, j] = h00 * p0 + h10 * g0 + h01 * p1 + h11 * g1
             Gm[i, j] = d00 * p0 + d10 * g0 + d01 * p1 + d11 * g1
     return -1
@@ -307,22 +310,14 @@ def emission(T, tabP, tabG, T0, dTg, E, Gm):
 @njit(cache=True, error_model="numpy")
 def env_emission(T, tabO, tabGO, T0, dTg, eo, go):
     """eo[i] = Phi_out_i(T_i) (W), go[i] = its T-derivative (W/K), Hermite as ``emission``."""
-    N = T.shape[0]
-    nT = tabO.shape[0]
-    for i in range(N):
-        x = (T[i] - T0) / dTg
-        if not (x >= 0.0 and x <= nT - 1.0):
+    for i in range(T.shape[0]):
+        k, s = _hermite_cell(T[i], T0, dTg, tabO.shape[0])
+        if k < 0:
             return i
-        k = int(x)
-        if k > nT - 2:
-            k = nT - 2
-        s = x - k
-        s2 = s * s
-        s3 = s2 * s
+        h00, h10, h01, h11, d00, d10, d01, d11 = _hermite_basis(s, dTg)
         p0, p1, g0, g1 = tabO[k, i], tabO[k + 1, i], tabGO[k, i], tabGO[k + 1, i]
-        eo[i] = (2.0 * s3 - 3.0 * s2 + 1.0) * p0 + (s3 - 2.0 * s2 + s) * dTg * g0 \
-            + (-2.0 * s3 + 3.0 * s2) * p1 + (s3 - s2) * dTg * g1
-        go[i] = (6.0 * s2 - 6.0 * s) / dTg * (p0 - p1) + (3.0 * s2 - 4.0 * s + 1.0) * g0 + (3.0 * s2 - 2.0 * s) * g1
+        eo[i] = h00 * p0 + h10 * g0 + h01 * p1 + h11 * g1
+        go[i] = d00 * p0 + d10 * g0 + d01 * p1 + d11 * g1
     return -1
 
 
