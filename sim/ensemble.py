@@ -234,7 +234,10 @@ class Sweep:
 
 def connect(workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0):
     """A Dask client: an existing cluster at ``scheduler`` or a LocalCluster of ``workers`` processes."""
-    from dask.distributed import Client, LocalCluster
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError("sweeps run on Dask, which is not installed; install it with: pip install -e '.[dask]'") from None
 
     if scheduler is not None:
         try:
