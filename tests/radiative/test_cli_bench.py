@@ -48,10 +48,3 @@ def test_spectra_command_bad_config(tmp_path, capsys, text, match):
     assert spectra_command(str(cfg), str(tmp_path / "out"), quiet=True) == 2
     assert match in capsys.readouterr().err
     assert spectra_command(str(tmp_path / "missing.toml"), str(tmp_path / "out"), quiet=True) == 2
-
-
-@pytest.mark.slow
-def test_bench_quick_runs():
-    from sim.radiative.bench import main
-    table = main(quick=True)
-    assert "fast/floor" in table and "SiC pair" in table
