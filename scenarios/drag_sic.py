@@ -11,14 +11,22 @@ and R_D_linear (seed Eq. 12 with G at (T1 + T2)/2).
 d = 2R (the seed's value read as a centre distance: touching spheres, allowed by the
 Network at exactly R_i + R_j) is run with its DipoleApproximationWarning recorded, beside
 d = 3R. h starts at 2R (touching again for the passive dimer, same treatment).
+
+Beside the seed's two curves, a sign map: R_D from the dynamics on a (d, h) grid, which shows
+where the drag is positive and decaying (the seed's claim for SiC/SiC) and where the
+diagonal coupling wins; and the spectra T13(w), T14(w) at chosen (d, h) points, which show
+in which band it wins.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.colors import ListedColormap
 from matplotlib.ticker import NullFormatter
+from scipy import constants as sc
+from tqdm.auto import tqdm
 
-from sim.radiative.drag import drag_point, sign_change_boundaries
+from sim.radiative.drag import drag_dynamics, drag_network, drag_point, sign_change_boundaries
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save
 
@@ -34,6 +42,11 @@ def defaults(quick: bool) -> dict:
         "h_min_over_R": 2.0, "h_max": 5e-6, "n_h": 8 if quick else 24,
         "rtol_steady": 1e-13,  # steady-state criterion; T3 - T4 is down to 1e-10 T at 5 um
         "environment": False,  # as in the seed's studies (near field dominates)
+        # sign map of R_D over drive-dimer distance d and separation h (dynamics at each point)
+        "d_map_over_R": [2.0, 3.0, 3.5, 6.0] if quick else [2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 4.0, 5.0, 6.0],
+        # (d/R, h/R) points whose spectra T13(w), T14(w) are plotted
+        "spectra_points_over_R": [[3.0, 5.0], [6.0, 5.0]],
+        "spectra_band": [1.70e14, 1.80e14],  # rad/s: around SiC's Froehlich line (10.5-11 um), where the coupling is
     }
 
 
@@ -78,6 +91,37 @@ def run_system(name, cfg, ctx) -> dict:
     return out
 
 
+def sign_map(mats, cfg, h, ctx) -> dict:
+    """R_D (K/W) from the dynamics on the grid d_map_over_R x h, shape (n_d, n_h), and per d:
+    whether it is positive at every h, positive and decreasing, and where it changes sign (m)."""
+    R, T2 = cfg["R"], cfg["T2"]
+    T1 = T2 + cfg["dT"]
+    dR = [float(x) for x in cfg["d_map_over_R"]]
+    RD = np.empty((len(dR), len(h)))
+    for a, b in tqdm(np.ndindex(RD.shape), total=RD.size, desc="drag sign map", unit="point",
+                     disable=ctx.quiet, leave=False):
+        net, _ = drag_network(R, dR[a] * R, h[b], mats)
+        RD[a, b] = drag_dynamics(net, T1, T2, cfg["rtol_steady"])["R_D"]
+    positive = np.all(RD > 0, axis=1)
+    return {"d_over_R": dR, "h": h.tolist(), "R_D": RD.tolist(), "positive_every_h": positive.tolist(),
+            "positive_and_decreasing": (positive & np.all(np.diff(RD, axis=1) < 0, axis=1)).tolist(),
+            "sign_change_h": [sign_change_boundaries(h, r) for r in RD]}
+
+
+def facing_and_diagonal_spectra(mats, cfg) -> list[dict]:
+    """T13(w) (facing) and T14(w) (diagonal) over spectra_band (6000 points: the SiC lines are
+    ~1e12 rad/s wide, the split dimer lines narrower) at each (d/R, h/R) of spectra_points_over_R; wavelength in m."""
+    R = cfg["R"]
+    w = np.linspace(*cfg["spectra_band"], 6000)
+    out = []
+    for dR, hR in cfg["spectra_points_over_R"]:
+        net, _ = drag_network(R, dR * R, hR * R, mats)
+        T = net.transmission(w)
+        out.append({"d_over_R": dR, "h_over_R": hR, "wavelength": (2 * np.pi * sc.c / w).tolist(),
+                    "T13": T[:, 2, 0].tolist(), "T14": T[:, 3, 0].tolist()})
+    return out
+
+
 def checks(name, out, cfg) -> tuple[dict, dict]:
     """(checks, deviations_from_seed): deviations are must-hold statements of the issue that
     this model does not reproduce, each with the reason (kept visible, not dropped)."""
@@ -89,14 +133,19 @@ def checks(name, out, cfg) -> tuple[dict, dict]:
     ch["linear_deviation_max"] = max(r["dev_linear_max"] for r in by.values())  # reported: nonlinearity of the drive
     if cfg["dT"] <= 1.0:
         ch["linear_deviation_below_0.5pct"] = ch["linear_deviation_max"] < LINEAR_TOL_1K
+    m = out["sign_map"]
+    ch["sign_map_positive_and_decreasing_d_over_R"] = [d for d, ok in zip(m["d_over_R"], m["positive_and_decreasing"]) if ok]
     if name == "drag-sic":
         for k, r in by.items():
             ch[f"R_D_positive_decreasing_d{k}"] = r["positive_and_decreasing"]
             if not r["positive_and_decreasing"]:
                 dev[f"R_D_positive_decreasing_d{k}"] = (
-                    "the dressed (many-body) conductances of this model give G14 > G13 at intermediate h when the "
-                    "drive dimer's particles are strongly hybridised (d <= 3R), so R_D < 0 there (seed Fig. 2a: "
-                    f"positive); negative at h = {np.round(np.array(r['negative_h']) / cfg['R'], 2).tolist()} R")
+                    "the dressed (many-body) conductances of this model give G14 > G13 where the drive dimer is "
+                    "strongly hybridised: its collective modes spread particle 1's emission over 1 and 2, so the "
+                    "diagonal wins in part of the SiC band (figures/drag_sic_sign_map.png), R_D < 0 (seed Fig. 2a: "
+                    f"positive); negative at h = {np.round(np.array(r['negative_h']) / cfg['R'], 2).tolist()} R; "
+                    "positive and decreasing at every h only for d/R in "
+                    f"{ch['sign_map_positive_and_decreasing_d_over_R']} of the map")
     else:
         neg = {k: r["sign_change_h"] for k, r in by.items() if r["negative_h"]}
         ch["negative_drag_range_exists"] = bool(neg)
@@ -123,9 +172,39 @@ def plot(name, out, cfg, ctx) -> None:
     save(fig, ctx.path("figures", f"{name.replace('-', '_')}.png"))
 
 
+def plot_diagnosis(name, out, cfg, ctx) -> None:
+    """Left: sign of R_D over (h, d) from the dynamics. Right: T13(w), T14(w) vs wavelength."""
+    m = out["sign_map"]
+    fig, ax = new_figure(2, 1, width=4.8)
+    h_nm, dR = np.array(m["h"]) * 1e9, np.array(m["d_over_R"])
+    h_edges = np.exp(np.concatenate([[1.5 * np.log(h_nm[0]) - 0.5 * np.log(h_nm[1])],
+                                     0.5 * (np.log(h_nm[1:]) + np.log(h_nm[:-1])),
+                                     [1.5 * np.log(h_nm[-1]) - 0.5 * np.log(h_nm[-2])]]))
+    d_edges = np.concatenate([[dR[0] - 0.5 * (dR[1] - dR[0])], 0.5 * (dR[1:] + dR[:-1]),
+                              [dR[-1] + 0.5 * (dR[-1] - dR[-2])]]) if len(dR) > 1 else np.array([dR[0] - 0.5, dR[0] + 0.5])
+    a = ax[0, 0]
+    a.pcolormesh(h_edges, d_edges, np.sign(m["R_D"]), cmap=ListedColormap(["tab:red", "tab:blue"]), vmin=-1, vmax=1)
+    a.axhline(3.0, color="k", ls=":", lw=1)
+    a.text(h_edges[-1], 3.0, " dipole model\n qualitative below", fontsize=6, va="center", ha="right")
+    a.set(xscale="log", xlabel="h (nm)", ylabel="d / R (drive dimer centre distance)",
+          title=f"{name}: sign of R_D (blue +, red -), dT = {cfg['dT']:g} K")
+    a.xaxis.set_minor_formatter(NullFormatter())
+    for sp in out["spectra"]:
+        lam = np.array(sp["wavelength"]) * 1e6
+        ln, = ax[0, 1].plot(lam, sp["T13"], lw=1, label=f"T13 facing, d = {sp['d_over_R']:g}R, h = {sp['h_over_R']:g}R")
+        ax[0, 1].plot(lam, sp["T14"], "--", lw=1, color=ln.get_color(), label="T14 diagonal, same")
+    ax[0, 1].set(xlabel="wavelength (um)", ylabel="T_ij (transmission)",
+                 title="facing vs diagonal transmission")
+    ax[0, 1].legend(fontsize=6)
+    save(fig, ctx.path("figures", f"{name.replace('-', '_')}_sign_map.png"))
+
+
 def _run(name, cfg, ctx):
     out = run_system(name, cfg, ctx)
+    out["sign_map"] = sign_map(SYSTEMS[name], cfg, np.array(out["h"]), ctx)
+    out["spectra"] = facing_and_diagonal_spectra(SYSTEMS[name], cfg)
     plot(name, out, cfg, ctx)
+    plot_diagnosis(name, out, cfg, ctx)
     ch, dev = checks(name, out, cfg)
     return {"scenario": name, **out, "environment": cfg["environment"], "checks": ch, "deviations_from_seed": dev}
 

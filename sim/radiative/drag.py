@@ -50,8 +50,13 @@ def drag_dynamics(net: Network, T1: float, T2: float, rtol: float, rtol_spectra:
 
 def drag_linear(net: Network, T1: float, T2: float, rtol: float = 1e-10) -> dict:
     """Seed Eq. 12-13 with G_ij at (T1 + T2)/2: dT_passive, J, R_D, and G (4, 4) W/K."""
-    G = np.asarray(net.conductance(0.5 * (T1 + T2), rtol=rtol))
-    g = lambda i, j: G[i - 1, j - 1]  # noqa: E731  seed's 1-based G_ij (B = 0: symmetric)
+    return drag_from_conductances(np.asarray(net.conductance(0.5 * (T1 + T2), rtol=rtol)), T1, T2)
+
+
+def drag_from_conductances(G: np.ndarray, T1: float, T2: float) -> dict:
+    """Seed Eq. 12-13 for given pair conductances G (4, 4) W/K ([i, j], B = 0: symmetric):
+    dT_passive = T3 - T4 (K), J (W), R_D (K/W), the temperatures T (4,) K, and G."""
+    g = lambda i, j: G[i - 1, j - 1]  # noqa: E731  seed's 1-based G_ij
     A = (g(1, 3) + g(2, 3) + g(4, 3)) * (g(1, 4) + g(2, 4) + g(3, 4)) - g(3, 4) * g(4, 3)
     dT = (g(1, 3) * g(2, 4) - g(1, 4) * g(2, 3)) / A * (T1 - T2)
     # T3, T4 from the linear balance, then J = power thermostat 1 supplies (Eq. 13)
