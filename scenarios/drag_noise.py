@@ -31,10 +31,10 @@ from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from sim.radiative.drag import drag_network
 from sim.radiative.dynamics import NetworkParams, NetworkSystem
-from sim.radiative.fluctuations import (batched_peak, cross_correlation, discrete_stationary_covariance,
+from sim.radiative.fluctuations import (batched_peak, discrete_stationary_covariance,
                                         lagged_covariance, linear_response, predicted_peak, ros2_step_matrix)
 from sim.scenario import scenario
-from sim.stats import block_average
+from sim.stats import block_average, cross_correlation
 from sim.viz.plots import new_figure, save
 
 ROLES = ["thermostat", "thermostat", "free", "free"]

@@ -1,8 +1,10 @@
-"""Error bars for correlated time series (block averaging) and small fits (least squares, growth rates, peak times)."""
+"""Error bars for correlated time series (block averaging), cross-correlations, and small fits
+(least squares, growth rates, peak times)."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.signal import correlate
 
 
 def block_average(x, min_blocks: int = 32) -> dict:
@@ -110,3 +112,16 @@ def peak_times(t, y) -> np.ndarray:
     ym, y0, yp = y[k - 1, cols], y[k, cols], y[k + 1, cols]
     shift = 0.5 * (ym - yp) / (ym - 2.0 * y0 + yp)
     return t[k] + shift * (t[1] - t[0])
+
+
+def cross_correlation(x, y, max_lag: int) -> np.ndarray:
+    """c(k) = mean_t x_t y_{t+k} for k = 0 .. max_lag (in samples), each lag averaged over its
+    n - k overlapping pairs (FFT-based, linear not circular). x, y: (n,) series (deviations:
+    no mean is removed). Returns (max_lag + 1,)."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    n = x.size
+    if y.size != n or not 0 <= max_lag < n:
+        raise ValueError(f"cross_correlation: x, y of equal length n = {n} and 0 <= max_lag < n; got {y.size}, {max_lag}")
+    c = correlate(y, x, mode="full", method="fft")[n - 1: n + max_lag]
+    return c / (n - np.arange(max_lag + 1))

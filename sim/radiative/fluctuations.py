@@ -20,7 +20,7 @@ import numpy as np
 from scipy.linalg import expm, solve_discrete_lyapunov
 
 from sim.radiative.dynamics import GAMMA, KB
-from sim.stats import peak_times
+from sim.stats import cross_correlation, peak_times
 
 
 def linear_response(system, T: float) -> tuple[np.ndarray, np.ndarray]:
@@ -69,20 +69,6 @@ def predicted_peak(M: np.ndarray, Sigma: np.ndarray, a: int, b: int, tau_max: fl
     r = Ct[:, a, b] / np.sqrt(Sigma[a, a] * Sigma[b, b])
     lag = float(peak_times(taus, r[:, None])[0])
     return {"lag": lag, "value": float(lagged_covariance(M, Sigma, lag)[0, a, b] / np.sqrt(Sigma[a, a] * Sigma[b, b]))}
-
-
-def cross_correlation(x, y, max_lag: int) -> np.ndarray:
-    """c(k) = mean_t x_t y_{t+k} for k = 0 .. max_lag (in samples), via FFT, each lag averaged
-    over its n - k overlapping pairs. x, y: (n,) series (deviations: no mean is removed).
-    Returns (max_lag + 1,)."""
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    n = x.size
-    if y.size != n or not 0 <= max_lag < n:
-        raise ValueError(f"cross_correlation: x, y of equal length n = {n} and 0 <= max_lag < n; got {y.size}, {max_lag}")
-    nfft = 1 << int(np.ceil(np.log2(2 * n)))  # zero padding: linear, not circular, correlation
-    c = np.fft.irfft(np.conj(np.fft.rfft(x, nfft)) * np.fft.rfft(y, nfft), nfft)[: max_lag + 1]
-    return c / (n - np.arange(max_lag + 1))
 
 
 def normalised_peak(x, y, dt: float, max_lag: int) -> dict:

@@ -201,7 +201,14 @@ class Network:
             self._stores[kind] = store
         return self._stores[kind]
 
-    def _integrate(self, kind: str, weights, T_max: float, rtol: float, combine=None):
+    def spectral_integral(self, kind: str, weights, T_max: float, rtol: float, combine=None):
+        """int_0^inf dw/(2 pi) weights(w) S(w) over the sampled spectra S, adaptively to rtol.
+
+        kind: "pairs" (S = T_ij(w), N*N components, [i, j] flattened) or "env" (S = T_i<-env
+        then T_env<-i, 2N components). weights(w) maps (n,) rad/s to (m, n) weights, so one
+        set of frequency nodes serves m integrands; T_max (K) sets the top of the range
+        (hbar w = 50 kB T_max). Returns the ``sim.radiative.spectra.Integral`` (value (m, n_S)).
+        """
         check_positive("rtol", rtol)
         top = X_MAX * sc.k * T_max / sc.hbar
         bp = root_breakpoints(self.characteristic_frequencies(), self.omega_range, top)
@@ -214,7 +221,7 @@ class Network:
         result carries ``rel_error``, the integration's estimated relative error (<= rtol).
         """
         T = float(check_positive("T", T, unit="K"))
-        res = self._integrate("pairs", lambda w: dtheta_dT(w, T)[None], T, rtol)
+        res = self.spectral_integral("pairs", lambda w: dtheta_dT(w, T)[None], T, rtol)
         N = self.N
         return SpectralResult(res.value[0].reshape(N, N), res.abs_error[0].reshape(N, N),
                               res.rel_error, res.n_frequencies)
@@ -222,7 +229,7 @@ class Network:
     def environment_conductance(self, T, rtol: float = 1e-4) -> tuple[SpectralResult, SpectralResult]:
         """(G_in, G_out), each (N,) W/K: int dw/(2 pi) dTheta/dT(w, T) T_i<-env and T_env<-i."""
         T = float(check_positive("T", T, unit="K"))
-        res = self._integrate("env", lambda w: dtheta_dT(w, T)[None], T, rtol)
+        res = self.spectral_integral("env", lambda w: dtheta_dT(w, T)[None], T, rtol)
         N = self.N
         return tuple(SpectralResult(res.value[0, s], res.abs_error[0, s], res.rel_error, res.n_frequencies)
                      for s in (slice(0, N), slice(N, 2 * N)))
@@ -234,7 +241,7 @@ class Network:
         terms). All temperatures share one set of sampled spectra.
         """
         Tg = np.atleast_1d(check_positive("T_grid", T_grid, unit="K")).ravel()
-        res = self._integrate("pairs", lambda w: theta(w[None, :], Tg[:, None]), Tg.max(), rtol)
+        res = self.spectral_integral("pairs", lambda w: theta(w[None, :], Tg[:, None]), Tg.max(), rtol)
         shape = (len(Tg), self.N, self.N)
         return SpectralResult(res.value.reshape(shape), res.abs_error.reshape(shape), res.rel_error,
                               res.n_frequencies)
@@ -243,7 +250,7 @@ class Network:
         """(Phi_in, Phi_out), each (nT, N) in W: int dw/(2 pi) Theta(w, T) T_i<-env (power the
         environment at T sends into i) and T_env<-i (power i at T radiates away)."""
         Tg = np.atleast_1d(check_positive("T_grid", T_grid, unit="K")).ravel()
-        res = self._integrate("env", lambda w: theta(w[None, :], Tg[:, None]), Tg.max(), rtol)
+        res = self.spectral_integral("env", lambda w: theta(w[None, :], Tg[:, None]), Tg.max(), rtol)
         N = self.N
         return tuple(SpectralResult(res.value[:, s], res.abs_error[:, s], res.rel_error, res.n_frequencies)
                      for s in (slice(0, N), slice(N, 2 * N)))
@@ -285,7 +292,7 @@ class Network:
             v = vals.reshape(vals.shape[:2] + (N, N))
             return np.concatenate([vals, (v.swapaxes(-1, -2) - v).reshape(vals.shape)], axis=2)
 
-        res = self._integrate("pairs", lambda w: theta(w, T)[None], T, rtol, combine=with_antisymmetric)
+        res = self.spectral_integral("pairs", lambda w: theta(w, T)[None], T, rtol, combine=with_antisymmetric)
         # the floor is set by the pair powers (first half), so tiny currents get an absolute tolerance
         cur, err = res.value[0, N * N:].reshape(N, N), res.abs_error[0, N * N:].reshape(N, N)
         scale = np.abs(res.value[0, :N * N]).max()

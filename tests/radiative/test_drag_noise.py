@@ -11,7 +11,7 @@ import pytest
 from scipy.signal import lfilter
 
 from sim.radiative.dynamics import NetworkParams, NetworkSystem
-from sim.radiative.fluctuations import (batched_peak, cross_correlation, discrete_stationary_covariance,
+from sim.radiative.fluctuations import (batched_peak, discrete_stationary_covariance,
                                         lagged_covariance, linear_response, predicted_peak, ros2_step_matrix)
 from sim.radiative.network import Network
 
@@ -27,20 +27,6 @@ S2 = np.diag(1.0 / C2)                       # kB T^2 C^-1 in units kB T^2 = 1
 def _symmetric(a_s, a_f):
     """M of a symmetric pair with modes a_s ((x3 + x4)/2) and a_f ((x3 - x4)/2); Sigma = I."""
     return 0.5 * np.array([[a_s + a_f, a_s - a_f], [a_s - a_f, a_s + a_f]]), np.eye(2)
-
-
-def test_cross_correlation_matches_direct_sums():
-    rng = np.random.default_rng(1)
-    x, y = rng.normal(size=500), rng.normal(size=500)
-    c = cross_correlation(x, y, 40)
-    direct = [np.mean(x[: 500 - k] * y[k:]) for k in range(41)]
-    np.testing.assert_allclose(c, direct, rtol=1e-10, atol=1e-14)
-    # y delayed copy of x by 7 samples: the correlation sits at lag 7 only
-    z = rng.normal(size=20000)
-    c = cross_correlation(z[7:], z[:-7], 12)
-    assert c[7] == pytest.approx(1.0, abs=0.03) and np.all(np.abs(np.delete(c, 7)) < 0.05)
-    with pytest.raises(ValueError, match="max_lag"):
-        cross_correlation(x, y, 500)
 
 
 def test_predicted_peak_matches_two_mode_closed_form():

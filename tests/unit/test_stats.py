@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sim.stats import block_average, rate_from_cumulative
+from sim.stats import block_average, cross_correlation, rate_from_cumulative
 
 
 def _ar1(rng, phi, n):
@@ -60,3 +60,17 @@ def test_zero_frequency_noise_slope_removes_a_bounded_offset(rng):
     dQ = np.diff((walk + x)[:: int(5 * tau_c)])
     naive = np.var(dQ) / (5 * tau_c)
     assert naive > 2.0 + 4 * err  # the single-length estimate is visibly biased
+
+
+def test_cross_correlation_matches_direct_sums():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=500), rng.normal(size=500)
+    c = cross_correlation(x, y, 40)
+    direct = [np.mean(x[: 500 - k] * y[k:]) for k in range(41)]
+    np.testing.assert_allclose(c, direct, rtol=1e-10, atol=1e-14)
+    # y delayed copy of x by 7 samples: the correlation sits at lag 7 only
+    z = rng.normal(size=20000)
+    c = cross_correlation(z[7:], z[:-7], 12)
+    assert c[7] == pytest.approx(1.0, abs=0.03) and np.all(np.abs(np.delete(c, 7)) < 0.05)
+    with pytest.raises(ValueError, match="max_lag"):
+        cross_correlation(x, y, 500)
