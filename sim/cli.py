@@ -1,4 +1,4 @@
-"""Command line: ``python -m sim {list, run, resume, sweep, animate, spectra, bench} ...`` (``python -m sim -h`` for help)."""
+"""Command line: ``python -m sim {list, run, resume, sweep, animate, spectra, cache, bench} ...`` (``python -m sim -h`` for help)."""
 
 from __future__ import annotations
 
@@ -22,19 +22,33 @@ def _cmd_list(args) -> int:
     return 0
 
 
+def _parse_with_unit(text: str, units: dict, option: str, allowed: str, zero_ok: bool) -> float:
+    """'2h'-style text: a number with an optional one-letter unit (case-insensitive), > 0 (>= 0
+    with zero_ok)."""
+    t = text.strip().lower()
+    try:
+        value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+    except ValueError:
+        value = float("nan")
+    if not (value >= 0 if zero_ok else value > 0):
+        raise ValueError(f"{option} = {text!r} is not valid; allowed: {allowed}")
+    return value
+
+
 def parse_walltime(text: str | None) -> float | None:
     """'2h', '30m', '90s' or plain seconds -> seconds (None stays None)."""
     if text is None:
         return None
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
-    t = text.strip().lower()
-    try:
-        seconds = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise ValueError(f"--walltime = {text!r} is not a positive duration; allowed: e.g. 2h, 30m, 90s, 3600")
-    return seconds
+    return _parse_with_unit(text, {"h": 3600.0, "m": 60.0, "s": 1.0}, "--walltime",
+                            "a positive duration, e.g. 2h, 30m, 90s, 3600", zero_ok=False)
+
+
+def parse_size(text: str | None) -> float | None:
+    """'500M', '2G', '64k' or plain bytes -> bytes (None stays None)."""
+    if text is None:
+        return None
+    return _parse_with_unit(text, {"k": 1e3, "m": 1e6, "g": 1e9}, "--max-size",
+                            "a size >= 0, e.g. 500M, 2G, 0 (bytes without a unit)", zero_ok=True)
 
 
 def _cmd_run(args) -> int:
@@ -152,6 +166,19 @@ def _cmd_spectra(args) -> int:
     return spectra_command(args.config, args.out, quiet=args.quiet)
 
 
+def _cmd_cache(args) -> int:
+    from sim.radiative.spectra import cache_usage, default_cache_dir, prune_cache
+
+    where = args.dir or default_cache_dir()
+    if args.older_than is not None and not args.older_than >= 0:
+        raise ValueError(f"--older-than = {args.older_than} days; allowed: >= 0")
+    deleted = prune_cache(parse_size(args.max_size), args.older_than, where)
+    files = cache_usage(where)
+    print(f"spectra cache {where}: {len(files)} files, {sum(f[1] for f in files) / 1e6:.1f} MB"
+          + (f" (deleted {len(deleted)})" if deleted else ""))
+    return 0
+
+
 def _cmd_bench(args) -> int:
     import importlib
 
@@ -221,6 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
     spectra.add_argument("--out", required=True, metavar="DIR", help="directory for spectra.h5 and spectra.png")
     spectra.add_argument("--quiet", action="store_true", help="no messages")
     spectra.set_defaults(func=_cmd_spectra)
+
+    cache = sub.add_parser("cache", help="size of the spectra cache; prune it by age or to a size")
+    cache.add_argument("--max-size", default=None, metavar="SIZE",
+                       help="delete the least recently used spectra until the cache holds at most SIZE "
+                            "(500M, 2G; 0 empties it)")
+    cache.add_argument("--older-than", type=float, default=None, metavar="DAYS",
+                       help="delete spectra not used for more than DAYS days")
+    cache.add_argument("--dir", default=None, help="cache directory (default $SIM_CACHE_DIR or ~/.cache/sim/spectra)")
+    cache.set_defaults(func=_cmd_cache)
 
     bench = sub.add_parser("bench", help="benchmarks: ratios against the NumPy twin and the cost floor")
     bench.add_argument("what", help=f"one of: {', '.join(sorted(BENCHES))}")

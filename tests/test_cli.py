@@ -52,6 +52,9 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     (["run", "rod-dc", "--set", "Q=1"], "unknown key 'Q'"),
     (["run", "rod-dc", "--set", "C=-1", "--set", "N=[4]"], "C = -1.0 is out of range"),
     (["bench", "nothing"], "bench = 'nothing' is unknown"),
+    (["cache", "--max-size=-5M"], "--max-size = '-5M' is not valid; allowed: a size >= 0"),
+    (["cache", "--older-than", "-1"], "--older-than = -1.0 days; allowed: >= 0"),
+    (["cache", "--max-size", "lots"], "--max-size = 'lots' is not valid"),
 ])
 def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path, args, message):
     if args[0] == "run":
@@ -59,6 +62,17 @@ def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path, args, message):
     res = _run(*args)
     assert res.returncode == 2
     assert message in res.stderr and "Traceback" not in res.stderr
+
+
+def test_cache_command_reports_and_prunes(tmp_path, capsys):
+    for name, size in [("a", 2_000_000), ("b", 1_000_000)]:
+        (tmp_path / f"{name}.npz").write_bytes(b"0" * size)
+    assert main(["cache", "--dir", str(tmp_path)]) == 0
+    assert "2 files, 3.0 MB" in capsys.readouterr().out
+    assert main(["cache", "--dir", str(tmp_path), "--max-size", "1.5M"]) == 0
+    assert "1 files, 1.0 MB (deleted 1)" in capsys.readouterr().out
+    assert main(["cache", "--dir", str(tmp_path), "--max-size", "0"]) == 0
+    assert "0 files, 0.0 MB (deleted 1)" in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,7 @@ class PanelStore:
         self._dirty = False
         if path is not None and path.exists():
             try:
+                os.utime(path)  # mtime = last use, so pruning removes the least recently used
                 with np.load(path) as data:
                     if data["values"].shape[2:] == (self.m,):
                         self.values = {(float(a), float(b)): v
@@ -128,6 +130,35 @@ class PanelStore:
                      values=np.stack([self.values[k] for k in keys]))
         os.replace(tmp, self.path)
         self._dirty = False
+
+
+def cache_usage(cache_dir: Path | None = None) -> list[tuple[Path, int, float]]:
+    """The cache's spectra files as (path, bytes, last use as a POSIX time), oldest use first."""
+    d = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    files = [(f, st.st_size, st.st_mtime) for f in d.glob("*.npz") for st in [f.stat()]] if d.is_dir() else []
+    return sorted(files, key=lambda e: e[2])
+
+
+def prune_cache(max_bytes: float | None = None, older_than_days: float | None = None,
+                cache_dir: Path | None = None) -> list[Path]:
+    """Delete cached spectra not used for more than ``older_than_days`` days, then the least
+    recently used ones until the cache holds at most ``max_bytes``. Returns the deleted paths.
+    Deleting is always safe: a network recomputes missing spectra on demand."""
+    if max_bytes is not None and not max_bytes >= 0:
+        raise ValueError(f"max_bytes = {max_bytes}; allowed: >= 0")
+    if older_than_days is not None and not older_than_days >= 0:
+        raise ValueError(f"older_than_days = {older_than_days}; allowed: >= 0")
+    files = cache_usage(cache_dir)
+    cutoff = time.time() - older_than_days * 86400.0 if older_than_days is not None else -np.inf
+    total = sum(size for _, size, _ in files)
+    deleted = []
+    for path, size, used in files:
+        if used >= cutoff and (max_bytes is None or total <= max_bytes):
+            continue
+        path.unlink(missing_ok=True)
+        total -= size
+        deleted.append(path)
+    return deleted
 
 
 def panel_nodes(panels: np.ndarray) -> np.ndarray:

@@ -1,5 +1,7 @@
 """Network inputs, spectral integrals (MODEL.md B4, B5), adaptive error control, cache."""
 
+import os
+import time
 import warnings
 
 import numpy as np
@@ -9,7 +11,8 @@ from scipy.integrate import simpson
 
 from sim.radiative import DipoleApproximationWarning, Network, materials
 from sim.radiative.polarizability import polarizability
-from sim.radiative.spectra import X_MAX, PanelStore, dtheta_dT, integrate, root_breakpoints, theta
+from sim.radiative.spectra import (X_MAX, PanelStore, cache_key, cache_usage, dtheta_dT, integrate, prune_cache,
+                                   root_breakpoints, theta)
 
 R = 100e-9
 PAIR = np.array([[0, 0, 0], [500e-9, 0, 0]])
@@ -192,6 +195,37 @@ def test_cache_dir_from_environment_variable(tmp_path, monkeypatch):
     assert len(list((tmp_path / "env-cache").glob("*.npz"))) == 1
     Network(PAIR, R, "Au", cache=False).conductance(300.0)
     assert len(list((tmp_path / "env-cache").glob("*.npz"))) == 1
+
+
+def test_prune_cache_removes_least_recently_used_first(tmp_path):
+    now = time.time()
+    for name, size, days_ago in [("a", 300, 10), ("b", 200, 5), ("c", 100, 1)]:
+        f = tmp_path / f"{name}.npz"
+        f.write_bytes(b"0" * size)
+        os.utime(f, (now - days_ago * 86400, now - days_ago * 86400))
+    assert [f.name for f, _, _ in cache_usage(tmp_path)] == ["a.npz", "b.npz", "c.npz"]
+    assert prune_cache(max_bytes=600, cache_dir=tmp_path) == []
+    assert [f.name for f in prune_cache(max_bytes=350, cache_dir=tmp_path)] == ["a.npz"]
+    assert [f.name for f in prune_cache(older_than_days=2, cache_dir=tmp_path)] == ["b.npz"]
+    assert [f.name for f in prune_cache(max_bytes=0, cache_dir=tmp_path)] == ["c.npz"]
+    assert prune_cache(max_bytes=0, cache_dir=tmp_path / "missing") == []
+    for bad in [dict(max_bytes=-1), dict(older_than_days=-2.0), dict(max_bytes=float("nan"))]:
+        with pytest.raises(ValueError, match="allowed: >= 0"):
+            prune_cache(cache_dir=tmp_path, **bad)
+
+
+def test_using_cached_spectra_marks_them_recently_used(tmp_path):
+    sic_net = Network(PAIR, R, "SiC", cache_dir=tmp_path)
+    sic_net.conductance(300.0)
+    Network(PAIR, R, "Au", cache_dir=tmp_path).conductance(300.0)
+    sic = tmp_path / f"{cache_key(sic_net.description())}-pairs.npz"
+    (au,) = {f for f, _, _ in cache_usage(tmp_path)} - {sic}
+    old = time.time() - 30 * 86400
+    for f in (sic, au):
+        os.utime(f, (old, old))
+    Network(PAIR, R, "SiC", cache_dir=tmp_path).conductance(300.0)  # read from the cache
+    assert [f for f, _, _ in cache_usage(tmp_path)] == [au, sic]
+    assert prune_cache(older_than_days=1, cache_dir=tmp_path) == [au]
 
 
 def test_planck_functions():
