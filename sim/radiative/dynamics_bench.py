@@ -25,7 +25,9 @@ from sim.radiative.network import Network
 R = 100e-9
 
 
-def _lattice_system(n_free: int) -> NetworkSystem:
+def lattice_system(n_free: int) -> NetworkSystem:
+    """n_free free SiC spheres + 1 thermostat (310 K) on a cubic lattice (spacing 4R), from
+    300 K, with the synthetic 1/r^6 tables of the module doc (no spectra computed)."""
     N = n_free + 1
     side = int(np.ceil(N ** (1 / 3)))
     grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)[:N] * 4 * R
@@ -56,7 +58,7 @@ def _rate(fn, min_time):
 
 
 def speed(n_free: int, min_time: float) -> dict:
-    s = _lattice_system(n_free)
+    s = lattice_system(n_free)
     st = s.initial_state()
     s.advance(st, 2)  # compile
     numba_rate = _rate(lambda n: s.advance(st, n), min_time)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from sim.radiative.dynamics import NetworkParams, NetworkSystem, KB, simulate_network, steady_state
+from sim.radiative.dynamics import DENSE_MIN, KB, NetworkParams, NetworkSystem, simulate_network, steady_state
+from sim.radiative.dynamics_bench import lattice_system
 from sim.radiative.dynamics_reference import advance_numpy
 from sim.radiative.network import Network
 from sim.schedule import Schedule
@@ -47,6 +48,18 @@ def test_twin_matches_numpy_reference(quad):
     for f in ("T", "Q_pair", "Q_thermostat", "Q_env", "acc"):
         np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=1e-9, atol=1e-9 * np.abs(getattr(b, f)).max(), err_msg=f)
     assert a.step == b.step == 40
+
+
+def test_twin_matches_numpy_reference_on_the_lapack_path():
+    """Above DENSE_MIN free particles the kernel solves with LAPACK instead of its own LU."""
+    s = lattice_system(DENSE_MIN + 6)
+    assert s.free_idx.size > DENSE_MIN
+    a, b = s.initial_state(), s.initial_state()
+    s.advance(a, 5)
+    advance_numpy(s, b, 5)
+    assert np.ptp(a.T[1:]) > 1e-3  # the drive has spread: a solve that went wrong would show
+    for f in ("T", "Q_pair", "Q_thermostat"):
+        np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=1e-10, atol=1e-10 * np.abs(getattr(b, f)).max(), err_msg=f)
 
 
 def _relax(net, dt, t_end, drive):
