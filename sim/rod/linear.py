@@ -40,13 +40,14 @@ def second_sound_speed(law, T0: float, K: float, C: float, spacing: float = 1.0)
     return float(spacing * np.sqrt(check_positive("K", K) / inertia))
 
 
-def linearised_generator(params: RodParams, T0: float) -> np.ndarray:
+def linearised_generator(params: RodParams, T0: float, link_slopes=None) -> np.ndarray:
     """Matrix A (2N, 2N) of d/dt (psi, dE) = A (psi, dE) about the uniform state at T0.
 
     Includes per-ring C, per-link K (small angle: torque slope K for both link laws), the
     reservoir contacts k_L, k_R (mean relaxation; their baths must sit at T0 for the uniform
     state to be stationary) and normal conduction g. Noise is left out (it seeds, it does not
-    set the rates).
+    set the rates). ``link_slopes`` (N-1,) replaces the torque slopes d tau_i/d psi_i: about
+    a twisted state K_i cos(m psi_i), negative on a link sitting at a barrier top.
     """
     p = params
     T0 = float(check_positive("T0", T0))
@@ -60,8 +61,11 @@ def linearised_generator(params: RodParams, T0: float) -> np.ndarray:
     # stiffness matrix S: torque balance, (S psi)_i = tau_i - tau_{i-1}; conduction Laplacian G
     S = np.zeros((N, N))
     G = np.zeros((N, N))
+    slopes = p.K if link_slopes is None else np.asarray(link_slopes, float)
+    if slopes.shape != (N - 1,):
+        raise ValueError(f"link_slopes has shape {slopes.shape}; allowed: ({N - 1},), one per link")
     for i in range(N - 1):
-        for M, c in ((S, p.K[i]), (G, p.g[i])):
+        for M, c in ((S, slopes[i]), (G, p.g[i])):
             M[i, i] += c
             M[i + 1, i + 1] += c
             M[i, i + 1] -= c

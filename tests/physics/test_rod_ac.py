@@ -100,5 +100,8 @@ def test_rod_noise_quick_meets_every_tolerance(tmp_path):
 def test_rod_slip_statistics_quick_meets_every_tolerance(tmp_path):
     s = _quick("rod-slip-statistics", tmp_path)
     assert s["kramers_points"] >= 3
-    # the derived Kramers rate captures the s and T dependence within a modest constant factor
-    assert 0.2 < s["kramers_ratio_mean"] < 20 and s["kramers_ratio_range"][1] / s["kramers_ratio_range"][0] < 3
+    assert all(s["checks"].values()), s["checks"]
+    # lumped halves give too much friction: their Kramers rate falls short of the measured rates
+    r = np.array([p["rate_over_kramers"] for p in s["points"]])
+    w = 1 / np.array([p["rate_over_kramers_stderr"] for p in s["points"]]) ** 2
+    assert np.sum(w * r) / np.sum(w) - 3 / np.sqrt(np.sum(w)) > 1

@@ -119,6 +119,22 @@ def test_bath_contacts_damp_and_must_sit_at_T0():
         linearised_generator(_rotor_rod(k_R=0.05, T_R=0.12), 0.1)
 
 
+def test_two_rings_at_a_barrier_top_grow_at_the_lumped_rate():
+    """Two rings, each with a contact k, their link at a saddle (torque slope -kappa): the phase
+    difference obeys M psi'' + eta psi' = kappa psi with M = C/(2 w w'), eta = k/(2 w w'), so
+    the growth rate is [-eta/M + sqrt((eta/M)^2 + 4 kappa/M)] / 2."""
+    C, k, kappa, T0 = 3.0, 0.7, 0.4, 1.0
+    law = Linear(w_ref=1.0, beta=0.5, T_ref=1.0)
+    p = RodParams(N=2, C=C, K=1.0, law=law, k_L=k, k_R=k, T_L=T0, T_R=T0, dt=0.05, noise=False)
+    ww = float(law.omega0(T0) * domega0_dT(law, T0))
+    M, eta = C / (2 * ww), k / (2 * ww)
+    expected = 0.5 * (-eta / M + np.sqrt((eta / M) ** 2 + 4 * kappa / M))
+    lam = np.linalg.eigvals(linearised_generator(p, T0, link_slopes=[-kappa]))
+    assert lam.real.max() == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match=r"link_slopes has shape \(2,\); allowed: \(1,\)"):
+        linearised_generator(p, T0, link_slopes=[1.0, 2.0])
+
+
 # --------------------------------------------------------------------------- the scenarios
 def _run_quick(name, tmp_path):
     res = subprocess.run([sys.executable, "-m", "sim", "run", name, "--quick", "--quiet", "--out", str(tmp_path)],
