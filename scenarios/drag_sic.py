@@ -91,15 +91,16 @@ def run_system(name, cfg, ctx) -> dict:
     return out
 
 
-def sign_map(mats, cfg, h, ctx) -> dict:
+def sign_map(mats, cfg, h, known, ctx) -> dict:
     """R_D (K/W) from the dynamics on the grid d_map_over_R x h, shape (n_d, n_h), and per d:
-    whether it is positive at every h, positive and decreasing, and where it changes sign (m)."""
+    whether it is positive at every h, positive and decreasing, and where it changes sign (m).
+    ``known`` maps d/R to R_D rows already measured on the same h grid (not run again)."""
     R, T2 = cfg["R"], cfg["T2"]
     T1 = T2 + cfg["dT"]
     dR = [float(x) for x in cfg["d_map_over_R"]]
-    RD = np.empty((len(dR), len(h)))
-    for a, b in tqdm(np.ndindex(RD.shape), total=RD.size, desc="drag sign map", unit="point",
-                     disable=ctx.quiet, leave=False):
+    RD = np.array([known.get(d, np.full(len(h), np.nan)) for d in dR], dtype=float)
+    todo = list(zip(*np.nonzero(np.isnan(RD))))
+    for a, b in tqdm(todo, desc="drag sign map", unit="point", disable=ctx.quiet, leave=False):
         net, _ = drag_network(R, dR[a] * R, h[b], mats)
         RD[a, b] = drag_dynamics(net, T1, T2, cfg["rtol_steady"])["R_D"]
     positive = np.all(RD > 0, axis=1)
@@ -172,16 +173,21 @@ def plot(name, out, cfg, ctx) -> None:
     save(fig, ctx.path("figures", f"{name.replace('-', '_')}.png"))
 
 
+def _cell_edges(x) -> np.ndarray:
+    """Edges (n + 1,) of cells centred on sorted x (n,): midpoints, the ends mirrored."""
+    x = np.asarray(x, float)
+    if x.size == 1:
+        return x[0] + np.array([-0.5, 0.5])
+    mid = 0.5 * (x[1:] + x[:-1])
+    return np.concatenate([[2 * x[0] - mid[0]], mid, [2 * x[-1] - mid[-1]]])
+
+
 def plot_diagnosis(name, out, cfg, ctx) -> None:
     """Left: sign of R_D over (h, d) from the dynamics. Right: T13(w), T14(w) vs wavelength."""
     m = out["sign_map"]
     fig, ax = new_figure(2, 1, width=4.8)
-    h_nm, dR = np.array(m["h"]) * 1e9, np.array(m["d_over_R"])
-    h_edges = np.exp(np.concatenate([[1.5 * np.log(h_nm[0]) - 0.5 * np.log(h_nm[1])],
-                                     0.5 * (np.log(h_nm[1:]) + np.log(h_nm[:-1])),
-                                     [1.5 * np.log(h_nm[-1]) - 0.5 * np.log(h_nm[-2])]]))
-    d_edges = np.concatenate([[dR[0] - 0.5 * (dR[1] - dR[0])], 0.5 * (dR[1:] + dR[:-1]),
-                              [dR[-1] + 0.5 * (dR[-1] - dR[-2])]]) if len(dR) > 1 else np.array([dR[0] - 0.5, dR[0] + 0.5])
+    h_edges = np.exp(_cell_edges(np.log(np.array(m["h"]) * 1e9)))  # log-spaced h: edges in log h
+    d_edges = _cell_edges(m["d_over_R"])
     a = ax[0, 0]
     a.pcolormesh(h_edges, d_edges, np.sign(m["R_D"]), cmap=ListedColormap(["tab:red", "tab:blue"]), vmin=-1, vmax=1)
     a.axhline(3.0, color="k", ls=":", lw=1)
@@ -201,7 +207,8 @@ def plot_diagnosis(name, out, cfg, ctx) -> None:
 
 def _run(name, cfg, ctx):
     out = run_system(name, cfg, ctx)
-    out["sign_map"] = sign_map(SYSTEMS[name], cfg, np.array(out["h"]), ctx)
+    known = {float(d): r["R_D"] for d, r in zip(cfg["d_over_R"], out["by_d"].values())}  # by_d is in d_over_R order
+    out["sign_map"] = sign_map(SYSTEMS[name], cfg, np.array(out["h"]), known, ctx)
     out["spectra"] = facing_and_diagonal_spectra(SYSTEMS[name], cfg)
     plot(name, out, cfg, ctx)
     plot_diagnosis(name, out, cfg, ctx)
