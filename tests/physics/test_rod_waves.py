@@ -95,8 +95,11 @@ def test_closed_rod_modes_match_the_chain_dispersion():
     ww = float(law.omega0(T0) * domega0_dT(law, T0))
     lam = np.linalg.eigvals(linearised_generator(_rotor_rod(N=N), T0))
     growth = np.sort(lam.real)[-N:]  # the growing half of each +-gamma pair (and the zero modes)
-    assert np.allclose(growth, 2 * np.sqrt(K * abs(ww) / C) * np.sin(q / 2), atol=1e-9)
-    # real rates; the uniform rotation (q = 0) is a defective double zero, split by ~sqrt(round-off)
+    expected = 2 * np.sqrt(K * abs(ww) / C) * np.sin(q / 2)
+    assert np.allclose(growth[1:], expected[1:], atol=1e-9)
+    # the uniform rotation (q = 0) is a defective double zero: LAPACK splits it by ~sqrt(round-off)
+    # in both the real and the imaginary part, so it is held to that scale, not to 1e-9
+    assert abs(growth[0]) < 1e-7
     assert np.allclose(lam.imag, 0.0, atol=1e-7)
     rate, vec = fastest_mode(_rotor_rod(N=N), T0)
     assert rate == pytest.approx(2 * np.sqrt(K * abs(ww) / C) * np.sin(q[-1] / 2), rel=1e-12)
