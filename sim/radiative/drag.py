@@ -23,12 +23,14 @@ from sim.radiative.dynamics import NetworkParams, steady_state
 from sim.radiative.network import DipoleApproximationWarning, Network
 
 
-def drag_network(R: float, d: float, h: float, materials, cache_dir=None) -> tuple[Network, list[str]]:
-    """The two-dimer network and the DipoleApproximationWarning messages it raised (caught)."""
+def drag_network(R: float, d: float, h: float, materials, cache_dir=None, model: str = "dipole",
+                 lmax: int | None = None) -> tuple[Network, list[str]]:
+    """The two-dimer network (``model``/``lmax`` as for ``Network``) and the
+    DipoleApproximationWarning messages it raised (caught)."""
     pos = [[0.0, 0.0, 0.0], [d, 0.0, 0.0], [0.0, h, 0.0], [d, h, 0.0]]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DipoleApproximationWarning)
-        net = Network(pos, R, materials, cache_dir=cache_dir)
+        net = Network(pos, R, materials, cache_dir=cache_dir, model=model, lmax=lmax)
     msgs = [str(w.message) for w in caught if issubclass(w.category, DipoleApproximationWarning)]
     return net, msgs
 

@@ -1,6 +1,6 @@
-"""A network of dipolar nanoparticles exchanging heat by thermal photons (MODEL.md B2-B4).
+"""A network of nanoparticles exchanging heat by thermal photons (MODEL.md B2-B4, C).
 
-    net = Network(positions, radii, materials, B=0.0)
+    net = Network(positions, radii, materials, B=0.0, model="dipole" | "multipole", lmax=None)
 
 computes the many-body transmissions T_ij(w) ([i, j]: from j to i), the environment
 terms, and their spectral integrals (conductances, powers, persistent currents, and
@@ -18,14 +18,18 @@ import numpy as np
 from scipy import constants as sc
 
 from sim.radiative import kernels
+from sim.radiative.multipole import MultipoleModel
 from sim.radiative.materials import Material, get_material
 from sim.radiative.polarizability import emission_absorption, polarizability
 from sim.radiative.spectra import (X_MAX, PanelStore, cache_key, default_cache_dir, dtheta_dT, integrate,
                                    root_breakpoints, theta)
-from sim.validation import check_finite, check_positive
+from sim.validation import check_choice, check_finite, check_int, check_positive
 
 #: bumped whenever the formulas change, so stale cached spectra are never reused
 SPECTRA_VERSION = 1
+#: the same for the multipole model's spectra
+MULTIPOLE_VERSION = 1
+MODELS = ("dipole", "multipole")
 #: memory for the per-chunk (n, 3N, 3N) work arrays of the fast path, bytes
 _CHUNK_BYTES = 256e6
 
@@ -63,18 +67,29 @@ class Network:
     materials : a preset name (``materials.PRESETS``: "SiC", "Au", "InSb", ...) or a
         ``Material``, or a sequence of N of those (mixed networks).
     B : magnetic field along +z, tesla (affects magneto-optical materials only).
+    model : "dipole" (electric dipoles, MODEL.md B2-B3) or "multipole" (vector spherical waves
+        to order ``lmax`` with Mie T-matrices, electric and magnetic, MODEL.md C;
+        ``sim.radiative.tmatrix``). ``lmax=1`` there is the electric + magnetic dipole model.
+    lmax : multipole order (int >= 1), or None to choose it automatically: the smallest order
+        whose conductances at 300 K change by less than ``rtol`` at the next order; the
+        order used is ``net.lmax`` and that change ``net.order_change``. Dipole model: None.
+    rtol : convergence target of the automatic order (multipole model only).
     cache_dir : where sampled spectra are cached; default $SIM_CACHE_DIR or ~/.cache/sim/spectra.
     cache : False keeps spectra in memory only.
 
     Raises ValueError for overlapping spheres (centre distance < R_i + R_j), non-finite
-    positions, R <= 0, unknown materials; warns (``DipoleApproximationWarning``) when a
-    centre distance is below 1.5 (R_i + R_j) (3R for equal spheres).
+    positions, R <= 0, unknown materials or model, lmax < 1, an order whose memory exceeds
+    the machine, or a gap too small for any feasible order; the dipole model warns
+    (``DipoleApproximationWarning``) when a centre distance is below 1.5 (R_i + R_j) (3R for
+    equal spheres), the multipole model (``GyrotropicMultipoleWarning``) when a gyrotropic
+    sphere, kept at electric-dipole order, is that close to another.
 
     The environment (vacuum field at T_env) is not part of ``conductance``/``power_table``,
     as in the seed; ``environment_transmission`` and ``environment_power_table`` give it.
     """
 
-    def __init__(self, positions, radii, materials, B: float = 0.0, *, cache_dir=None, cache: bool = True):
+    def __init__(self, positions, radii, materials, B: float = 0.0, *, model: str = "dipole",
+                 lmax: int | None = None, rtol: float = 1e-4, cache_dir=None, cache: bool = True):
         pos = check_finite("positions", positions)
         if pos.ndim != 2 or pos.shape[1] != 3 or len(pos) < 1:
             raise ValueError(f"positions has shape {pos.shape}; allowed: (N, 3) with N >= 1, in m")
@@ -92,10 +107,23 @@ class Network:
         self._fingerprints = [m.fingerprint() for m in materials]
         self.B = float(check_finite("B", B))
         self.N = N
+        self.model = check_choice("model", model, MODELS)
+        if lmax is not None:
+            lmax = check_int("lmax", lmax, low=1)
+            if model == "dipole":
+                raise ValueError(f"lmax = {lmax} is given with model = 'dipole'; allowed: lmax = None there, "
+                                 "or model = 'multipole'")
+        rtol = float(check_positive("rtol", rtol))
         self._check_geometry()
         self.omega_range = (max(m.omega_range[0] for m in materials), min(m.omega_range[1] for m in materials))
         if not self.omega_range[0] < self.omega_range[1]:
             raise ValueError(f"the materials' tabulated frequency ranges do not overlap: {self.omega_range}")
+        self._multipole = None
+        self.lmax, self.order_change = None, None
+        if model == "multipole":
+            self._multipole = MultipoleModel(pos, R, materials, self.B, lmax, rtol,
+                                             self.characteristic_frequencies(), self.omega_range)
+            self.lmax, self.order_change = self._multipole.lmax, self._multipole.order_change
         self._cache_dir = None if not cache else (default_cache_dir() if cache_dir is None else cache_dir)
         self._stores: dict[str, PanelStore] = {}
 
@@ -111,7 +139,7 @@ class Network:
             raise ValueError(f"particles {i[b]} and {j[b]} overlap: centre distance {d[b]:.4g} m < "
                              f"R_{i[b]} + R_{j[b]} = {contact[b]:.4g} m; allowed: distance >= sum of radii")
         close = np.nonzero(d < 1.5 * contact * (1 - 1e-9))[0]  # exactly 3R is fine
-        if close.size:
+        if close.size and self.model == "dipole":
             b = close[0]
             warnings.warn(f"particles {i[b]} and {j[b]} are {d[b] / (0.5 * contact[b]):.2f} R apart (centre "
                           f"distance, {close.size} pair(s) below 3R): the dipole approximation is only "
@@ -139,8 +167,11 @@ class Network:
         """Fast path: T (n, N, N) and, with ``environment``, (T_in, T_out) (n, N).
 
         Streams over frequency chunks with work arrays allocated once, so memory stays
-        O(chunk * (3N)^2) however many frequencies are asked for.
+        O(chunk * (3N)^2) however many frequencies are asked for. The multipole model streams
+        its own chunks (``MultipoleModel.spectra``).
         """
+        if self._multipole is not None:
+            return self._multipole.spectra(omega, environment)
         n, N, m = len(omega), self.N, 3 * self.N
         T = np.empty((n, N, N))
         T_in = np.empty((n, N)) if environment else None
@@ -185,9 +216,11 @@ class Network:
 
     def description(self) -> str:
         """JSON text of everything the spectra depend on (the cache key is its hash)."""
-        return json.dumps({"version": SPECTRA_VERSION, "positions": self.positions.tolist(),
-                           "radii": self.radii.tolist(), "B": self.B,
-                           "materials": self._fingerprints}, sort_keys=True)
+        desc = {"version": SPECTRA_VERSION, "positions": self.positions.tolist(),
+                "radii": self.radii.tolist(), "B": self.B, "materials": self._fingerprints}
+        if self.model == "multipole":  # the dipole model's keys are unchanged, so its cache stays valid
+            desc.update(model="multipole", lmax=self.lmax, multipole_version=MULTIPOLE_VERSION)
+        return json.dumps(desc, sort_keys=True)
 
     def _store(self, kind: str) -> PanelStore:
         if kind not in self._stores:

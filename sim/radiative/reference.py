@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import constants as sc
 
+from sim.radiative import tmatrix
 from sim.radiative.green import block_green
 from sim.radiative.polarizability import emission_absorption, polarizability
 
@@ -82,3 +83,46 @@ def _block_diag(blocks: np.ndarray) -> np.ndarray:
     for i in range(N):
         out[3 * i:3 * i + 3, 3 * i:3 * i + 3] = blocks[i]
     return out
+
+
+def multipole_transmission(network, omega, environment: bool = False):
+    """Twin of the multipole model's spectra (``tmatrix.Cluster.spectra``): T (n, N, N), and with
+    ``environment`` (T_in, T_out) (n, N), one frequency at a time in the network's own frame
+    (no rotation, no symmetry blocks, no rescaling), with the dense formulas of MODEL.md C2 and
+    explicit inverses: W = C (1 - Tb C)^-1, T_ij = 4 Tr[chi_i W_ij chi_j W_ij^H]."""
+    model = network._multipole
+    omega = np.atleast_1d(np.asarray(omega, dtype=float))
+    N, L = network.N, model.lmax
+    T = np.zeros((len(omega), N, N))
+    T_in = np.zeros((len(omega), N))
+    T_out = np.zeros((len(omega), N))
+    for f, w in enumerate(omega):
+        k = np.array([w / sc.c])
+        resp = model.responses(np.array([w]), L)
+        sizes = [len(r.modes) for r in resp]
+        off = np.concatenate([[0], np.cumsum(sizes)])
+        C = np.zeros((off[-1], off[-1]), dtype=complex)
+        for i in range(N):
+            for j in range(N):
+                if i != j:
+                    Cij = tmatrix.pair_translation(k, network.positions[i] - network.positions[j], L)[0][0]
+                    C[off[i]:off[i + 1], off[j]:off[j + 1]] = Cij[np.ix_(resp[i].modes, resp[j].modes)]
+        Tb = np.diag(np.concatenate([r.t[0] for r in resp]))
+        chi_em = -(Tb + Tb.conj().T) / 2 - Tb @ Tb.conj().T
+        chi_abs = -(Tb + Tb.conj().T) / 2 - Tb.conj().T @ Tb
+        eye = np.eye(len(C))
+        W = C @ np.linalg.inv(eye - Tb @ C)
+        blocks = [slice(off[i], off[i + 1]) for i in range(N)]
+        for i, si in enumerate(blocks):
+            for j, sj in enumerate(blocks):
+                if i != j:
+                    T[f, i, j] = 4 * np.trace(chi_abs[si, si] @ W[si, sj] @ chi_em[sj, sj] @ W[si, sj].conj().T).real
+        if environment:
+            R = eye + (C + C.conj().T) / 2
+            M = np.linalg.inv(eye - C @ Tb)
+            D = np.linalg.inv(eye - Tb @ C)
+            inc = M @ R @ M.conj().T
+            for i, si in enumerate(blocks):
+                T_in[f, i] = 4 * np.trace(chi_abs[si, si] @ inc[si, si]).real
+                T_out[f, i] = 4 * np.trace(R @ D[:, si] @ chi_em[si, si] @ D[:, si].conj().T).real
+    return (T, T_in, T_out) if environment else T

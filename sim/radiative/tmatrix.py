@@ -1,0 +1,407 @@
+"""Multipolar (T-matrix) radiative exchange between spheres: vector spherical waves to order L.
+
+Basis. About each sphere, vector spherical waves of degree l = 1..L, order |m| <= l and two
+polarisations, TE (magnetic, "M" waves, ``pol = 0``) and TM (electric, "N" waves, ``pol = 1``):
+2 L (L + 2) modes per sphere, ordered l, then m, then pol, so the modes of a lower order are a
+prefix of those of a higher one. The waves are treams' normalised ones (its parity basis), in
+which a lossless sphere's S = 1 + 2T is unitary.
+
+Per-sphere T-matrices (outgoing coefficients = T x regular coefficients):
+- isotropic sphere: diagonal, t_l^TM = -a_l, t_l^TE = -b_l (Bohren-Huffman Mie coefficients),
+  from ``treams.coeffs.mie``;
+- gyrotropic sphere (InSb in a field): its electric-dipole block only,
+  T = U^H (i k^3/(6 pi) alpha) U on the TM l = 1 modes, alpha the tensor polarizability of the
+  dipole model and U the Cartesian vectors of the l = 1 regular waves at the centre.
+
+Cluster. C: translation matrix, blocks C_ij (regular waves about i made by outgoing waves about
+j, zero diagonal), Tb = blockdiag(T_i),
+
+    W = C (1 - Tb C)^-1 = (1 - C Tb)^-1 C              dressed propagator between spheres
+    chi_abs_i = -(T_i + T_i^H)/2 - T_i^H T_i,  chi_em_i = -(T_i + T_i^H)/2 - T_i T_i^H
+    T_ij(w) = 4 Tr[chi_abs_i W_ij chi_em_j W_ij^H]      (from j to i)
+
+Environment: with the vacuum-field operator R = 1 + (C + C^H)/2 (its off-diagonal blocks are
+the regular-to-regular translations), M = 1 + W Tb and D = 1 + Tb W,
+
+    T_i<-env = 4 Tr[chi_abs_i (M R M^H)_ii],   T_env<-i = 4 Tr[R D_:i chi_em_i D_:i^H].
+
+With L = 1 and only the TM channel, the T-matrix of a sphere is i k^3 alpha/(6 pi), C equals
+-6 pi i/k G0 and every formula above is exactly the dipole model's (the tests hold it to
+round-off).
+
+Translation coefficients. treams' closed forms (Tsang, Kong & Shin) are sums over p of
+k-independent factors times h_p(k d) Y_{p, m - mu}(theta, phi). treams evaluates them entry by
+entry (~15 us each: 5 s per 21 frequencies for one pair at L = 10), far too slow for adaptive
+frequency integration, so this module tabulates the factors once per order (with treams'
+Wigner 3j symbols) and per pair direction, and forms C(k) for a whole chunk of frequencies as
+one BLAS product of that table with the Hankel functions. The tests hold the result to
+``treams.special.tl_vsw_A/B``.
+
+Symmetry. Spheres are isotropic unless gyrotropic, so a cluster whose centres lie on a line
+(or in a plane) is first rotated so that the line is the z axis (the plane is z = 0; a
+gyrotropic sphere's field axis z allows no rotation, only a check): m is then conserved
+(or the mirror parity (-1)^(l + m + [TE]) is), the system is block diagonal and each block
+is solved on its own.
+
+Numerical scale. t_l ~ (kR)^(2l+1) and C_(lambda l) ~ (kd)^-(lambda + l + 1), so the modes are
+rescaled by s = (kR)^-(l + 1/2) before the solve (C -> S^-1 C S^-1, T -> S T S); every trace
+above is invariant under it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import scipy.special as ss
+import treams.coeffs
+import treams.special
+
+POL_TE, POL_TM = 0, 1
+
+
+def mode_count(L: int) -> int:
+    """Modes per sphere up to order L: 2 L (L + 2)."""
+    return 2 * L * (L + 2)
+
+
+@lru_cache(maxsize=None)
+def modes(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(l, m, pol) integer arrays, each (2 L (L + 2),), in the module's order."""
+    lm = [(l, m) for l in range(1, L + 1) for m in range(-l, l + 1)]
+    l = np.repeat([a for a, _ in lm], 2)
+    m = np.repeat([b for _, b in lm], 2)
+    pol = np.tile([POL_TE, POL_TM], len(lm))
+    return l, m, pol
+
+
+# --------------------------------------------------------------------------- translation tables
+def _labels(L: int, kind: str) -> np.ndarray:
+    """Symmetry label of each mode in a frame of ``kind``: m (axial), the mirror parity
+    (planar) or 0 (none). Translations only couple modes of equal label."""
+    l, m, pol = modes(L)
+    if kind == "axial":
+        return m
+    if kind == "planar":
+        return (l + m + (pol == POL_TE)) % 2
+    return np.zeros_like(l)
+
+
+@lru_cache(maxsize=16)
+def _entries(L: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(a, c): the (row, column) mode pairs of a pair block that can be nonzero in this frame."""
+    lab = _labels(L, kind)
+    return np.nonzero(lab[:, None] == lab[None, :])
+
+
+@lru_cache(maxsize=16)
+def _gaunt(L: int, kind: str) -> np.ndarray:
+    """k- and direction-independent factors G (E, 2L + 1) of the entries of ``_entries``, with
+
+        C_(a c)(x, theta, phi) = sum_p G[e, p] h_p(x) Y_{p, m_c - mu_a}(theta, phi)
+
+    the closed forms of ``treams.special.tl_vsw_A`` (a, c of one polarisation) and
+    ``tl_vsw_B`` (of opposite ones), built from treams' Wigner 3j symbols."""
+    a, c = _entries(L, kind)
+    ll, mm, pol = modes(L)
+    lam, mu, l, m = (v[:, None] for v in (ll[a], mm[a], ll[c], mm[c]))
+    same = (pol[a] == pol[c])[:, None]
+    p = np.arange(2 * L + 1)[None, :]
+
+    def log_fact(x):
+        return ss.gammaln(x + 1)
+
+    def gamma(x, y):
+        return 1j * np.sqrt((2 * x + 1) / (4 * np.pi * x * (x + 1)) * np.exp(log_fact(x - y) - log_fact(x + y)))
+
+    pref = (gamma(l, m) / gamma(lam, mu) * (-1.0) ** m * (2 * lam + 1) / (lam * (lam + 1)) * 1j ** ((lam - l) % 4)
+            * np.sqrt(np.pi * np.exp(log_fact(l + m) + log_fact(lam - mu) - log_fact(l - m) - log_fact(lam + mu))))
+    common = pref * 1j ** (p % 4) * np.sqrt(2 * p + 1) * treams.special.wigner3j(l, lam, p, m, -mu, mu - m)
+    G = np.zeros(common.shape, dtype=complex)
+    parity = (lam + l + p) % 2
+    ok_a = same & (p >= np.abs(m - mu)) & (parity == 0)
+    ok_b = ~same & (p >= np.abs(m - mu)) & (parity == 1) & (p >= 1)
+    ia, ib = np.nonzero(ok_a), np.nonzero(ok_b)
+    lb, lamb, pb = np.broadcast_to(l, G.shape), np.broadcast_to(lam, G.shape), np.broadcast_to(p, G.shape)
+    G[ia] = common[ia] * treams.special.wigner3j(lb[ia], lamb[ia], pb[ia], 0, 0, 0) \
+        * (lb[ia] * (lb[ia] + 1) + lamb[ia] * (lamb[ia] + 1) - pb[ia] * (pb[ia] + 1))
+    bracket = ((lb[ib] + lamb[ib] + 1) ** 2 - pb[ib] ** 2) * (pb[ib] ** 2 - (lb[ib] - lamb[ib]) ** 2)
+    G[ib] = common[ib] * treams.special.wigner3j(lb[ib], lamb[ib], pb[ib] - 1, 0, 0, 0) * np.sqrt(np.maximum(bracket, 0))
+    return G
+
+
+@lru_cache(maxsize=64)
+def _direction_table(L: int, kind: str, theta: float, phi: float) -> np.ndarray:
+    """F (E, 2L + 1): the Gaunt factors times Y_{p, m_c - mu_a}(theta, phi)."""
+    a, c = _entries(L, kind)
+    _, mm, _ = modes(L)
+    q = (mm[c] - mm[a])[:, None]
+    p = np.arange(2 * L + 1)[None, :]
+    Y = np.where(np.abs(q) <= p, ss.sph_harm_y(p, np.clip(q, -p, p), theta, phi), 0)
+    return _gaunt(L, kind) * Y
+
+
+@lru_cache(maxsize=16)
+def _reversal_sign(L: int, kind: str) -> np.ndarray:
+    """(E,) sign taking C_ij's entries to C_ji's: A(-d) = (-1)^(lambda + l) A(d), B(-d) = -(...)."""
+    a, c = _entries(L, kind)
+    ll, _, pol = modes(L)
+    return (-1.0) ** (ll[a] + ll[c]) * np.where(pol[a] == pol[c], 1.0, -1.0)
+
+
+def spherical_hankel(p_max: int, x: np.ndarray) -> np.ndarray:
+    """h_p^(1)(x) for p = 0..p_max, (p_max + 1, n), x (n,) real > 0 (scipy: accurate j_p at small x)."""
+    p = np.arange(p_max + 1)[:, None]
+    return ss.spherical_jn(p, x[None, :]) + 1j * ss.spherical_yn(p, x[None, :])
+
+
+def pair_table(d: np.ndarray, L: int, kind: str = "none") -> np.ndarray:
+    """The k-independent table F (E, 2L + 1) of one pair's translation entries, d = r_i - r_j (3,) m:
+    C_ij's entries at k are F @ h_p(k |d|) (``pair_translation_entries``)."""
+    dist = float(np.linalg.norm(d))
+    theta = math.acos(max(-1.0, min(1.0, d[2] / dist)))
+    phi = math.atan2(d[1], d[0])
+    return _direction_table(L, kind, round(theta, 14), round(phi, 14))
+
+
+def pair_translation_entries(k: np.ndarray, d: np.ndarray, L: int, kind: str = "none", table=None) -> np.ndarray:
+    """C_ij's entries (``_entries(L, kind)``, or the rows of ``table``) at each k: (n, E) complex;
+    d = r_i - r_j (3,) m, k (n,) 1/m. C_ji's entries are these times ``_reversal_sign(L, kind)``."""
+    F = pair_table(d, L, kind) if table is None else table
+    # einsum, not a BLAS product: each frequency's entries must not depend on which other
+    # frequencies share the call (BLAS blocking would round them by their place in the chunk)
+    return np.einsum("ep,pn->ne", F, spherical_hankel(2 * L, k * float(np.linalg.norm(d))))
+
+
+def pair_translation(k: np.ndarray, d: np.ndarray, L: int) -> tuple[np.ndarray, np.ndarray]:
+    """Dense translation blocks of one pair: (C_ij, C_ji), each (n, 2M, 2M) complex, M = L (L + 2).
+
+    C_ij maps outgoing waves about j to regular waves about i; d = r_i - r_j (3,) m."""
+    a, c = _entries(L, "none")
+    vals = pair_translation_entries(k, d, L)
+    n, K = len(k), mode_count(L)
+    C_ij = np.zeros((n, K, K), dtype=complex)
+    C_ji = np.zeros_like(C_ij)
+    C_ij[:, a, c] = vals
+    C_ji[:, a, c] = vals * _reversal_sign(L, "none")
+    return C_ij, C_ji
+
+
+# --------------------------------------------------------------------------- sphere T-matrices
+def mie_tmatrix(eps: np.ndarray, radius: float, k: np.ndarray, L: int) -> np.ndarray:
+    """Diagonal T-matrix (n, 2 L (L + 2)) of an isotropic sphere: -b_l (TE), -a_l (TM).
+
+    eps (n,) complex relative permittivity (non-magnetic sphere in vacuum), radius in m, k (n,) 1/m.
+    """
+    x = (k * radius)[None, :, None]
+    eps_layers = np.stack([eps, np.ones_like(eps)], axis=-1)[None]
+    ones = np.ones_like(eps_layers)
+    t = treams.coeffs.mie(np.arange(1, L + 1)[:, None], x, eps_layers, ones, np.zeros_like(eps_layers))
+    # helicity -> parity: t_TM = t_++ + t_+-, t_TE = t_++ - t_+-
+    t_tm = (t[..., 0, 0] + t[..., 0, 1]).T                          # (n, L)
+    t_te = (t[..., 0, 0] - t[..., 0, 1]).T
+    l, _, pol = modes(L)
+    return np.where(pol == POL_TM, t_tm[:, l - 1], t_te[:, l - 1])
+
+
+@lru_cache(maxsize=1)
+def dipole_basis() -> np.ndarray:
+    """U (3, 3): column m + 1 is the Cartesian direction of the regular TM l = 1, order m wave at
+    its centre (treams' convention): i (x - iy)/sqrt2, i z, -i (x + iy)/sqrt2."""
+    s = 1 / math.sqrt(2)
+    return np.array([[1j * s, 0, -1j * s], [s, 0, s], [0, 1j, 0]])
+
+
+def dipole_tmatrix(alpha: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """T-matrix (n, 3, 3) on the TM l = 1 modes (m = -1, 0, 1) of a dipole of polarizability
+    alpha (n, 3, 3) m^3 (p = eps0 alpha E): U^H (i k^3/(6 pi) alpha) U."""
+    U = dipole_basis()
+    return (1j * k**3 / (6 * np.pi))[:, None, None] * (U.conj().T @ alpha @ U)
+
+
+@dataclass
+class SphereResponse:
+    """One sphere's T-matrix in its kept modes: ``modes`` (indices into ``modes(L)``) and its
+    diagonal ``t`` (n, K) complex. Every sphere here has a diagonal T: isotropic spheres in the
+    parity basis, gyrotropic ones (field along z) in the circular basis of their dipole block."""
+
+    modes: np.ndarray
+    t: np.ndarray
+
+
+def isotropic_response(eps: np.ndarray, radius: float, k: np.ndarray, L: int) -> SphereResponse:
+    """Mie response of an isotropic sphere, all 2 L (L + 2) modes."""
+    return SphereResponse(np.arange(mode_count(L)), mie_tmatrix(eps, radius, k, L))
+
+
+def dipole_response(alpha: np.ndarray, k: np.ndarray) -> SphereResponse:
+    """Electric-dipole response (TM l = 1 modes only) from a tensor polarizability.
+
+    Raises ValueError when T is not diagonal in the circular basis (a tensor that is not
+    symmetric about z, which the gyrotropic materials here never are)."""
+    T = dipole_tmatrix(alpha, k)
+    off = np.abs(T[:, ~np.eye(3, dtype=bool)]).max(initial=0.0)
+    if off > 1e-12 * np.abs(T).max():
+        raise ValueError("the polarizability tensor is not diagonal in the circular basis about z (relative "
+                         f"off-diagonal {off / np.abs(T).max():.2g}); allowed: isotropic tensors or gyrotropic "
+                         "ones about the field axis z")
+    return SphereResponse(kept_modes(1, gyrotropic=True), np.diagonal(T, axis1=1, axis2=2).copy())
+
+
+def emission_absorption(t: np.ndarray) -> np.ndarray:
+    """chi (same shape as the diagonal T-matrix t): -Re t - |t|^2. For a diagonal T the emission
+    and absorption operators -(T + T^H)/2 - T T^H and -(T + T^H)/2 - T^H T coincide."""
+    return -t.real - np.abs(t) ** 2
+
+
+# --------------------------------------------------------------------------- cluster
+def symmetry_frame(positions: np.ndarray, rotatable: bool) -> tuple[np.ndarray, str]:
+    """(positions in the frame to compute in, symmetry kind: "axial", "planar" or "none").
+
+    rotatable: every sphere is isotropic, so the cluster may be rotated freely; otherwise
+    only the given frame's symmetries (about the field axis z) are used."""
+    N = len(positions)
+    c = positions - positions.mean(axis=0)
+    scale = max(np.abs(c).max(), 1e-300)
+    if N < 2:
+        return positions, "none"
+    _, sv, vt = np.linalg.svd(c / scale)
+    tol = 1e-10 * max(1, N)
+    collinear = N == 2 or (len(sv) > 1 and sv[1] < tol)
+    planar = N <= 3 or sv[2] < tol
+    if rotatable:
+        if collinear:
+            p = c @ _rotation_to_z(vt[0]).T
+            p[:, :2] = 0.0
+            return p, "axial"
+        if planar:
+            p = c @ _rotation_to_z(vt[2]).T
+            p[:, 2] = 0.0
+            return p, "planar"
+        return c, "none"
+    if np.all(np.abs(c[:, :2]) < tol * scale):
+        return positions, "axial"
+    if np.all(np.abs(c[:, 2]) < tol * scale):
+        return positions, "planar"
+    return positions, "none"
+
+
+def _rotation_to_z(u: np.ndarray) -> np.ndarray:
+    """A proper rotation matrix taking the unit vector u to +z."""
+    from scipy.spatial.transform import Rotation
+    rot, _ = Rotation.align_vectors([[0.0, 0.0, 1.0]], [u / np.linalg.norm(u)])
+    return rot.as_matrix()
+
+
+def kept_modes(L: int, gyrotropic: bool) -> np.ndarray:
+    """The modes a sphere keeps: all of them (isotropic), or the TM l = 1 ones (gyrotropic:
+    the electric-dipole block), as indices into ``modes(L)``."""
+    l, _, pol = modes(L)
+    return np.nonzero((l == 1) & (pol == POL_TM))[0] if gyrotropic else np.arange(mode_count(L))
+
+
+class Cluster:
+    """The multipole system of N spheres at fixed positions, to order L.
+
+    positions (N, 3) m (already in the symmetry frame); radii (N,) m; kind: "axial" (modes of
+    different m decouple), "planar" (mirror parities decouple) or "none"; kept: per sphere the
+    modes it keeps (``kept_modes``); mirror (axial only, isotropic spheres): a mirror plane
+    through the axis maps the block of m onto that of -m, so only m >= 0 is solved and m > 0
+    counted twice. Everything that depends on the geometry alone (which translation entries
+    fill which block where) is laid out here once; ``spectra`` then works block by block and
+    never forms the whole matrix.
+    """
+
+    def __init__(self, positions: np.ndarray, radii: np.ndarray, L: int, kind: str, kept: list[np.ndarray],
+                 mirror: bool = False):
+        self.positions, self.radii, self.L, self.kind = positions, radii, L, kind
+        self.N = N = len(positions)
+        sizes = [len(kp) for kp in kept]
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        self.sphere = np.repeat(np.arange(N), sizes)                  # sphere of each kept mode
+        self.degree = modes(L)[0][np.concatenate(kept)]               # its l
+        label = _labels(L, kind)[np.concatenate(kept)]
+        values = np.unique(label)
+        if mirror and kind == "axial":
+            values = values[values >= 0]
+        self.weights = [2.0 if (mirror and kind == "axial" and v > 0) else 1.0 for v in values]
+        self.blocks = [np.nonzero(label == v)[0] for v in values]
+        block_id = np.full(offsets[-1], -1)
+        block_pos = np.empty(offsets[-1], dtype=int)
+        for b, idx in enumerate(self.blocks):
+            block_id[idx], block_pos[idx] = b, np.arange(len(idx))
+        index = []                                                    # (sphere, local mode) -> kept index
+        for i, kp in enumerate(kept):
+            g = np.full(mode_count(L), -1)
+            g[kp] = offsets[i] + np.arange(len(kp))
+            index.append(g)
+        a, c = _entries(L, kind)
+        # per unordered pair: for C_ij and C_ji, per block, (entries, rows, cols) within the block
+        self.pairs = []
+        for i in range(N):
+            for j in range(i + 1, N):
+                parts = []
+                for r, s in ((i, j), (j, i)):
+                    rows, cols = index[r][a], index[s][c]
+                    e = np.nonzero((rows >= 0) & (cols >= 0))[0]
+                    e = e[block_id[rows[e]] >= 0]                     # blocks solved (mirror: m >= 0)
+                    parts.append((e, block_id[rows[e]], block_pos[rows[e]], block_pos[cols[e]]))
+                # only the entries some block needs are evaluated: renumber them
+                needed, inverse = np.unique(np.concatenate([parts[0][0], parts[1][0]]), return_inverse=True)
+                split = len(parts[0][0])
+                grouped = []
+                for (e, b, rows, cols), local in ((parts[0], inverse[:split]), (parts[1], inverse[split:])):
+                    grouped.append([(bb, local[b == bb], e[b == bb], rows[b == bb], cols[b == bb]) for bb in np.unique(b)])
+                table = pair_table(positions[i] - positions[j], L, kind)[needed]
+                self.pairs.append((i, j, table, grouped))
+
+    def translation_blocks(self, k: np.ndarray) -> list[np.ndarray]:
+        """C restricted to each symmetry block: [(n, K_b, K_b) complex]."""
+        C = [np.zeros((len(k), len(b), len(b)), dtype=complex) for b in self.blocks]
+        sign = _reversal_sign(self.L, self.kind)
+        for i, j, table, (forward, backward) in self.pairs:
+            vals = pair_translation_entries(k, self.positions[i] - self.positions[j], self.L, table=table)
+            for part, flip in ((forward, None), (backward, sign)):
+                for b, local, e, rows, cols in part:
+                    C[b][:, rows, cols] = vals[:, local] if flip is None else vals[:, local] * flip[e]
+        return C
+
+    def spectra(self, k: np.ndarray, responses, environment: bool = False):
+        """T (n, N, N) and, with ``environment``, (T_in, T_out) (n, N), at k (n,) 1/m for the
+        spheres' responses (``SphereResponse``, kept modes as at construction)."""
+        n, N = len(k), self.N
+        x = k[:, None] * self.radii[self.sphere][None, :]
+        s2 = x ** -(2 * self.degree + 1.0)                          # squared mode scales (n, K)
+        t = np.concatenate([r.t for r in responses], axis=1)
+        chi = emission_absorption(t) * s2
+        t = t * s2
+        T = np.zeros((n, N, N))
+        T_in, T_out = np.zeros((n, N)), np.zeros((n, N))
+        for b, weight, Cb in zip(self.blocks, self.weights, self.translation_blocks(k)):
+            s_inv = 1 / np.sqrt(s2[:, b])
+            Cb *= s_inv[:, :, None] * s_inv[:, None, :]
+            tb, cb = t[:, b], weight * chi[:, b]
+            # block modes are sphere-major: per-sphere sums by segments (reduceat, not a BLAS
+            # product, so each frequency's result does not depend on the others in the chunk)
+            sph = self.sphere[b]
+            starts = np.nonzero(np.r_[True, sph[1:] != sph[:-1]])[0]
+            present = sph[starts]
+            eye = np.eye(len(b))
+            W = np.linalg.solve(eye - Cb * tb[:, None, :], Cb)
+            # T_ij = 4 sum_(a in i, c in j) chi_a |W_ac|^2 chi_c over this block's modes
+            flux = cb[:, :, None] * np.abs(W) ** 2 * cb[:, None, :]
+            T[:, present[:, None], present[None, :]] += 4 / weight * np.add.reduceat(
+                np.add.reduceat(flux, starts, axis=1), starts, axis=2)
+            if environment:
+                Rb = (Cb + np.conj(np.swapaxes(Cb, 1, 2))) / 2
+                Rb[:, np.arange(len(b)), np.arange(len(b))] += 1 / s2[:, b]
+                Mb = eye + W * tb[:, None, :]
+                Db = eye + tb[:, :, None] * W
+                incoming = np.einsum("nab,nab->na", Mb @ Rb, Mb.conj()).real     # diag of M R M^H
+                outgoing = np.einsum("nba,nba->na", Db.conj(), Rb @ Db).real     # diag of D^H R D
+                T_in[:, present] += 4 * np.add.reduceat(cb * incoming, starts, axis=1)
+                T_out[:, present] += 4 * np.add.reduceat(cb * outgoing, starts, axis=1)
+        T[:, np.arange(N), np.arange(N)] = 0.0
+        return (T, T_in, T_out) if environment else T
