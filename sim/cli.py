@@ -11,6 +11,7 @@ from sim import io, scenario
 from sim.simulation import RunawayError, WalltimeReached
 
 BENCHES = {"rod": "sim.rod.bench", "spectra": "sim.radiative.bench", "network": "sim.radiative.dynamics_bench",
+           "multipole": "sim.radiative.multipole_bench",
            "sweep": "sim.ensemble_bench"}
 
 
@@ -163,7 +164,7 @@ def _cmd_animate(args) -> int:
 def _cmd_spectra(args) -> int:
     from sim.radiative.cli import spectra_command
 
-    return spectra_command(args.config, args.out, quiet=args.quiet)
+    return spectra_command(args.config, args.out, quiet=args.quiet, workers=args.workers, scheduler=args.scheduler)
 
 
 def _cmd_cache(args) -> int:
@@ -247,6 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
     spectra.add_argument("config", metavar="CONFIG.toml", help="geometry, materials and field (see sim/radiative/cli.py)")
     spectra.add_argument("--out", required=True, metavar="DIR", help="directory for spectra.h5 and spectra.png")
     spectra.add_argument("--quiet", action="store_true", help="no messages")
+    spectra.add_argument("--workers", type=int, default=None, metavar="W",
+                         help="evaluate the frequencies on a local Dask cluster of W processes (same results)")
+    spectra.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                         help="on an existing Dask scheduler instead, e.g. tcp://host:8786")
     spectra.set_defaults(func=_cmd_spectra)
 
     cache = sub.add_parser("cache", help="size of the spectra cache; prune it by age or to a size")
