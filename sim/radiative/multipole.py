@@ -7,7 +7,9 @@
   changes by less than rtol (relative to itself, or to 1e-6 of the largest for tiny ones)
   from L to L + 1, then uses L; the change is reported as ``order_change``. The search starts
   one below the gap estimate below (which undershoots near the surface resonances, where high
-  orders resonate too), so far-apart spheres cost two low orders. The conductances
+  orders resonate too), so far-apart spheres cost two low orders. A cluster of more than two
+  spheres starts at the order its closest pair needs alone (cheap: two spheres on an axis
+  decouple in m), so its own search usually costs two orders. The conductances
   of the search use a fixed 5-point Gauss-Legendre rule on each of the spectral integrator's
   root panels, the same nodes for every L, so what is compared is the order's effect alone
   (at a gap of R it picks the same order as adaptive integrals to rtol/4, in a third of the time).
@@ -95,6 +97,7 @@ class MultipoleModel:
         self._estimate = 1
         self._clusters: dict[int, tmatrix.Cluster] = {}
         self._check_gaps(positions, lmax, rtol)
+        self._characteristic, self._omega_range = characteristic, omega_range
         self._root = root_breakpoints(characteristic, omega_range, X_MAX * sc.k * T_REF / sc.hbar)
         if lmax is None:
             self.lmax, self.order_change = self._choose_order(rtol)
@@ -146,8 +149,9 @@ class MultipoleModel:
         """The cluster's layout at order L (built once per order)."""
         if L not in self._clusters:
             kept = [tmatrix.kept_modes(L, g) for g in self.gyrotropic]
-            self._clusters[L] = tmatrix.Cluster(self.frame, self.radii, L, self.kind, kept,
-                                                mirror=not any(self.gyrotropic))
+            species = [(m.fingerprint(), float(R)) for m, R in zip(self.materials, self.radii)]
+            self._clusters[L] = tmatrix.Cluster(self.frame, self.radii, L, self.kind, kept, species=species,
+                                                isotropic=not any(self.gyrotropic))
         return self._clusters[L]
 
     def spectra(self, omega: np.ndarray, environment: bool, L: int | None = None):
@@ -168,6 +172,18 @@ class MultipoleModel:
                 T[sl] = res
         return (T, T_in, T_out) if environment else T
 
+    def _closest_pair_order(self, rtol: float) -> int:
+        """The automatic order of the closest pair alone (smallest d / (R_i + R_j)): the full
+        cluster's search starts there, since the closest gap sets the order a cluster needs."""
+        i, j = np.triu_indices(self.N, 1)
+        d = np.linalg.norm(self.frame[i] - self.frame[j], axis=1) / (self.radii[i] + self.radii[j])
+        a, b = i[np.argmin(d)], j[np.argmin(d)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GyrotropicMultipoleWarning)
+            pair = MultipoleModel(self.frame[[a, b]], self.radii[[a, b]], [self.materials[a], self.materials[b]],
+                                  self.B, None, rtol, self._characteristic, self._omega_range)
+        return pair.lmax
+
     def _choose_order(self, rtol: float) -> tuple[int, float]:
         x, wq = np.polynomial.legendre.leggauss(5)
         a, b = self._root[:-1, None], self._root[1:, None]
@@ -175,6 +191,8 @@ class MultipoleModel:
         weights = ((0.5 * (b - a) * wq).ravel() / (2 * np.pi)) * dtheta_dT(omega, T_REF)
         L_max = largest_feasible_order(self.N)
         start = max(1, min(self._estimate - 1, L_max - 1))
+        if self.N > 2:
+            start = min(self._closest_pair_order(rtol), L_max - 1)
         G_prev = np.einsum("n,nij->ij", weights, self.spectra(omega, False, start))
         change = np.inf
         for L in range(start, L_max):

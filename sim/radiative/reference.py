@@ -126,3 +126,19 @@ def multipole_transmission(network, omega, environment: bool = False):
                 T_in[f, i] = 4 * np.trace(chi_abs[si, si] @ inc[si, si]).real
                 T_out[f, i] = 4 * np.trace(R @ D[:, si] @ chi_em[si, si] @ D[:, si].conj().T).real
     return (T, T_in, T_out) if environment else T
+
+
+def adapted_gather(C, support, coef):
+    """Twin of ``kernels.adapted_gather``: U^T C U per frequency, U (K, Kc) from support/coef."""
+    U = np.zeros((C.shape[1], len(support)))
+    for a in range(len(support)):
+        for u in range(support.shape[1]):
+            U[support[a, u], a] += coef[a, u]
+    return U.T @ C @ U
+
+
+def adapted_scatter(Wc, alpha, weight):
+    """Twin of ``kernels.adapted_scatter``: U Wc U^T with U[a, alpha[a]] = weight[a]."""
+    U = np.zeros((len(alpha), Wc.shape[1]))
+    U[np.arange(len(alpha)), alpha] = weight
+    return U @ Wc @ U.T

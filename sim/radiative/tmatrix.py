@@ -59,6 +59,8 @@ import scipy.special as ss
 import treams.coeffs
 import treams.special
 
+from sim.radiative import kernels
+
 POL_TE, POL_TM = 0, 1
 
 
@@ -302,20 +304,102 @@ def kept_modes(L: int, gyrotropic: bool) -> np.ndarray:
     return np.nonzero((l == 1) & (pol == POL_TM))[0] if gyrotropic else np.arange(mode_count(L))
 
 
+def _mode_image(L: int, element: str) -> tuple[np.ndarray, np.ndarray]:
+    """(image, sign) of each mode under an in-plane symmetry of a planar frame (z normal):
+    a wave (l, m, pol) about a sphere's centre maps to sign x (l, m', pol) about its image.
+    "sx" (x -> -x): m' = -m, sign +1 (TM) / -1 (TE); "sy" (y -> -y): m' = -m, sign (-1)^m x
+    the same; "c2" (rotation by pi about z, their product): m' = m, sign (-1)^m (checked
+    against treams' vector spherical waves in the tests)."""
+    l, m, pol = modes(L)
+    te = np.where(pol == POL_TE, -1.0, 1.0)
+    flip = 2 * (l * l + l - m - 1) + pol
+    if element == "sx":
+        return flip, te
+    if element == "sy":
+        return flip, te * (-1.0) ** m
+    return np.arange(len(l)), (-1.0) ** m
+
+
+def in_plane_symmetries(positions: np.ndarray, species: list, isotropic: bool) -> dict[str, np.ndarray]:
+    """The in-plane symmetries of a planar cluster (centres in a plane z = const) that map every
+    sphere onto one of the same species: {"sx" | "sy" | "c2": the sphere permutation (N,)}.
+    Mirrors through planes containing z reverse a field along z, so with a gyrotropic sphere
+    (isotropic False) only the rotation c2 qualifies."""
+    centre = positions.mean(axis=0)
+    scale = max(np.abs(positions - centre).max(), 1e-300)
+    found = {}
+    for name, flip in (("sx", np.array([-1.0, 1.0, 1.0])), ("sy", np.array([1.0, -1.0, 1.0])),
+                       ("c2", np.array([-1.0, -1.0, 1.0]))):
+        if name != "c2" and not isotropic:
+            continue
+        image = centre + (positions - centre) * flip
+        dist = np.linalg.norm(image[:, None, :] - positions[None, :, :], axis=2)
+        perm = np.argmin(dist, axis=1)
+        if (np.all(dist[np.arange(len(perm)), perm] < 1e-9 * scale) and len(set(perm.tolist())) == len(perm)
+                and all(species[i] == species[j] for i, j in enumerate(perm))):
+            found[name] = perm
+    return found
+
+
+def _adapted_basis(block: np.ndarray, index: list[np.ndarray], sphere: np.ndarray, local: np.ndarray,
+                   group: dict, L: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Symmetry-adapted basis of one parity block under the abelian group {e} + ``group``: per
+    irreducible representation, (support (K_chi, |G|), coefficients (K_chi, |G|)): basis vector
+    alpha is sum_u coef[alpha, u] e_(support[alpha, u]) in block positions; unused slots point
+    at the dummy position len(block) with coefficient 0."""
+    names = list(group)
+    images = {g: _mode_image(L, g) for g in names}
+    pos = {int(k): p for p, k in enumerate(block)}
+    gens = [g for g in names if g != "c2"] or names               # generators: the mirrors, else c2
+    out = []
+    for chars in np.array(np.meshgrid(*[[1, -1]] * len(gens))).reshape(len(gens), -1).T:
+        char = dict(zip(gens, chars))
+        if "c2" in names and "c2" not in char:
+            char["c2"] = char["sx"] * char["sy"]
+        seen, sup, coef = set(), [], []
+        for k in block:
+            if int(k) in seen:
+                continue
+            acc = {pos[int(k)]: 1.0}
+            for g in names:
+                img, sgn = images[g]
+                target = index[group[g][sphere[k]]][img[local[k]]]
+                acc[pos[int(target)]] = acc.get(pos[int(target)], 0.0) + char[g] * sgn[local[k]]
+                seen.add(int(target))
+            seen.add(int(k))
+            acc = {p_: c for p_, c in acc.items() if abs(c) > 1e-12}
+            if not acc:
+                continue
+            norm = math.sqrt(sum(c * c for c in acc.values()))
+            keys = list(acc)
+            sup.append(keys + [len(block)] * (len(names) + 1 - len(keys)))
+            coef.append([acc[p_] / norm for p_ in keys] + [0.0] * (len(names) + 1 - len(keys)))
+        if sup:
+            out.append((np.array(sup), np.array(coef)))
+    return out
+
+
 class Cluster:
     """The multipole system of N spheres at fixed positions, to order L.
 
     positions (N, 3) m (already in the symmetry frame); radii (N,) m; kind: "axial" (modes of
     different m decouple), "planar" (mirror parities decouple) or "none"; kept: per sphere the
-    modes it keeps (``kept_modes``); mirror (axial only, isotropic spheres): a mirror plane
-    through the axis maps the block of m onto that of -m, so only m >= 0 is solved and m > 0
-    counted twice. Everything that depends on the geometry alone (which translation entries
-    fill which block where) is laid out here once; ``spectra`` then works block by block and
-    never forms the whole matrix.
+    modes it keeps (``kept_modes``); species: per sphere a label equal for spheres of the same
+    material and radius (None: no symmetry between spheres is used); isotropic: every sphere is
+    isotropic, so mirror planes containing z are symmetries (not with a field along z).
+    Symmetries used besides the block labels: axial and isotropic, a mirror plane through the
+    axis maps the block of m onto that of -m, so only m >= 0 is solved and m > 0 counted twice;
+    planar with ``species``, the in-plane mirrors and the rotation by pi that map the cluster
+    onto itself (``in_plane_symmetries``) split each parity block further into the
+    symmetry-adapted blocks of their irreducible representations (``_adapted_basis``), solved
+    alone (a rectangle of equal spheres: 8 blocks in all, each an eighth of the modes).
+    Everything that depends on the geometry alone (which translation entries fill which block
+    where) is laid out here once; ``spectra`` then works block by block and never forms the
+    whole matrix.
     """
 
     def __init__(self, positions: np.ndarray, radii: np.ndarray, L: int, kind: str, kept: list[np.ndarray],
-                 mirror: bool = False):
+                 species: list | None = None, isotropic: bool = False):
         self.positions, self.radii, self.L, self.kind = positions, radii, L, kind
         self.N = N = len(positions)
         sizes = [len(kp) for kp in kept]
@@ -324,9 +408,9 @@ class Cluster:
         self.degree = modes(L)[0][np.concatenate(kept)]               # its l
         label = _labels(L, kind)[np.concatenate(kept)]
         values = np.unique(label)
-        if mirror and kind == "axial":
+        if isotropic and kind == "axial":
             values = values[values >= 0]
-        self.weights = [2.0 if (mirror and kind == "axial" and v > 0) else 1.0 for v in values]
+        self.weights = [2.0 if (isotropic and kind == "axial" and v > 0) else 1.0 for v in values]
         self.blocks = [np.nonzero(label == v)[0] for v in values]
         block_id = np.full(offsets[-1], -1)
         block_pos = np.empty(offsets[-1], dtype=int)
@@ -338,7 +422,7 @@ class Cluster:
             g[kp] = offsets[i] + np.arange(len(kp))
             index.append(g)
         a, c = _entries(L, kind)
-        # per unordered pair: for C_ij and C_ji, per block, (entries, rows, cols) within the block
+        # per unordered pair: for C_ij and C_ji, per block, (entries, signs, rows, cols) within the block
         self.pairs = []
         for i in range(N):
             for j in range(i + 1, N):
@@ -346,26 +430,31 @@ class Cluster:
                 for r, s in ((i, j), (j, i)):
                     rows, cols = index[r][a], index[s][c]
                     e = np.nonzero((rows >= 0) & (cols >= 0))[0]
-                    e = e[block_id[rows[e]] >= 0]                     # blocks solved (mirror: m >= 0)
+                    e = e[block_id[rows[e]] >= 0]                     # blocks solved (axial mirror: m >= 0)
                     parts.append((e, block_id[rows[e]], block_pos[rows[e]], block_pos[cols[e]]))
                 # only the entries some block needs are evaluated: renumber them
                 needed, inverse = np.unique(np.concatenate([parts[0][0], parts[1][0]]), return_inverse=True)
                 split = len(parts[0][0])
                 grouped = []
-                for (e, b, rows, cols), local in ((parts[0], inverse[:split]), (parts[1], inverse[split:])):
-                    grouped.append([(bb, local[b == bb], e[b == bb], rows[b == bb], cols[b == bb]) for bb in np.unique(b)])
+                reverse = _reversal_sign(L, kind)
+                for (e, b, rows, cols), local, flip in ((parts[0], inverse[:split], np.ones(len(a))),
+                                                        (parts[1], inverse[split:], reverse)):
+                    grouped += [(bb, local[b == bb], flip[e[b == bb]], rows[b == bb], cols[b == bb]) for bb in np.unique(b)]
                 table = pair_table(positions[i] - positions[j], L, kind)[needed]
                 self.pairs.append((i, j, table, grouped))
+        group = in_plane_symmetries(positions, species, isotropic) if (kind == "planar" and species) else {}
+        self.symmetries = sorted(group)
+        local = np.concatenate(kept)
+        self.adapted = [_prepare(_adapted_basis(b, index, self.sphere, local, group, L), len(b)) if group else None
+                        for b in self.blocks]
 
     def translation_blocks(self, k: np.ndarray) -> list[np.ndarray]:
         """C restricted to each symmetry block: [(n, K_b, K_b) complex]."""
         C = [np.zeros((len(k), len(b), len(b)), dtype=complex) for b in self.blocks]
-        sign = _reversal_sign(self.L, self.kind)
-        for i, j, table, (forward, backward) in self.pairs:
+        for i, j, table, parts in self.pairs:
             vals = pair_translation_entries(k, self.positions[i] - self.positions[j], self.L, table=table)
-            for part, flip in ((forward, None), (backward, sign)):
-                for b, local, e, rows, cols in part:
-                    C[b][:, rows, cols] = vals[:, local] if flip is None else vals[:, local] * flip[e]
+            for b, local, sign, rows, cols in parts:
+                kernels.scatter_entries(vals, local, rows, cols, sign, C[b])
         return C
 
     def spectra(self, k: np.ndarray, responses, environment: bool = False):
@@ -379,7 +468,7 @@ class Cluster:
         t = t * s2
         T = np.zeros((n, N, N))
         T_in, T_out = np.zeros((n, N)), np.zeros((n, N))
-        for b, weight, Cb in zip(self.blocks, self.weights, self.translation_blocks(k)):
+        for b, weight, adapted, Cb in zip(self.blocks, self.weights, self.adapted, self.translation_blocks(k)):
             s_inv = 1 / np.sqrt(s2[:, b])
             Cb *= s_inv[:, :, None] * s_inv[:, None, :]
             tb, cb = t[:, b], weight * chi[:, b]
@@ -389,7 +478,7 @@ class Cluster:
             starts = np.nonzero(np.r_[True, sph[1:] != sph[:-1]])[0]
             present = sph[starts]
             eye = np.eye(len(b))
-            W = np.linalg.solve(eye - Cb * tb[:, None, :], Cb)
+            W = self._dressed(Cb, tb, adapted)
             # T_ij = 4 sum_(a in i, c in j) chi_a |W_ac|^2 chi_c over this block's modes
             flux = cb[:, :, None] * np.abs(W) ** 2 * cb[:, None, :]
             T[:, present[:, None], present[None, :]] += 4 / weight * np.add.reduceat(
@@ -405,3 +494,36 @@ class Cluster:
                 T_out[:, present] += 4 * np.add.reduceat(cb * outgoing, starts, axis=1)
         T[:, np.arange(N), np.arange(N)] = 0.0
         return (T, T_in, T_out) if environment else T
+
+    @staticmethod
+    def _dressed(Cb: np.ndarray, tb: np.ndarray, adapted) -> np.ndarray:
+        """W = (1 - C Tb)^-1 C of one block (n, K, K), solved per symmetry-adapted block when
+        ``adapted`` is given (``_prepare``): C_chi = U^T C U and W = sum_chi U W_chi U^T, U a
+        signed orbit sum with at most |G| nonzeros per column (``kernels.adapted_gather`` and
+        ``adapted_scatter``)."""
+        if adapted is None:
+            return np.linalg.solve(np.eye(Cb.shape[1]) - Cb * tb[:, None, :], Cb)
+        n, K = Cb.shape[0], Cb.shape[1]
+        W = np.zeros((n, K, K), dtype=complex)
+        for support, coef, alpha, weight in adapted:
+            Kc = len(support)
+            Cc = np.empty((n, Kc, Kc), dtype=complex)
+            kernels.adapted_gather(Cb, support, coef, Cc)
+            Wc = np.linalg.solve(np.eye(Kc) - Cc * tb[:, support[:, 0]][:, None, :], Cc)
+            kernels.adapted_scatter(Wc, alpha, weight, W)
+        return W
+
+
+def _prepare(adapted: list[tuple[np.ndarray, np.ndarray]], K: int) -> list[tuple]:
+    """Per irrep of a block's symmetry-adapted basis (block size K): (support (K_chi, |G|) with
+    the dummy slots pointed at 0, coefficients, alpha (K,): the basis vector holding each mode,
+    weight (K,): its coefficient there, 0 for a mode with no vector in this irrep)."""
+    out = []
+    for sup, coef in adapted:
+        alpha = np.zeros(K, dtype=np.int64)
+        weight = np.zeros(K)
+        rows, slots = np.nonzero(sup < K)
+        alpha[sup[rows, slots]] = rows
+        weight[sup[rows, slots]] = coef[rows, slots]
+        out.append((np.where(sup < K, sup, 0).astype(np.int64), np.ascontiguousarray(coef), alpha, weight))
+    return out

@@ -10,7 +10,7 @@ import treams.special
 from scipy import constants as sc
 from scipy.integrate import quad
 
-from sim.radiative import DipoleApproximationWarning, Network, reference, tmatrix
+from sim.radiative import DipoleApproximationWarning, Network, kernels, reference, tmatrix
 from sim.radiative.materials import get_material
 from sim.radiative.multipole import GyrotropicMultipoleWarning, order_estimate
 from sim.radiative.spectra import dtheta_dT
@@ -69,7 +69,10 @@ def test_electric_dipole_order_one_is_the_dipole_model(positions, material, B, o
 @pytest.mark.parametrize("positions, material, B, lmax", [
     ([[0, 0, 0], [250e-9, 0, 0]], "SiC", 0.0, 4),                                          # axial after rotation
     ([[0, 0, 0], [100e-9, 200e-9, 150e-9]], ["SiC", "Au"], 0.0, 3),                        # axial, oblique
-    ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], ["SiC", "Au", "Au", "SiC"], 0.0, 2),
+    ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], ["SiC", "Au", "Au", "SiC"], 0.0, 2),  # C2
+    ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], "SiC", 0.0, 3),       # both mirrors, C2
+    ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], "InSb", 2.0, 2),      # field: C2 only
+    ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], ["SiC", "SiC", "Au", "Au"], 0.0, 2),  # one mirror
     ([[0, 0, 0], [230e-9, 20e-9, 0], [-40e-9, 260e-9, 90e-9]], ["SiC", "Au", "SiC"], 0.0, 2),   # planar, oblique
     ([[0, 0, 0], [260e-9, 30e-9, 0], [10e-9, 400e-9, 0]], ["InSb", "SiC", "InSb"], 3.0, 2),    # gyrotropic dipoles
     ([[0, 0, 0], [260e-9, 30e-9, 70e-9], [10e-9, 400e-9, 0]], ["InSb", "SiC", "Au"], 3.0, 2),  # no symmetry
@@ -239,3 +242,51 @@ def test_gap_too_small_for_any_feasible_order_is_refused():
 def test_overlapping_spheres_are_refused_in_the_multipole_model_too():
     with pytest.raises(ValueError, match="overlap"):
         Network([[0, 0, 0], [150e-9, 0, 0]], R, "SiC", model="multipole", cache=False)
+
+
+def test_symmetry_kernels_match_their_numpy_twins():
+    """The Numba gathers and scatters of the symmetry-adapted solve against dense U^T C U, U W U^T."""
+    rng = np.random.default_rng(3)
+    n, K, Kc, G = 3, 40, 10, 4
+    C = rng.standard_normal((n, K, K)) + 1j * rng.standard_normal((n, K, K))
+    support = np.stack([rng.permutation(K)[:G] for _ in range(Kc)])
+    coef = rng.standard_normal((Kc, G))
+    out = np.empty((n, Kc, Kc), dtype=complex)
+    kernels.adapted_gather(C, support, coef, out)
+    assert np.allclose(out, reference.adapted_gather(C, support, coef), rtol=1e-13, atol=1e-13)
+    alpha, weight = rng.integers(0, Kc, K), rng.standard_normal(K) * (rng.random(K) > 0.2)
+    W = np.zeros((n, K, K), dtype=complex)
+    kernels.adapted_scatter(out, alpha, weight, W)
+    assert np.allclose(W, reference.adapted_scatter(out, alpha, weight), rtol=1e-13, atol=1e-13)
+    vals = rng.standard_normal((n, 30)) + 0j
+    local, rows, cols = rng.integers(0, 30, 25), rng.permutation(K)[:25], rng.permutation(K)[:25]
+    sign = rng.choice([-1.0, 1.0], 25)
+    dense = np.zeros((n, K, K), dtype=complex)
+    kernels.scatter_entries(vals, local, rows, cols, sign, dense)
+    expected = np.zeros_like(dense)
+    expected[:, rows, cols] = sign * vals[:, local]
+    assert np.array_equal(dense, expected)
+
+
+@pytest.mark.parametrize("element", ["sx", "sy", "c2"])
+def test_mode_images_under_in_plane_symmetries(element):
+    """The mode map of each in-plane symmetry against treams' waves: S E(S r) = sign E'(r)."""
+    L = 3
+    image, sign = tmatrix._mode_image(L, element)
+    S = np.diag({"sx": [-1.0, 1, 1], "sy": [1.0, -1, 1], "c2": [-1.0, -1, 1]}[element])
+    l, m, pol = tmatrix.modes(L)
+    pts = np.random.default_rng(1).normal(size=(4, 3))
+
+    def field(idx, r):
+        rr, th, ph = np.linalg.norm(r), np.arccos(r[2] / np.linalg.norm(r)), np.arctan2(r[1], r[0])
+        f = treams.special.vsw_rN if pol[idx] == tmatrix.POL_TM else treams.special.vsw_rM
+        v = f(l[idx], m[idx], rr, th, ph)
+        st, ct, sp, cp = np.sin(th), np.cos(th), np.sin(ph), np.cos(ph)
+        return (v[0] * np.array([st * cp, st * sp, ct]) + v[1] * np.array([ct * cp, ct * sp, -st])
+                + v[2] * np.array([-sp, cp, 0]))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for idx in range(len(l)):
+            mirrored = np.array([S @ field(idx, S @ p) for p in pts])
+            assert np.allclose(mirrored, sign[idx] * np.array([field(image[idx], p) for p in pts]), atol=1e-12)
