@@ -56,7 +56,8 @@ def lattice_network(N: int, B: float = 1.0) -> Network:
     return Network(pos, 100e-9, "InSb", B=B, cache=False)
 
 
-def _best(fn, repeats: int) -> float:
+def best_of(fn, repeats: int) -> float:
+    """The shortest of ``repeats`` timed calls of fn(), s (the least disturbed run)."""
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -115,11 +116,11 @@ def main(quick: bool = False) -> str:
     for N, n in cases:
         net = lattice_network(N)
         omega = np.linspace(1e13, 3e14, n)
-        fast = _best(lambda: net.transmission(omega), repeats)
+        fast = best_of(lambda: net.transmission(omega), repeats)
         floor = min(_floor_time(net, omega) for _ in range(repeats))
         # the twin costs the same per frequency at every frequency: time a subset when large
         n_twin = n if N <= 8 else max(2, n // (10 if N <= 64 else 25))
-        twin = _best(lambda: reference.transmission(net, omega[:n_twin]), 1) * n / n_twin
+        twin = best_of(lambda: reference.transmission(net, omega[:n_twin]), 1) * n / n_twin
         rows.append((N, n, fast, twin, floor))
     lines = [f"spectra benchmark ({'quick' if quick else 'full'}): all T_ij, InSb at B = 1 T; "
              f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",

@@ -29,18 +29,10 @@ import numpy as np
 from scipy import constants as sc
 
 from sim.radiative import reference, tmatrix
+from sim.radiative.bench import best_of
 from sim.radiative.network import Network
 
 R = 100e-9
-
-
-def _best(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def _network(pos, **kw) -> Network:
@@ -70,17 +62,16 @@ def _per_frequency(pos, L: int, n: int, repeats: int) -> tuple[float, float, flo
     model = net._multipole
     omega = np.linspace(1.70e14, 1.80e14, n)
     model.spectra(omega[:2], False)
-    total = _best(lambda: model.spectra(omega, False), repeats)
-    cluster = tmatrix.Cluster(model.frame, model.radii, L, model.kind)
-    resp = model.responses(omega, L)
-    k = omega / sc.c
-    trans = _best(lambda: cluster.translation(k, resp), repeats)
-    _, mode = cluster._layout(resp)
-    sizes = [len(b) for b in cluster._blocks(mode)]
+    total = best_of(lambda: model.spectra(omega, False), repeats)
+    cluster = model.cluster(L)
+    trans = best_of(lambda: cluster.translation_blocks(omega / sc.c), repeats)
+    # the solves the model makes: one per symmetry block, or per irreducible block within it
+    sizes = [len(b) for b in cluster.blocks] if cluster.adapted[0] is None else \
+        [len(a[0]) for blk in cluster.adapted for a in blk]
     rng = np.random.default_rng(0)
-    systems = [(np.eye(s) + 0.1 * rng.standard_normal((n, s, s)) + 0j,
-                rng.standard_normal((n, s, s)) + 0j) for s in sizes]
-    floor = _best(lambda: [np.linalg.solve(A, B) for A, B in systems], repeats)
+    systems = [(np.eye(m) + 0.1 * rng.standard_normal((n, m, m)) + 0j,
+                rng.standard_normal((n, m, m)) + 0j) for m in sizes]
+    floor = best_of(lambda: [np.linalg.solve(A, B) for A, B in systems], repeats)
     return total / n, trans / n, floor / n
 
 
@@ -111,7 +102,7 @@ def main(quick: bool = False) -> str:
                          f"{100 * trans / total:>7.0f}% {1e3 * floor:>8.3f} {total / floor:>12.1f}")
     net = _network(_drag_positions(3 * R, 5 * R), lmax=4, cache=False)
     omega = np.linspace(1.70e14, 1.80e14, 8)
-    fast = _best(lambda: net._spectra(omega, False), repeats)
-    twin = _best(lambda: reference.multipole_transmission(net, omega), 1)
+    fast = best_of(lambda: net._spectra(omega, False), repeats)
+    twin = best_of(lambda: reference.multipole_transmission(net, omega), 1)
     lines.append(f"twin (dense, per frequency) / fast, N = 4, L = 4: {twin / fast:.1f}")
     return "\n".join(lines)
