@@ -1,15 +1,19 @@
-"""Radiative heat exchange between nanoparticles in the dipole approximation (MODEL.md part B).
+"""Radiative heat exchange between nanoparticles: electric dipoles, or converged multipoles
+(vector spherical waves; the formulas are in the docstring of ``sim.radiative.tmatrix``).
 
     from sim.radiative import Network
-    net = Network(positions, radii, materials, B=0.0)
+    net = Network(positions, radii, materials, B=0.0, model="dipole" | "multipole", lmax=None)
     net.transmission(omega); net.conductance(300.0); net.power_table(T_grid)
 
 Modules: materials (dielectric functions), polarizability, green (free-space Green
-tensor), kernels (Numba fast path), reference (NumPy twins), spectra (adaptive
-integration and disk cache), network (the Network class), cli, bench.
+tensor), kernels (Numba fast paths), reference (NumPy twins), tmatrix (vector spherical
+waves, Mie T-matrices, translations, the cluster solve), multipole (order choice and
+limits of the multipole model), spectra (adaptive integration and disk cache), network
+(the Network class), distributed (spectra on a Dask cluster), cli, bench, multipole_bench.
 """
 
 from sim.radiative import materials
+from sim.radiative.multipole import GyrotropicMultipoleWarning
 from sim.radiative.network import DipoleApproximationWarning, Network
 
-__all__ = ["Network", "materials", "DipoleApproximationWarning"]
+__all__ = ["Network", "materials", "DipoleApproximationWarning", "GyrotropicMultipoleWarning"]

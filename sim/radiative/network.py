@@ -1,4 +1,5 @@
-"""A network of nanoparticles exchanging heat by thermal photons (MODEL.md B2-B4, C).
+"""A network of nanoparticles exchanging heat by thermal photons (dipoles: MODEL.md B2-B4;
+multipoles: ``sim.radiative.tmatrix``).
 
     net = Network(positions, radii, materials, B=0.0, model="dipole" | "multipole", lmax=None)
 
@@ -67,9 +68,8 @@ class Network:
     materials : a preset name (``materials.PRESETS``: "SiC", "Au", "InSb", ...) or a
         ``Material``, or a sequence of N of those (mixed networks).
     B : magnetic field along +z, tesla (affects magneto-optical materials only).
-    model : "dipole" (electric dipoles, MODEL.md B2-B3) or "multipole" (vector spherical waves
-        to order ``lmax`` with Mie T-matrices, electric and magnetic, MODEL.md C;
-        ``sim.radiative.tmatrix``). ``lmax=1`` there is the electric + magnetic dipole model.
+    model : "dipole" (electric dipoles) or "multipole" (vector spherical waves to order
+        ``lmax`` with Mie T-matrices, electric and magnetic; ``sim.radiative.tmatrix``). ``lmax=1`` there is the electric + magnetic dipole model.
     lmax : multipole order (int >= 1), or None to choose it automatically: the smallest order
         whose conductances at 300 K change by less than ``rtol`` at the next order; the
         order used is ``net.lmax`` and that change ``net.order_change``. Dipole model: None.

@@ -88,7 +88,7 @@ def _block_diag(blocks: np.ndarray) -> np.ndarray:
 def multipole_transmission(network, omega, environment: bool = False):
     """Twin of the multipole model's spectra (``tmatrix.Cluster.spectra``): T (n, N, N), and with
     ``environment`` (T_in, T_out) (n, N), one frequency at a time in the network's own frame
-    (no rotation, no symmetry blocks, no rescaling), with the dense formulas of MODEL.md C2 and
+    (no rotation, no symmetry blocks, no rescaling), with the dense formulas of the ``tmatrix`` docstring and
     explicit inverses: W = C (1 - Tb C)^-1, T_ij = 4 Tr[chi_i W_ij chi_j W_ij^H]."""
     model = network._multipole
     omega = np.atleast_1d(np.asarray(omega, dtype=float))
