@@ -70,9 +70,10 @@ class Network:
     B : magnetic field along +z, tesla (affects magneto-optical materials only).
     model : "dipole" (electric dipoles) or "multipole" (vector spherical waves to order
         ``lmax`` with Mie T-matrices, electric and magnetic; ``sim.radiative.tmatrix``). ``lmax=1`` there is the electric + magnetic dipole model.
-    lmax : multipole order (int >= 1), or None to choose it automatically: the smallest order
-        whose conductances at 300 K change by less than ``rtol`` at the next order; the
-        order used is ``net.lmax`` and that change ``net.order_change``. Dipole model: None.
+    lmax : multipole order (int >= 1), or None to choose it automatically: an order whose
+        conductances at 300 K change by less than ``rtol`` at the next order (the search is
+        in ``sim.radiative.multipole``); the order used is ``net.lmax`` and that change
+        ``net.order_change``. Dipole model: None.
     rtol : convergence target of the automatic order (multipole model only).
     cache_dir : where sampled spectra are cached; default $SIM_CACHE_DIR or ~/.cache/sim/spectra.
     cache : False keeps spectra in memory only.

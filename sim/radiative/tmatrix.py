@@ -43,9 +43,10 @@ gyrotropic sphere's field axis z allows no rotation, only a check): m is then co
 (or the mirror parity (-1)^(l + m + [TE]) is), the system is block diagonal and each block
 is solved on its own.
 
-Numerical scale. t_l ~ (kR)^(2l+1) and C_(lambda l) ~ (kd)^-(lambda + l + 1), so the modes are
-rescaled by s = (kR)^-(l + 1/2) before the solve (C -> S^-1 C S^-1, T -> S T S); every trace
-above is invariant under it.
+Numerical scale. t_l ~ (kR)^(2l+1)/g_l with g_l = (2l+1)!!(2l-1)!!, and C_(lambda l) ~
+(2p-1)!!/(kd)^(p+1), so the modes are rescaled by s_l = (kR)^-(l + 1/2) sqrt(g_l) before the
+solve (C -> S^-1 C S^-1, T -> S T S); every trace above is invariant under it, and both t_l
+and the rescaled translation stay O(1) (the latter is formed scaled, ``scaled_hankel``).
 """
 
 from __future__ import annotations
@@ -159,6 +160,23 @@ def spherical_hankel(p_max: int, x: np.ndarray) -> np.ndarray:
     return ss.spherical_jn(p, x[None, :]) + 1j * ss.spherical_yn(p, x[None, :])
 
 
+def scaled_hankel(p_max: int, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """h_p^(1)(x) y^(p+1) for p = 0..p_max, (p_max + 1, n), without overflow: y_p ~ (2p-1)!!/x^(p+1)
+    overflows at small x and high p, so its scaled form u_p = y_p y^(p+1) follows the (stable,
+    upward) recurrence u_(p+1) = (2p+1)(y/x) u_p - y^2 u_(p-1); the regular j_p y^(p+1) is small."""
+    n = len(x)
+    u = np.empty((p_max + 1, n))
+    u[0] = ss.spherical_yn(0, x) * y
+    if p_max >= 1:
+        u[1] = ss.spherical_yn(1, x) * y**2
+    for q in range(1, p_max):
+        u[q + 1] = (2 * q + 1) * (y / x) * u[q] - y**2 * u[q - 1]
+    p = np.arange(p_max + 1)[:, None]
+    with np.errstate(under="ignore"):
+        reg = ss.spherical_jn(p, x[None, :]) * y[None, :] ** (p + 1)
+    return reg + 1j * u
+
+
 def pair_table(d: np.ndarray, L: int, kind: str = "none") -> np.ndarray:
     """The k-independent table F (E, 2L + 1) of one pair's translation entries, d = r_i - r_j (3,) m:
     C_ij's entries at k are F @ h_p(k |d|) (``pair_translation_entries``)."""
@@ -204,6 +222,9 @@ def mie_tmatrix(eps: np.ndarray, radius: float, k: np.ndarray, L: int) -> np.nda
     # helicity -> parity: t_TM = t_++ + t_+-, t_TE = t_++ - t_+-
     t_tm = (t[..., 0, 0] + t[..., 0, 1]).T                          # (n, L)
     t_te = (t[..., 0, 0] - t[..., 0, 1]).T
+    # far below the infrared (kR < 1e-5) high orders underflow; a non-finite coefficient there
+    # is a vanishing response, not a resonance
+    t_tm, t_te = (np.where(np.isfinite(v), v, 0) for v in (t_tm, t_te))
     l, _, pol = modes(L)
     return np.where(pol == POL_TM, t_tm[:, l - 1], t_te[:, l - 1])
 
@@ -379,6 +400,16 @@ def _adapted_basis(block: np.ndarray, index: list[np.ndarray], sphere: np.ndarra
     return out
 
 
+def _log_balance(l: np.ndarray) -> np.ndarray:
+    """ln g_l, g_l = (2l + 1)!! (2l - 1)!!: a sphere's t_l ~ (kR)^(2l+1) / g_l at small kR."""
+    l = np.asarray(l, dtype=float)
+
+    def log_odd_factorial(n):   # ln((2n - 1)!!) = ln((2n)!) - n ln 2 - ln(n!)
+        return ss.gammaln(2 * n + 1) - n * math.log(2) - ss.gammaln(n + 1)
+
+    return log_odd_factorial(l + 1) + log_odd_factorial(l)
+
+
 class Cluster:
     """The multipole system of N spheres at fixed positions, to order L.
 
@@ -434,14 +465,25 @@ class Cluster:
                     parts.append((e, block_id[rows[e]], block_pos[rows[e]], block_pos[cols[e]]))
                 # only the entries some block needs are evaluated: renumber them
                 needed, inverse = np.unique(np.concatenate([parts[0][0], parts[1][0]]), return_inverse=True)
-                split = len(parts[0][0])
+                # modes are rescaled by s_l = (kR)^-(l + 1/2) sqrt(g_l) (``spectra``): entry (lambda, l)
+                # of C_ij gets x_i^(lambda+1/2) x_j^(l+1/2) / sqrt(g_lambda g_l) = A (k rho)^(lambda+l+1),
+                # rho = sqrt(R_i R_j), A = (R_i/rho)^(lambda+1/2) (R_j/rho)^(l+1/2) / sqrt(g_lambda g_l);
+                # C_ji: i and j swapped and the reversal sign of its entries
+                ll = modes(L)[0]
+                rho = math.sqrt(radii[i] * radii[j])
+                lam_e, l_e = ll[a[needed]], ll[c[needed]]
                 grouped = []
-                reverse = _reversal_sign(L, kind)
-                for (e, b, rows, cols), local, flip in ((parts[0], inverse[:split], np.ones(len(a))),
-                                                        (parts[1], inverse[split:], reverse)):
-                    grouped += [(bb, local[b == bb], flip[e[b == bb]], rows[b == bb], cols[b == bb]) for bb in np.unique(b)]
+                for (e, b, rows, cols), local, (r, q), flip in (
+                        (parts[0], inverse[:len(parts[0][0])], (i, j), np.ones(len(a))),
+                        (parts[1], inverse[len(parts[0][0]):], (j, i), _reversal_sign(L, kind))):
+                    amp = ((radii[r] / rho) ** (lam_e + 0.5) * (radii[q] / rho) ** (l_e + 0.5)
+                           * np.exp(-0.5 * (_log_balance(lam_e) + _log_balance(l_e))))
+                    grouped += [(bb, local[b == bb], flip[e[b == bb]] * amp[local[b == bb]], rows[b == bb], cols[b == bb])
+                                for bb in np.unique(b)]
                 table = pair_table(positions[i] - positions[j], L, kind)[needed]
-                self.pairs.append((i, j, table, grouped))
+                degree_sum = lam_e + l_e
+                orders = [(nsum, np.nonzero(degree_sum == nsum)[0]) for nsum in np.unique(degree_sum)]
+                self.pairs.append((i, j, rho, table, orders, grouped))
         group = in_plane_symmetries(positions, species, isotropic) if (kind == "planar" and species) else {}
         self.symmetries = sorted(group)
         local = np.concatenate(kept)
@@ -449,10 +491,22 @@ class Cluster:
                         for b in self.blocks]
 
     def translation_blocks(self, k: np.ndarray) -> list[np.ndarray]:
-        """C restricted to each symmetry block: [(n, K_b, K_b) complex]."""
+        """C restricted to each symmetry block, in the rescaled modes: [(n, K_b, K_b) complex].
+
+        Entry (lambda, l) of a pair is sum_p F_p h_p(kd) A (k rho)^(lambda + l + 1): formed as
+        sum_p F_p [h_p(kd) (k rho)^(p+1)] (k rho)^(lambda + l - p), per value of lambda + l, so
+        nothing overflows however high the order or small kR (``scaled_hankel``)."""
         C = [np.zeros((len(k), len(b), len(b)), dtype=complex) for b in self.blocks]
-        for i, j, table, parts in self.pairs:
-            vals = pair_translation_entries(k, self.positions[i] - self.positions[j], self.L, table=table)
+        for i, j, rho, table, orders, parts in self.pairs:
+            d = float(np.linalg.norm(self.positions[i] - self.positions[j]))
+            krho = k * rho
+            u = scaled_hankel(2 * self.L, k * d, krho)                       # (P, n)
+            vals = np.empty((len(k), len(table)), dtype=complex)
+            p = np.arange(2 * self.L + 1)[:, None]
+            for nsum, sel in orders:
+                with np.errstate(under="ignore"):
+                    v = np.where(p <= nsum, u * krho[None, :] ** np.maximum(nsum - p, 0), 0)
+                vals[:, sel] = np.einsum("ep,pn->ne", table[sel], v)
             for b, local, sign, rows, cols in parts:
                 kernels.scatter_entries(vals, local, rows, cols, sign, C[b])
         return C
@@ -462,15 +516,16 @@ class Cluster:
         spheres' responses (``SphereResponse``, kept modes as at construction)."""
         n, N = len(k), self.N
         x = k[:, None] * self.radii[self.sphere][None, :]
-        s2 = x ** -(2 * self.degree + 1.0)                          # squared mode scales (n, K)
+        # squared mode scales s_l^2 = g_l (kR)^-(2l+1) (n, K), under which t_l and the translation
+        # are both O(1) (balanced: unbalanced, LU pivots on entries 1e30 apart and fails at high
+        # l); capped at e^700, where t_l ~ (kR)^(2l+1)/g_l has underflowed to 0 anyway
+        s2 = np.exp(np.minimum(_log_balance(self.degree) - (2 * self.degree + 1.0) * np.log(x), 700.0))
         t = np.concatenate([r.t for r in responses], axis=1)
         chi = emission_absorption(t) * s2
         t = t * s2
         T = np.zeros((n, N, N))
         T_in, T_out = np.zeros((n, N)), np.zeros((n, N))
         for b, weight, adapted, Cb in zip(self.blocks, self.weights, self.adapted, self.translation_blocks(k)):
-            s_inv = 1 / np.sqrt(s2[:, b])
-            Cb *= s_inv[:, :, None] * s_inv[:, None, :]
             tb, cb = t[:, b], weight * chi[:, b]
             # block modes are sphere-major: per-sphere sums by segments (reduceat, not a BLAS
             # product, so each frequency's result does not depend on the others in the chunk)

@@ -79,10 +79,33 @@ def test_electric_dipole_order_one_is_the_dipole_model(positions, material, B, o
 ])
 def test_fast_path_matches_the_reference_twin(positions, material, B, lmax):
     """Rotated frame, symmetry blocks and rescaling against the literal dense formulas."""
-    net = _quiet(np.array(positions, float), R, material, B=B, model="multipole", lmax=lmax)
+    _matches_twin(_quiet(np.array(positions, float), R, material, B=B, model="multipole", lmax=lmax))
+
+
+def _matches_twin(net):
     omega = np.concatenate([W_INSB[:2], W_SIC[1:]])
     for fast, ref in zip(net._spectra(omega, True), reference.multipole_transmission(net, omega, True)):
         assert np.abs(fast - ref).max() < 1e-10 * np.abs(ref).max()
+
+
+@pytest.mark.parametrize("positions", [[[0, 0, 0], [240e-9, 0, 0]],                                 # axial
+                                       [[0, 0, 0], [260e-9, 0, 0], [0, 320e-9, 0]],                 # planar
+                                       [[0, 0, 0], [260e-9, 0, 40e-9], [0, 320e-9, 0], [90e-9, 0, 300e-9]]])
+def test_unequal_radii_match_the_reference_twin(positions):
+    """The rescaled translation of spheres of different radii (amplitudes (R_i/rho)^(lambda+1/2) ...)."""
+    radii = [100e-9, 60e-9, 140e-9, 80e-9][:len(positions)]
+    _matches_twin(_quiet(np.array(positions, float), radii, "SiC", model="multipole", lmax=3))
+
+
+def test_high_orders_at_low_frequency_stay_finite():
+    """L = 30 down to 1e12 rad/s (kR ~ 3e-4): the scaled translation and mode scales do not
+    overflow (unscaled, h_60(kd) alone would), and the transmissions match L = 20 there."""
+    net30 = _quiet([[0, 0, 0], [2.2 * R, 0, 0]], R, "SiC", model="multipole", lmax=30)
+    net20 = _quiet([[0, 0, 0], [2.2 * R, 0, 0]], R, "SiC", model="multipole", lmax=20)
+    omega = np.array([1e12, 1e13, 1.75e14])
+    T30, T20 = net30.transmission(omega), net20.transmission(omega)
+    assert np.all(np.isfinite(T30)) and np.all(T30[:, 0, 1] > 0)
+    assert np.allclose(T30[:2], T20[:2], rtol=1e-6)
 
 
 def test_each_frequency_is_independent_of_its_chunk():
