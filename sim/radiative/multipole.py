@@ -59,19 +59,24 @@ def machine_memory() -> float:
     return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
 
 
-def memory_per_frequency(N: int, L: int) -> float:
-    """Bytes one frequency of an N-sphere cluster at order L needs (work arrays + tables)."""
-    K = N * tmatrix.mode_count(L)
-    M = L * (L + 2)
+def memory_per_frequency(N: int, L: int, kind: str = "none") -> float:
+    """Bytes one frequency of an N-sphere cluster at order L needs: the work arrays of its
+    symmetry blocks ("axial": one per m; "planar": two parities; "none": one) and the
+    translation tables of its pairs (only the entries the blocks couple)."""
+    l, m, pol = tmatrix.modes(L)
+    labels = {"axial": m, "planar": (l + m + (pol == tmatrix.POL_TE)) % 2}.get(kind, np.zeros_like(l))
+    per_sphere = np.unique(labels, return_counts=True)[1].astype(float)
+    work = float(np.sum((N * per_sphere) ** 2))
+    entries = float(np.sum(per_sphere**2))
     pairs = N * (N - 1) // 2
-    return 16.0 * (_WORK_ARRAYS * K**2 + pairs * 2 * M * M * (2 * L + 1))
+    return 16.0 * (_WORK_ARRAYS * work + pairs * entries * (2 * L + 1))
 
 
-def largest_feasible_order(N: int, budget: float | None = None) -> int:
+def largest_feasible_order(N: int, kind: str = "none", budget: float | None = None) -> int:
     """The largest L whose single-frequency memory fits ``budget`` (default: half the machine)."""
     budget = 0.5 * machine_memory() if budget is None else budget
     L = 1
-    while memory_per_frequency(N, L + 1) <= budget:
+    while memory_per_frequency(N, L + 1, kind) <= budget and L < 200:
         L += 1
     return L
 
@@ -108,9 +113,9 @@ class MultipoleModel:
             self.lmax, self.order_change = lmax, None
 
     def _check_gaps(self, positions, lmax, rtol) -> None:
-        L_max = largest_feasible_order(self.N)
+        L_max = largest_feasible_order(self.N, self.kind)
         if lmax is not None and lmax > L_max:
-            need = memory_per_frequency(self.N, lmax) / 2**30
+            need = memory_per_frequency(self.N, lmax, self.kind) / 2**30
             raise ValueError(f"lmax = {lmax} needs {need:.3g} GiB per frequency for N = {self.N} spheres, more than "
                              f"half this machine's memory; allowed: 1 <= lmax <= {L_max}")
         if self.N < 2:
@@ -192,7 +197,7 @@ class MultipoleModel:
         a, b = self._root[:-1, None], self._root[1:, None]
         omega = (0.5 * (a + b) + 0.5 * (b - a) * x).ravel()
         weights = ((0.5 * (b - a) * wq).ravel() / (2 * np.pi)) * dtheta_dT(omega, T_REF)
-        L_max = largest_feasible_order(self.N)
+        L_max = largest_feasible_order(self.N, self.kind)
         known: dict[int, np.ndarray] = {}
 
         def G(L):
