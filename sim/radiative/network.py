@@ -12,6 +12,8 @@ dynamics is a separate layer built on ``power_table``.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -29,7 +31,7 @@ from sim.validation import check_choice, check_finite, check_int, check_positive
 #: bumped whenever the formulas change, so stale cached spectra are never reused
 SPECTRA_VERSION = 1
 #: the same for the multipole model's spectra
-MULTIPOLE_VERSION = 1
+MULTIPOLE_VERSION = 2
 MODELS = ("dipole", "multipole")
 #: memory for the per-chunk (n, 3N, 3N) work arrays of the fast path, bytes
 _CHUNK_BYTES = 256e6
@@ -121,11 +123,15 @@ class Network:
             raise ValueError(f"the materials' tabulated frequency ranges do not overlap: {self.omega_range}")
         self._multipole = None
         self.lmax, self.order_change = None, None
-        if model == "multipole":
-            self._multipole = MultipoleModel(pos, R, materials, self.B, lmax, rtol,
-                                             self.characteristic_frequencies(), self.omega_range)
-            self.lmax, self.order_change = self._multipole.lmax, self._multipole.order_change
         self._cache_dir = None if not cache else (default_cache_dir() if cache_dir is None else cache_dir)
+        if model == "multipole":
+            remembered = self._remembered_order(rtol) if lmax is None else None
+            self._multipole = MultipoleModel(pos, R, materials, self.B, remembered["lmax"] if remembered else lmax,
+                                             rtol, self.characteristic_frequencies(), self.omega_range)
+            self.lmax = self._multipole.lmax
+            self.order_change = remembered["order_change"] if remembered else self._multipole.order_change
+            if lmax is None and not remembered:
+                self._remember_order(rtol)
         self._stores: dict[str, PanelStore] = {}
 
     def _check_geometry(self) -> None:
@@ -145,6 +151,34 @@ class Network:
             warnings.warn(f"particles {i[b]} and {j[b]} are {d[b] / (0.5 * contact[b]):.2f} R apart (centre "
                           f"distance, {close.size} pair(s) below 3R): the dipole approximation is only "
                           "qualitative there", DipoleApproximationWarning, stacklevel=3)
+
+    # ------------------------------------------------------------------ automatic order, cached
+    def _order_path(self, rtol: float) -> Path | None:
+        """Where the automatic order of this geometry and rtol is kept (beside its spectra): the
+        search costs about as much as the spectra, and a cached spectrum needs its order."""
+        if self._cache_dir is None:
+            return None
+        desc = json.dumps({"geometry": json.loads(self._base_description()), "rtol": rtol,
+                           "multipole_version": MULTIPOLE_VERSION}, sort_keys=True)
+        return Path(self._cache_dir) / f"{cache_key(desc)}-order.json"
+
+    def _remembered_order(self, rtol: float) -> dict | None:
+        path = self._order_path(rtol)
+        try:
+            found = json.loads(path.read_text()) if path is not None else None
+            return found if isinstance(found, dict) and isinstance(found.get("lmax"), int) else None
+        except (OSError, ValueError):
+            return None  # absent or unreadable: search again
+
+    def _remember_order(self, rtol: float) -> None:
+        path = self._order_path(rtol)
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"lmax": self.lmax, "order_change": self.order_change}, fh)
+        os.replace(tmp, path)
 
     # ------------------------------------------------------------------ spectra
     def particle_response(self, omega) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -217,11 +251,16 @@ class Network:
 
     def description(self) -> str:
         """JSON text of everything the spectra depend on (the cache key is its hash)."""
-        desc = {"version": SPECTRA_VERSION, "positions": self.positions.tolist(),
-                "radii": self.radii.tolist(), "B": self.B, "materials": self._fingerprints}
+        desc = json.loads(self._base_description())
         if self.model == "multipole":  # the dipole model's keys are unchanged, so its cache stays valid
             desc.update(model="multipole", lmax=self.lmax, multipole_version=MULTIPOLE_VERSION)
         return json.dumps(desc, sort_keys=True)
+
+    def _base_description(self) -> str:
+        """JSON text of the geometry, materials and field (the dipole model's cache key text)."""
+        return json.dumps({"version": SPECTRA_VERSION, "positions": self.positions.tolist(),
+                           "radii": self.radii.tolist(), "B": self.B, "materials": self._fingerprints},
+                          sort_keys=True)
 
     def _store(self, kind: str) -> PanelStore:
         if kind not in self._stores:

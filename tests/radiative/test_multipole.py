@@ -313,3 +313,20 @@ def test_mode_images_under_in_plane_symmetries(element):
         for idx in range(len(l)):
             mirrored = np.array([S @ field(idx, S @ p) for p in pts])
             assert np.allclose(mirrored, sign[idx] * np.array([field(image[idx], p) for p in pts]), atol=1e-12)
+
+
+def test_automatic_order_is_remembered_beside_the_spectra(tmp_path, monkeypatch):
+    """A second network of the same geometry and rtol takes the order from the cache (no search)
+    and reports the change measured when it was chosen; another rtol searches again."""
+    pos = [[0, 0, 0], [4 * R, 0, 0]]
+    first = Network(pos, R, "SiC", model="multipole", cache_dir=tmp_path)
+    from sim.radiative import multipole
+
+    def no_search(self, rtol):
+        raise AssertionError("searched again")
+
+    monkeypatch.setattr(multipole.MultipoleModel, "_choose_order", no_search)
+    again = Network(pos, R, "SiC", model="multipole", cache_dir=tmp_path)
+    assert (again.lmax, again.order_change) == (first.lmax, first.order_change)
+    with pytest.raises(AssertionError, match="searched again"):
+        Network(pos, R, "SiC", model="multipole", rtol=1e-3, cache_dir=tmp_path)
