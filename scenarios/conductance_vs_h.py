@@ -1,62 +1,130 @@
 """conductance-vs-h: pair conductances at 300 K vs dimer separation h for the crossed
 SiC/Au system of drag-sic-au (seed Fig. 3): the diagonal SiC-SiC coupling G14 overtakes the
 facing SiC-Au coupling G13 where the drag turns negative. The drag sign follows from Eq. 12
-as sign(G13 G24 - G14 G23); both are computed from the same conductances and compared."""
+as sign(G13 G24 - G14 G23); both are computed from the same conductances and compared.
+
+Models as in drag-sic-au (``model``, default "multipole", ``lmax``, ``order_rtol``): d = 2R
+(touching, the paper's geometry) runs in the dipole model, labelled ``PAPER_GEOMETRY``, on the
+h grid h_min_over_R R .. h_max (n_h points); the other d in the configured model, the multipole
+one on h_min_multipole_over_R R .. h_max (n_h_multipole points; the defaults match drag-sic-au's
+multipole grid, so the two share spectra through the cache). The sign changes of
+G13 G24 - G14 G23 and of G14 - G13 are bracketed (brentq in log h between the grid points around
+each change, to a relative ``boundary_rtol`` in h) with the conductances of a fresh network as
+the function (inside a multipole bracket, the larger of the two ends' automatic orders).
+By symmetry (1 <-> 4, 2 <-> 3 mirror) G12 = G34 and G13 = G24: those pairs are drawn in
+distinct line styles on top of each other.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import NullFormatter
 
-from sim.radiative.drag import drag_network, sign_change_boundaries
+from sim.radiative.drag import PAPER_GEOMETRY, check_model_config, drag_network, model_at, sign_change_roots, touching
+from scenarios.drag_sic import h_axis
 from sim.scenario import scenario
+from sim.validation import check_int, check_range
 from sim.viz.plots import new_figure, save
 
 PAIRS = {"G12": (0, 1), "G13": (0, 2), "G14": (0, 3), "G23": (1, 2), "G24": (1, 3), "G34": (2, 3)}
+LABELS = {"G12": " SiC-Au (drive)", "G13": " SiC-Au facing", "G14": " SiC-SiC diagonal",
+          "G23": " Au-Au diagonal", "G24": " Au-SiC facing", "G34": " Au-SiC (passive)"}
+# coinciding pairs (G12 = G34, G13 = G24): a wide pale line under a thin dashed/dotted one
+STYLES = {"G12": {"ls": "-", "lw": 4, "alpha": 0.35}, "G34": {"ls": "--", "lw": 1.2},
+          "G13": {"ls": "-", "lw": 4, "alpha": 0.35}, "G24": {"ls": ":", "lw": 1.5, "marker": "x", "ms": 4},
+          "G14": {"ls": "-", "lw": 1.2, "marker": "o", "ms": 3}, "G23": {"ls": "-.", "lw": 1.2}}
 
 
 def defaults(quick: bool) -> dict:
-    return {"R": 100e-9, "T": 300.0, "d_over_R": [2.0, 3.0], "h_min_over_R": 2.0, "h_max": 5e-6,
-            "n_h": 12 if quick else 40, "materials": ["SiC", "Au", "Au", "SiC"]}
+    return {"R": 100e-9, "T": 300.0,
+            # model of every d but contact (d = 2R: dipole, PAPER_GEOMETRY); lmax null = automatic order
+            "model": "multipole", "lmax": None, "order_rtol": 1e-4,
+            "d_over_R": [2.0, 3.0], "h_min_over_R": 2.0, "h_max": 5e-6, "n_h": 12 if quick else 40,
+            # multipole rows' h grid (drag-sic-au's multipole grid by default: shared spectra)
+            "h_min_multipole_over_R": 3.0, "n_h_multipole": 4 if quick else 10,
+            "boundary_rtol": 1e-3,  # relative tolerance in h of the bracketed sign changes
+            "materials": ["SiC", "Au", "Au", "SiC"]}
+
+
+def _conductances(cfg, m, dR, model):
+    """G (4, 4) W/K at T at (d = dR R, h), memoised per h; lmax given: inside a bracket."""
+    R, memo = cfg["R"], {}
+
+    def G(h, lmax=None):
+        if h not in memo:
+            net, _ = drag_network(R, dR * R, h, cfg["materials"], model=model, order_rtol=m["order_rtol"],
+                                  lmax=m["lmax"] if model == "multipole" and lmax is None else lmax)
+            memo[h] = (np.asarray(net.conductance(cfg["T"], rtol=1e-8)), net.lmax)
+        return memo[h]
+
+    return G
 
 
 @scenario("conductance-vs-h", "pair conductances at 300 K vs h, crossed SiC/Au dimers (seed Fig. 3)", defaults)
 def run(cfg, ctx) -> dict:
+    m = check_model_config(cfg)
+    check_range("h_min_multipole_over_R", cfg["h_min_multipole_over_R"], low=2.0)
+    check_int("n_h_multipole", cfg["n_h_multipole"], low=2)
+    check_range("boundary_rtol", cfg["boundary_rtol"], low=0.0, high=0.1)
     R = cfg["R"]
-    h = np.geomspace(cfg["h_min_over_R"] * R, cfg["h_max"], int(cfg["n_h"]))
-    by_d, checks = {}, {}
-    fig, ax = new_figure(len(cfg["d_over_R"]), 1, width=4.8)
+    grids = {"dipole": np.geomspace(cfg["h_min_over_R"] * R, cfg["h_max"], int(cfg["n_h"])),
+             "multipole": np.geomspace(cfg["h_min_multipole_over_R"] * R, cfg["h_max"], int(cfg["n_h_multipole"]))}
+    by_d, checks, dev = {}, {}, {}
+    fig, ax = new_figure(len(cfg["d_over_R"]), 1, width=4.8, height=4.2)
     for col, dR in enumerate(cfg["d_over_R"]):
-        Gs = {k: [] for k in PAIRS}
-        for hh in h:
-            net, _ = drag_network(R, dR * R, hh, cfg["materials"])
-            G = np.asarray(net.conductance(cfg["T"], rtol=1e-8))
-            for k, (i, j) in PAIRS.items():
-                Gs[k].append(float(G[i, j]))
-        G = {k: np.array(v) for k, v in Gs.items()}
-        sign = G["G13"] * G["G24"] - G["G14"] * G["G23"]
-        over = G["G14"] - G["G13"]
+        model = model_at(dR, m["model"])
+        h = grids[model]
+        Gof = _conductances(cfg, m, float(dR), model)
+        rows = [Gof(float(hh)) for hh in h]
+        G = {k: np.array([g[i, j] for g, _ in rows]) for k, (i, j) in PAIRS.items()}
+        L_row = [L for _, L in rows]
+
+        def at(hh, f):
+            L = None
+            if model == "multipole" and m["lmax"] is None:
+                k = int(np.searchsorted(h, hh))
+                L = max(L_row[k - 1], L_row[k])
+            return f(Gof(hh, L)[0])
+
+        sign_f = lambda g: g[0, 2] * g[1, 3] - g[0, 3] * g[1, 2]  # noqa: E731  Eq. 12's numerator
+        over_f = lambda g: g[0, 3] - g[0, 2]  # noqa: E731  G14 - G13
+        sign, over = G["G13"] * G["G24"] - G["G14"] * G["G23"], G["G14"] - G["G13"]
+        neg_roots = sign_change_roots(lambda hh: at(hh, sign_f), h, sign, rtol=cfg["boundary_rtol"])
+        over_roots = sign_change_roots(lambda hh: at(hh, over_f), h, over, rtol=cfg["boundary_rtol"])
         key = f"{dR:g}R"
+        label = PAPER_GEOMETRY if touching(dR) else f"{model} model"
         res = {k: v.tolist() for k, v in G.items()}
-        res.update(h=h.tolist(), drag_sign=np.sign(sign).tolist(),
-                   negative_drag_boundaries_h=sign_change_boundaries(h, sign),
-                   G14_over_G13_boundaries_h=sign_change_boundaries(h, over),
+        res.update(h=h.tolist(), model=model, label=label, lmax=L_row, drag_sign=np.sign(sign).tolist(),
+                   negative_drag_boundaries_h=[r["h"] for r in neg_roots],
+                   G14_over_G13_boundaries_h=[r["h"] for r in over_roots],
+                   boundary_brackets={"drag_sign": neg_roots, "G14_minus_G13": over_roots},
                    negative_drag_h=h[sign < 0].tolist(), G14_gt_G13_h=h[over > 0].tolist())
         by_d[key] = res
         neg = sign < 0
         # the seed's explanation: wherever the drag is negative, the diagonal SiC-SiC coupling beats SiC-Au
-        checks[f"negative_drag_where_G14_gt_G13_d{key}"] = bool(neg.any() and np.all(over[neg] > 0))
-        ctx.log(f"  d={key}: negative drag for h in {res['negative_drag_boundaries_h']}, "
-                f"G14 > G13 boundaries {res['G14_over_G13_boundaries_h']}")
+        name = f"negative_drag_where_G14_gt_G13_d{key}"
+        checks[name] = bool(neg.any() and np.all(over[neg] > 0))
+        if not checks[name]:
+            dev[name] = (f"d = {key}, {label}: " + ("no negative drag (Eq. 12 sign) at any h run" if not neg.any() else
+                         f"negative drag at h = {np.round(h[neg] / R, 3).tolist()} R but G14 <= G13 at "
+                         f"h = {np.round(h[neg & (over <= 0)] / R, 3).tolist()} R") + " (Ben-Abdallah's Fig. 3)")
+        checks.setdefault("sign_change_boundaries_converged", True)
+        checks["sign_change_boundaries_converged"] &= all(r["converged"] for r in neg_roots + over_roots)
+        ctx.log(f"  d={key} ({label}, L = {sorted(set(L_row), key=str)}): negative drag boundaries h/R = "
+                f"{[round(x / R, 4) for x in res['negative_drag_boundaries_h']]}, G14 = G13 at h/R = "
+                f"{[round(x / R, 4) for x in res['G14_over_G13_boundaries_h']]}")
         a = ax[0, col]
         for k in PAIRS:
-            a.plot(h * 1e9, G[k], label=k + {"G12": " SiC-Au (drive)", "G13": " SiC-Au facing", "G14": " SiC-SiC diagonal",
-                                             "G23": " Au-Au diagonal", "G24": " Au-SiC facing", "G34": " Au-SiC (passive)"}[k])
+            a.plot(h * 1e9, G[k], label=k + LABELS[k], **STYLES[k])
         for b in res["negative_drag_boundaries_h"]:
             a.axvline(b * 1e9, color="k", ls=":", lw=1)
-        a.set(xscale="log", yscale="log", xlabel="h (nm)", ylabel="G_ij at 300 K (W/K)",
-              title=f"crossed SiC/Au, d = {key} (dotted: drag sign changes)")
+        for b in res["G14_over_G13_boundaries_h"]:
+            a.axvline(b * 1e9, color="tab:gray", ls="-.", lw=1)
+        title = (f"crossed SiC/Au, d = {key}, dipole model:\n{PAPER_GEOMETRY.replace(' (', chr(10) + '(')}"
+                 if touching(dR) else f"crossed SiC/Au, d = {key}, {model} model")
+        a.set(yscale="log", xlabel="h (nm)", ylabel=f"G_ij at {cfg['T']:g} K (W/K)")
+        a.set_title(title + "\ndotted: drag sign changes, dash-dot: G14 = G13", fontsize=8)
         a.legend(fontsize=6)
-        a.xaxis.set_minor_formatter(NullFormatter())
+        h_axis(a, h * 1e9)
     save(fig, ctx.path("figures", "conductance_vs_h.png"))
-    return {"scenario": "conductance-vs-h", "by_d": by_d, "checks": checks}
+    return {"scenario": "conductance-vs-h", "model": m["model"], "lmax": m["lmax"], "order_rtol": m["order_rtol"],
+            "paper_geometry": PAPER_GEOMETRY, "by_d": by_d, "checks": checks, "deviations_from_seed": dev}

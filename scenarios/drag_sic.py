@@ -8,26 +8,51 @@ distance along the slowest mode), and checked against two separate routes
 (``sim.radiative.drag``): R_D_balance (root of the nonlinear balance, fresh quadratures)
 and R_D_linear (seed Eq. 12 with G at (T1 + T2)/2).
 
-d = 2R (the seed's value read as a centre distance: touching spheres, allowed by the
-Network at exactly R_i + R_j) is run with its DipoleApproximationWarning recorded, beside
-d = 3R. h starts at 2R (touching again for the passive dimer, same treatment).
+Models. ``model`` (default "multipole": converged vector-spherical-wave T-matrix model,
+automatic order ``lmax`` = null to ``order_rtol``) runs every d of ``d_over_R`` except d = 2R:
+touching spheres have no converged multipole answer, so the paper's d = 2R always runs in the
+dipole model and is labelled ``PAPER_GEOMETRY`` (summary "label", figures). Dipole rows use the
+h grid h_min_over_R R .. h_max (n_h points; h = 2R touches too, recorded with its
+DipoleApproximationWarning); multipole rows use h_min_multipole_over_R R .. h_max
+(n_h_map_multipole points, shared by the by-d curves and the multipole sign map), from 3R by
+default: contact at h = 2R has no answer and a gap below R needs orders beyond reach here.
 
-Beside the seed's two curves, a sign map: R_D from the dynamics on a (d, h) grid, which shows
-where the drag is positive and decaying (the seed's claim for SiC/SiC) and where the
-diagonal coupling wins; and the spectra T13(w), T14(w) at chosen (d, h) points, which show
-in which band it wins.
+Two sign maps of R_D (dynamics at each point): the dipole one (``d_map_over_R`` x the dipole h
+grid, always the dipole model; a by-d row is reused only when it was computed in the dipole
+model) and, when the model is multipole, ``sign_map_multipole`` (``d_map_multipole_over_R`` x
+the multipole h grid). Per d: positive at every h, and "positive and decreasing" (the paper's
+"positive and decaying with h"). Every sign change of R_D (by-d rows and map rows) is located by
+root bracketing: brentq in log h between the two grid points around the change, to a relative
+``boundary_rtol`` in h, with the dynamics' steady-state R_D at a fresh network as the function
+(inside a multipole bracket the order is the larger of the two ends' automatic orders). The
+spectra T13(w), T14(w) at chosen (d, h) points are in the dipole model (6000 frequencies).
+
+Dipole (old) vs multipole (new), --quick, dT = 50 K (numbers from the runs reported in the
+project's drag study; R = 100 nm):
+
+* SiC/SiC at d = 3R: dipole R_D < 0 for h = 4.29 - 10.6 R (not positive and decaying, a
+  deviation from the paper); multipole (L = 8) R_D > 0 at every h from 3R to 50R and decreasing
+  (at h = 5R: R_D = +1.90e8 K/W, G13 = 1.49e-13 > G14 = 1.44e-13 W/K at 325 K; dipole G13 =
+  1.35e-13 < G14 = 1.41e-13).
+* SiC/Au negative-drag window at d = 3R: dipole from h = 2.95 R on; multipole: see
+  ``negative_drag_boundaries_h`` (the README's drag section has the measured values).
 """
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from matplotlib.colors import ListedColormap
-from matplotlib.ticker import NullFormatter
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter, NullLocator
 from scipy import constants as sc
 from tqdm.auto import tqdm
 
-from sim.radiative.drag import drag_dynamics, drag_network, drag_point, sign_change_boundaries
+from sim.radiative.drag import (PAPER_GEOMETRY, check_model_config, drag_dynamics, drag_network, drag_point,
+                                model_at, sign_change_roots, touching)
 from sim.scenario import scenario
+from sim.validation import check_int, check_range
 from sim.viz.plots import new_figure, save
 
 BALANCE_TOL = 1e-3    # |R_D / R_D_balance - 1| at every h (issue)
@@ -38,31 +63,115 @@ SYSTEMS = {"drag-sic": ["SiC", "SiC", "SiC", "SiC"], "drag-sic-au": ["SiC", "Au"
 def defaults(quick: bool) -> dict:
     return {
         "R": 100e-9, "T2": 300.0, "dT": 50.0,
+        # radiative model of every d but contact (d = 2R: dipole, PAPER_GEOMETRY); lmax null = automatic
+        # order, converged to order_rtol (Network's rtol)
+        "model": "multipole", "lmax": None, "order_rtol": 1e-4,
         "d_over_R": [2.0, 3.0],
+        # h grid of the dipole rows
         "h_min_over_R": 2.0, "h_max": 5e-6, "n_h": 8 if quick else 24,
+        # h grid of the multipole rows (by-d curves and the multipole sign map share it)
+        "h_min_multipole_over_R": 3.0, "n_h_map_multipole": 4 if quick else 10,
         "rtol_steady": 1e-13,  # steady-state criterion; T3 - T4 is down to 1e-10 T at 5 um
         "environment": False,  # as in the seed's studies (near field dominates)
-        # sign map of R_D over drive-dimer distance d and separation h (dynamics at each point)
+        # sign map of R_D over drive-dimer distance d and separation h, dipole model (dynamics at each point)
         "d_map_over_R": [2.0, 3.0, 3.5, 6.0] if quick else [2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 4.0, 5.0, 6.0],
-        # (d/R, h/R) points whose spectra T13(w), T14(w) are plotted
+        # the same with the configured model (multipole only; each d > 2)
+        "d_map_multipole_over_R": [3.0, 6.0] if quick else [3.0, 3.5, 4.0, 5.0, 6.0],
+        "boundary_rtol": 1e-3,  # relative tolerance in h of the bracketed sign changes of R_D
+        # (d/R, h/R) points whose spectra T13(w), T14(w) are plotted (dipole model)
         "spectra_points_over_R": [[3.0, 5.0], [6.0, 5.0]],
         "spectra_band": [1.70e14, 1.80e14],  # rad/s: around SiC's Froehlich line (10.5-11 um), where the coupling is
     }
 
 
-def run_system(name, cfg, ctx) -> dict:
+def check_config(cfg: dict) -> dict:
+    """Validate the keys this module adds (ValueError naming key, value, allowed); returns the
+    model keys (``check_model_config``)."""
     if cfg["environment"]:
         raise ValueError("environment = True; allowed for the drag scenarios: false (the seed neglects it)")
-    mats = SYSTEMS[name]
-    R, T2 = cfg["R"], cfg["T2"]
-    T1 = T2 + cfg["dT"]
-    h = np.geomspace(cfg["h_min_over_R"] * R, cfg["h_max"], int(cfg["n_h"]))
-    out = {"h": h.tolist(), "materials": mats, "T1": T1, "T2": T2, "by_d": {}}
-    for dR in cfg["d_over_R"]:
-        rows = [drag_point(R, dR * R, hh, mats, T1, T2, cfg["rtol_steady"]) for hh in h]
-        key = f"{dR:g}R"
+    m = check_model_config(cfg)
+    check_range("h_min_multipole_over_R", cfg["h_min_multipole_over_R"], low=2.0)
+    check_int("n_h_map_multipole", cfg["n_h_map_multipole"], low=2)
+    check_range("boundary_rtol", cfg["boundary_rtol"], low=0.0, high=0.1)
+    d_map = np.atleast_1d(np.asarray(cfg["d_map_multipole_over_R"], dtype=float))
+    bad = [float(d) for d in d_map if touching(d)]
+    if m["model"] == "multipole" and bad:
+        raise ValueError(f"d_map_multipole_over_R contains {bad[0]:g}: touching spheres have no converged multipole "
+                         "answer; allowed: values > 2 (the dipole map d_map_over_R covers d = 2R)")
+    return m
+
+
+class DragStudy:
+    """One drag system's measurements, remembered per (model, d/R, h) so that the sign maps
+    and the boundaries reuse what the by-d curves measured with the same model."""
+
+    def __init__(self, name: str, cfg: dict, ctx):
+        self.name, self.cfg, self.ctx = name, cfg, ctx
+        self.m = check_config(cfg)
+        self.mats = SYSTEMS[name]
+        self.R, self.T2 = cfg["R"], cfg["T2"]
+        self.T1 = self.T2 + cfg["dT"]
+        self.grids = {"dipole": np.geomspace(cfg["h_min_over_R"] * self.R, cfg["h_max"], int(cfg["n_h"])),
+                      "multipole": np.geomspace(cfg["h_min_multipole_over_R"] * self.R, cfg["h_max"],
+                                                int(cfg["n_h_map_multipole"]))}
+        self.points: dict[tuple, dict] = {}   # (model, d/R, h) -> {"R_D", "lmax"}
+        self.roots: dict[tuple, list] = {}    # (model, d/R) -> bracketed sign changes on that model's grid
+
+    def lmax(self, model: str):
+        return self.m["lmax"] if model == "multipole" else None
+
+    def network(self, dR: float, h: float, model: str, lmax=None):
+        return drag_network(self.R, dR * self.R, h, self.mats, model=model, order_rtol=self.m["order_rtol"],
+                            lmax=self.lmax(model) if lmax is None else lmax)
+
+    def full_point(self, dR: float, h: float, model: str) -> dict:
+        p = drag_point(self.R, dR * self.R, h, self.mats, self.T1, self.T2, self.cfg["rtol_steady"], model=model,
+                       lmax=self.lmax(model), order_rtol=self.m["order_rtol"])
+        self.points[(model, dR, float(h))] = {"R_D": p["dyn"]["R_D"], "lmax": p["lmax"]}
+        return p
+
+    def dyn_point(self, dR: float, h: float, model: str) -> dict:
+        key = (model, dR, float(h))
+        if key not in self.points:
+            net, _ = self.network(dR, h, model)
+            self.points[key] = {"R_D": drag_dynamics(net, self.T1, self.T2, self.cfg["rtol_steady"])["R_D"],
+                                "lmax": net.lmax}
+        return self.points[key]
+
+    def boundaries(self, dR: float, model: str, RD, lmax_row) -> list[dict]:
+        """Sign changes of R_D(h) at d = dR R on ``model``'s grid (R_D, orders there given), bracketed."""
+        key = (model, dR)
+        if key in self.roots:
+            return self.roots[key]
+        h = self.grids[model]
+
+        def rd(hh):
+            L = None
+            if model == "multipole" and self.m["lmax"] is None:
+                k = int(np.searchsorted(h, hh))
+                L = max(lmax_row[k - 1], lmax_row[k])
+            net, _ = self.network(dR, hh, model, lmax=L)
+            return drag_dynamics(net, self.T1, self.T2, self.cfg["rtol_steady"])["R_D"]
+
+        t0 = time.perf_counter()
+        roots = sign_change_roots(rd, h, RD, rtol=self.cfg["boundary_rtol"])
+        if roots:
+            self.ctx.log(f"    {self.name} {model} d={dR:g}R: sign changes at h/R = "
+                         f"{[round(r['h'] / self.R, 4) for r in roots]} ({sum(r['evaluations'] for r in roots)} "
+                         f"bracketing evaluations, {time.perf_counter() - t0:.0f} s)")
+        self.roots[key] = roots
+        return roots
+
+    def row(self, dR: float) -> dict:
+        """The by-d curve at d = dR R: all three routes at every h of its model's grid."""
+        model = model_at(dR, self.m["model"])
+        h = self.grids[model]
+        t0 = time.perf_counter()
+        rows = [self.full_point(dR, hh, model) for hh in tqdm(h, desc=f"drag d={dR:g}R ({model})", unit="point",
+                                                               disable=self.ctx.quiet, leave=False)]
         res = {
-            "d": dR * R,
+            "d": dR * self.R, "model": model, "label": PAPER_GEOMETRY if touching(dR) else f"{model} model",
+            "h": h.tolist(), "lmax": [r["lmax"] for r in rows], "order_change": [r["order_change"] for r in rows],
             "J": [r["dyn"]["J"] for r in rows],
             "J_thermostat2": [r["dyn"]["J2"] for r in rows],
             "dT_passive": [r["dyn"]["dT_passive"] for r in rows],
@@ -79,48 +188,70 @@ def run_system(name, cfg, ctx) -> dict:
             "balance_residual": [r["balance"]["residual"] for r in rows],
             "dipole_warnings": sorted({w for r in rows for w in r["warnings"]}),
         }
+        res["wall_s_points"] = time.perf_counter() - t0
         RD, RB, RL = (np.array(res[k]) for k in ("R_D", "R_D_balance", "R_D_linear"))
         res["dev_balance_max"] = float(np.max(np.abs(RD / RB - 1)))
         res["dev_linear_max"] = float(np.max(np.abs(RD / RL - 1)))
         res["negative_h"] = h[RD < 0].tolist()
-        res["sign_change_h"] = sign_change_boundaries(h, RD)
+        roots = self.boundaries(dR, model, RD, res["lmax"])
+        res["sign_change_h"] = [r["h"] for r in roots]
+        res["sign_change_brackets"] = roots
+        res["positive_every_h"] = bool(np.all(RD > 0))
         res["positive_and_decreasing"] = bool(np.all(RD > 0) and np.all(np.diff(RD) < 0))
-        out["by_d"][key] = res
-        ctx.log(f"  {name} d={key}: R_D from {RD[0]:.4g} to {RD[-1]:.4g} K/W; dev balance {res['dev_balance_max']:.2e}, "
-                f"dev linear {res['dev_linear_max']:.2e}; sign changes at h = {res['sign_change_h']}")
-    return out
+        self.ctx.log(f"  {self.name} d={dR:g}R ({res['label']}, L = {sorted(set(res['lmax']), key=str)}): R_D from "
+                     f"{RD[0]:.4g} to {RD[-1]:.4g} K/W; dev balance {res['dev_balance_max']:.2e}, dev linear "
+                     f"{res['dev_linear_max']:.2e}; sign changes at h/R = "
+                     f"{[round(x / self.R, 4) for x in res['sign_change_h']]}; {res['wall_s_points']:.0f} s")
+        return res
 
-
-def sign_map(mats, cfg, h, known, ctx) -> dict:
-    """R_D (K/W) from the dynamics on the grid d_map_over_R x h, shape (n_d, n_h), and per d:
-    whether it is positive at every h, positive and decreasing, and where it changes sign (m).
-    ``known`` maps d/R to R_D rows already measured on the same h grid (not run again)."""
-    R, T2 = cfg["R"], cfg["T2"]
-    T1 = T2 + cfg["dT"]
-    dR = [float(x) for x in cfg["d_map_over_R"]]
-    RD = np.array([known.get(d, np.full(len(h), np.nan)) for d in dR], dtype=float)
-    todo = list(zip(*np.nonzero(np.isnan(RD))))
-    for a, b in tqdm(todo, desc="drag sign map", unit="point", disable=ctx.quiet, leave=False):
-        net, _ = drag_network(R, dR[a] * R, h[b], mats)
-        RD[a, b] = drag_dynamics(net, T1, T2, cfg["rtol_steady"])["R_D"]
-    positive = np.all(RD > 0, axis=1)
-    return {"d_over_R": dR, "h": h.tolist(), "R_D": RD.tolist(), "positive_every_h": positive.tolist(),
-            "positive_and_decreasing": (positive & np.all(np.diff(RD, axis=1) < 0, axis=1)).tolist(),
-            "sign_change_h": [sign_change_boundaries(h, r) for r in RD]}
+    def sign_map(self, d_list, model: str) -> dict:
+        """R_D (K/W) from the dynamics on d_list x ``model``'s h grid, shape (n_d, n_h), and per d:
+        positive at every h, positive and decreasing, and the bracketed sign changes (m)."""
+        h = self.grids[model]
+        dR = [float(x) for x in d_list]
+        todo = [(d, hh) for d in dR for hh in h if (model, d, float(hh)) not in self.points]
+        t0 = time.perf_counter()
+        for d, hh in tqdm(todo, desc=f"drag sign map ({model})", unit="point", disable=self.ctx.quiet, leave=False):
+            self.dyn_point(d, hh, model)
+        RD = np.array([[self.points[(model, d, float(hh))]["R_D"] for hh in h] for d in dR])
+        L = [[self.points[(model, d, float(hh))]["lmax"] for hh in h] for d in dR]
+        roots = [self.boundaries(d, model, r, l) for d, r, l in zip(dR, RD, L)]
+        positive = np.all(RD > 0, axis=1)
+        self.ctx.log(f"  {self.name} sign map ({model}): {len(todo)} new points, {time.perf_counter() - t0:.0f} s")
+        return {"model": model, "d_over_R": dR, "h": h.tolist(), "R_D": RD.tolist(), "lmax": L,
+                "positive_every_h": positive.tolist(),
+                "positive_and_decreasing": (positive & np.all(np.diff(RD, axis=1) < 0, axis=1)).tolist(),
+                "sign_change_h": [[r["h"] for r in rr] for rr in roots],
+                "sign_change_converged": all(r["converged"] for rr in roots for r in rr)}
 
 
 def facing_and_diagonal_spectra(mats, cfg) -> list[dict]:
     """T13(w) (facing) and T14(w) (diagonal) over spectra_band (6000 points: the SiC lines are
-    ~1e12 rad/s wide, the split dimer lines narrower) at each (d/R, h/R) of spectra_points_over_R; wavelength in m."""
+    ~1e12 rad/s wide, the split dimer lines narrower) at each (d/R, h/R) of spectra_points_over_R,
+    dipole model; wavelength in m."""
     R = cfg["R"]
     w = np.linspace(*cfg["spectra_band"], 6000)
     out = []
     for dR, hR in cfg["spectra_points_over_R"]:
         net, _ = drag_network(R, dR * R, hR * R, mats)
         T = net.transmission(w)
-        out.append({"d_over_R": dR, "h_over_R": hR, "wavelength": (2 * np.pi * sc.c / w).tolist(),
+        out.append({"d_over_R": dR, "h_over_R": hR, "model": "dipole", "wavelength": (2 * np.pi * sc.c / w).tolist(),
                     "T13": T[:, 2, 0].tolist(), "T14": T[:, 3, 0].tolist()})
     return out
+
+
+def _row_reason(k: str, r: dict, R: float) -> str:
+    """Why a by-d row of drag-sic is not positive and decreasing, in that row's model."""
+    neg = np.round(np.array(r["negative_h"]) / R, 2).tolist()
+    what = (f"R_D < 0 at h = {neg} R, sign changes (bracketed) at h = "
+            f"{np.round(np.array(r['sign_change_h']) / R, 4).tolist()} R" if neg
+            else "R_D > 0 at every h but not decreasing")
+    if r["model"] == "dipole":
+        return (f"d = {k}, dipole model{' (' + PAPER_GEOMETRY + ')' if r['label'] == PAPER_GEOMETRY else ''}: {what}. "
+                "The dressed (many-body) conductances of this model give G14 > G13 where the drive dimer is strongly "
+                "hybridised: its collective modes spread particle 1's emission over 1 and 2, so the diagonal wins in "
+                "part of the SiC band (figures/drag_sic_sign_map.png); Ben-Abdallah's Fig. 2a: positive")
+    return f"d = {k}, multipole model (L = {sorted(set(r['lmax']))}): {what} (Ben-Abdallah's Fig. 2a: positive and decaying)"
 
 
 def checks(name, out, cfg) -> tuple[dict, dict]:
@@ -128,87 +259,159 @@ def checks(name, out, cfg) -> tuple[dict, dict]:
     this model does not reproduce, each with the reason (kept visible, not dropped)."""
     ch, dev = {}, {}
     by = out["by_d"]
+    maps = [m for m in (out["sign_map"], out.get("sign_map_multipole")) if m is not None]
     ch["R_D_matches_balance_0.1pct"] = all(r["dev_balance_max"] < BALANCE_TOL for r in by.values())
     ch["dynamics_reached_steady_state"] = all(max(r["steps_to_steady"]) > 0 for r in by.values())
     ch["J_conserved_no_environment"] = all(np.allclose(r["J"], -np.array(r["J_thermostat2"]), rtol=1e-9) for r in by.values())
+    ch["sign_change_boundaries_converged"] = (all(b["converged"] for r in by.values() for b in r["sign_change_brackets"])
+                                             and all(m["sign_change_converged"] for m in maps))
     ch["linear_deviation_max"] = max(r["dev_linear_max"] for r in by.values())  # reported: nonlinearity of the drive
     if cfg["dT"] <= 1.0:
         ch["linear_deviation_below_0.5pct"] = ch["linear_deviation_max"] < LINEAR_TOL_1K
-    m = out["sign_map"]
-    ch["sign_map_positive_and_decreasing_d_over_R"] = [d for d, ok in zip(m["d_over_R"], m["positive_and_decreasing"]) if ok]
+    for m in maps:
+        tag = "sign_map" if m is out["sign_map"] else "sign_map_multipole"
+        ch[f"{tag}_positive_and_decreasing_d_over_R"] = [d for d, ok in zip(m["d_over_R"], m["positive_and_decreasing"]) if ok]
     if name == "drag-sic":
         for k, r in by.items():
             ch[f"R_D_positive_decreasing_d{k}"] = r["positive_and_decreasing"]
             if not r["positive_and_decreasing"]:
-                dev[f"R_D_positive_decreasing_d{k}"] = (
-                    "the dressed (many-body) conductances of this model give G14 > G13 where the drive dimer is "
-                    "strongly hybridised: its collective modes spread particle 1's emission over 1 and 2, so the "
-                    "diagonal wins in part of the SiC band (figures/drag_sic_sign_map.png), R_D < 0 (seed Fig. 2a: "
-                    f"positive); negative at h = {np.round(np.array(r['negative_h']) / cfg['R'], 2).tolist()} R; "
-                    "positive and decreasing at every h only for d/R in "
-                    f"{ch['sign_map_positive_and_decreasing_d_over_R']} of the map")
+                dev[f"R_D_positive_decreasing_d{k}"] = _row_reason(k, r, cfg["R"])
     else:
         neg = {k: r["sign_change_h"] for k, r in by.items() if r["negative_h"]}
         ch["negative_drag_range_exists"] = bool(neg)
         ch["negative_drag_boundaries_h"] = neg
+        if not neg:
+            dev["negative_drag_range_exists"] = "R_D > 0 at every h and d run (Ben-Abdallah's Fig. 2b: a negative drag range)"
     return ch, dev
 
 
+def _symlog(a, ys) -> None:
+    """A signed log axis ('symlog') whose linear band lies below the smallest nonzero |y|, with
+    the zero line always in view; ticks at every k-th decade (at most ~5 per sign), and a sign
+    the data never take gets only a decade of room beyond zero."""
+    y = np.concatenate([np.ravel(v) for v in ys]).astype(float)
+    y = y[np.isfinite(y) & (y != 0)]
+    v = np.abs(y)
+    lo, hi = (np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))) if v.size else (0.0, 1.0)
+    a.set_yscale("symlog", linthresh=10.0**lo, linscale=1.0)
+    step = max(1, int(np.ceil((hi - lo) / 5)))
+    dec = 10.0 ** np.arange(hi, lo - 0.5, -step)
+    pos, neg = bool(np.any(y > 0)), bool(np.any(y < 0))
+    a.set_yticks(np.concatenate([-dec if neg else [], [0.0], dec[::-1] if pos else []]))
+    a.set_ylim(-(10.0**hi) * 1.5 if neg else -(10.0 ** (lo + 1)), (10.0**hi) * 1.5 if pos else 10.0 ** (lo + 1))
+    a.yaxis.set_minor_locator(NullLocator())
+    a.axhline(0.0, color="k", lw=0.8)
+
+
+def h_axis(a, h_nm) -> None:
+    """Log h axis (nm) with plain labels at 1-2-5 values inside the data range."""
+    h_nm = np.asarray(h_nm, float)
+    ticks = [t for e in range(0, 6) for t in (10**e, 2 * 10**e, 5 * 10**e) if h_nm.min() * 0.9 <= t <= h_nm.max() * 1.1]
+    a.set_xscale("log")
+    a.xaxis.set_major_locator(FixedLocator(ticks))
+    a.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+    a.xaxis.set_minor_formatter(NullFormatter())
+
+
 def plot(name, out, cfg, ctx) -> None:
-    fig, ax = new_figure(2, 1, width=4.8)
-    h_nm = np.array(out["h"]) * 1e9
+    """R_D and T3 - T4 vs h, signed (symlog) with the zero line; bracketed sign changes dotted."""
+    fig, ax = new_figure(2, 1, width=5.2, height=4.2)
+    a0, a1 = ax[0, 0], ax[0, 1]
+    notes = []
     for k, r in out["by_d"].items():
-        RD = np.array(r["R_D"])
-        ln, = ax[0, 0].plot(h_nm, np.abs(RD), "o-", ms=3, label=f"|R_D| dynamics, d = {k}")
-        ax[0, 0].plot(h_nm[RD < 0], np.abs(RD[RD < 0]), "x", color="k", ms=6)
-        ax[0, 0].plot(h_nm, np.abs(r["R_D_linear"]), "--", color=ln.get_color(), lw=1, label=f"Eq. 12 linear, d = {k}")
-        ax[0, 1].plot(h_nm, np.abs(r["dT_passive"]), "o-", ms=3, color=ln.get_color(), label=f"|T3 - T4|, d = {k}")
-    ax[0, 0].set(xscale="log", yscale="log", xlabel="h (nm)", ylabel="|R_D| (K/W)",
-                 title=f"{name}: drag resistance (x: R_D < 0), dT = {cfg['dT']:g} K")
-    ax[0, 1].set(xscale="log", yscale="log", xlabel="h (nm)", ylabel="|T3 - T4| (K)", title="induced temperature difference")
-    ax[0, 0].legend(fontsize=7)
-    for a in ax[0]:
-        a.xaxis.set_minor_formatter(NullFormatter())
-    ax[0, 1].legend(fontsize=7)
+        h_nm = np.array(r["h"]) * 1e9
+        star = "*" if r["label"] == PAPER_GEOMETRY else ""
+        if star:
+            notes.append(f"* d = {k}: {PAPER_GEOMETRY}")
+        ln, = a0.plot(h_nm, r["R_D"], "o-", ms=3, label=f"R_D dynamics, d = {k}, {r['model']}{star}")
+        a0.plot(h_nm, r["R_D_linear"], "x", color=ln.get_color(), ms=6, label=f"Eq. 12 linear, d = {k}")
+        a1.plot(h_nm, r["dT_passive"], "o-", ms=3, color=ln.get_color(), label=f"T3 - T4, d = {k}, {r['model']}{star}")
+        for b in r["sign_change_h"]:
+            for a in (a0, a1):
+                a.axvline(b * 1e9, color=ln.get_color(), ls=":", lw=1)
+    _symlog(a0, [r["R_D"] for r in out["by_d"].values()] + [r["R_D_linear"] for r in out["by_d"].values()])
+    _symlog(a1, [r["dT_passive"] for r in out["by_d"].values()])
+    all_h = np.concatenate([r["h"] for r in out["by_d"].values()]) * 1e9
+    a0.set(xlabel="h (nm)", ylabel="R_D (K/W), signed (symlog)")
+    any_root = any(r["sign_change_h"] for r in out["by_d"].values())
+    a0.set_title(f"{name}: drag resistance, dT = {cfg['dT']:g} K\n"
+                 + ("(dotted: bracketed sign changes)" if any_root else "(no sign change in h)"), fontsize=9)
+    a1.set(xlabel="h (nm)", ylabel="T3 - T4 (K), signed (symlog)")
+    a1.set_title("induced temperature difference", fontsize=9)
+    for a in (a0, a1):
+        h_axis(a, all_h)
+        a.legend(fontsize=6, loc="best")
+    if notes:
+        fig.supxlabel("\n".join(notes), fontsize=7)
     save(fig, ctx.path("figures", f"{name.replace('-', '_')}.png"))
 
 
-def _cell_edges(x) -> np.ndarray:
-    """Edges (n + 1,) of cells centred on sorted x (n,): midpoints, the ends mirrored."""
-    x = np.asarray(x, float)
-    if x.size == 1:
-        return x[0] + np.array([-0.5, 0.5])
-    mid = 0.5 * (x[1:] + x[:-1])
-    return np.concatenate([[2 * x[0] - mid[0]], mid, [2 * x[-1] - mid[-1]]])
+def _log_cells(h_nm) -> np.ndarray:
+    """Edges (n + 1,) of cells around log-spaced h (n,): geometric midpoints, ends at the grid's ends."""
+    lh = np.log(np.asarray(h_nm, float))
+    return np.exp(np.concatenate([[lh[0]], 0.5 * (lh[1:] + lh[:-1]), [lh[-1]]]))
+
+
+def _map_panel(a, m, title, xlim) -> None:
+    """Sign of R_D over h (cells around the grid points) and d (one row each, labelled d/R);
+    hatched rows: positive and decreasing; dots: bracketed sign changes; grey: not run."""
+    h_edges = _log_cells(np.array(m["h"]) * 1e9)
+    rows = np.arange(len(m["d_over_R"]) + 1) - 0.5
+    a.set_facecolor("0.85")
+    a.pcolormesh(h_edges, rows, np.sign(m["R_D"]), cmap=ListedColormap(["tab:red", "tab:blue"]), vmin=-1, vmax=1)
+    for i, ok in enumerate(m["positive_and_decreasing"]):
+        if ok:
+            a.add_patch(Rectangle((h_edges[0], i - 0.5), h_edges[-1] - h_edges[0], 1.0, fill=False, hatch="///",
+                                  edgecolor="white", lw=0))
+    for i, hs in enumerate(m["sign_change_h"]):
+        a.plot(np.array(hs) * 1e9, [i] * len(hs), "o", ms=4, mfc="k", mec="w", mew=0.7)
+    a.set(xlim=xlim, ylim=(rows[0], rows[-1]), yticks=np.arange(len(m["d_over_R"])),
+          yticklabels=[f"{d:g}" for d in m["d_over_R"]], xlabel="h (nm)",
+          ylabel="d / R (drive dimer centre distance; one row each)")
+    a.set_title(title, fontsize=8)
+    h_axis(a, xlim)
 
 
 def plot_diagnosis(name, out, cfg, ctx) -> None:
-    """Left: sign of R_D over (h, d) from the dynamics. Right: T13(w), T14(w) vs wavelength."""
-    m = out["sign_map"]
-    fig, ax = new_figure(2, 1, width=4.8)
-    h_edges = np.exp(_cell_edges(np.log(np.array(m["h"]) * 1e9)))  # log-spaced h: edges in log h
-    d_edges = _cell_edges(m["d_over_R"])
-    a = ax[0, 0]
-    a.pcolormesh(h_edges, d_edges, np.sign(m["R_D"]), cmap=ListedColormap(["tab:red", "tab:blue"]), vmin=-1, vmax=1)
-    a.axhline(3.0, color="k", ls=":", lw=1)
-    a.text(h_edges[-1], 3.0, " dipole model\n qualitative below", fontsize=6, va="center", ha="right")
-    a.set(xscale="log", xlabel="h (nm)", ylabel="d / R (drive dimer centre distance)",
-          title=f"{name}: sign of R_D (blue +, red -), dT = {cfg['dT']:g} K")
-    a.xaxis.set_minor_formatter(NullFormatter())
+    """Sign maps of R_D (dipole; multipole) on the same h axis, and T13(w), T14(w) (dipole)."""
+    maps = [out["sign_map"]] + ([out["sign_map_multipole"]] if out.get("sign_map_multipole") else [])
+    fig, ax = new_figure(len(maps) + 1, 1, width=4.4, height=4.0)
+    xlim = (min(m["h"][0] for m in maps) * 1e9, max(m["h"][-1] for m in maps) * 1e9)
+    for col, m in enumerate(maps):
+        Ls = sorted({L for row in m["lmax"] for L in row if L is not None})
+        model = "dipole model" if m["model"] == "dipole" else f"multipole model, L = {Ls[0]}-{Ls[-1]}"
+        _map_panel(ax[0, col], m, f"{name}: sign of R_D, {model}\nblue +, red -, hatched: positive and decreasing,\n"
+                                  "dots: bracketed sign changes, grey: not run", xlim)
+    a, dm = ax[0, 0], out["sign_map"]["d_over_R"]
+    below = sum(d < 3.0 for d in dm)
+    if 0 < below < len(dm):
+        a.axhline(below - 0.5, color="k", ls=":", lw=1)
+        a.text(xlim[0], below - 0.5, " dipole model qualitative below", fontsize=6, va="top", ha="left", color="w")
+    for i, d in enumerate(dm):
+        if touching(d):
+            a.text(xlim[-1], i, "the paper's geometry ", fontsize=6, va="center", ha="right", color="w")
+    sp_ax = ax[0, len(maps)]
     for sp in out["spectra"]:
         lam = np.array(sp["wavelength"]) * 1e6
-        ln, = ax[0, 1].plot(lam, sp["T13"], lw=1, label=f"T13 facing, d = {sp['d_over_R']:g}R, h = {sp['h_over_R']:g}R")
-        ax[0, 1].plot(lam, sp["T14"], "--", lw=1, color=ln.get_color(), label="T14 diagonal, same")
-    ax[0, 1].set(xlabel="wavelength (um)", ylabel="T_ij (transmission)",
-                 title="facing vs diagonal transmission")
-    ax[0, 1].legend(fontsize=6)
+        ln, = sp_ax.plot(lam, sp["T13"], lw=1, label=f"T13 facing, d = {sp['d_over_R']:g}R, h = {sp['h_over_R']:g}R")
+        sp_ax.plot(lam, sp["T14"], "--", lw=1, color=ln.get_color(), label="T14 diagonal, same")
+    sp_ax.set(xlabel="wavelength (um)", ylabel="T_ij (transmission)")
+    sp_ax.set_title("facing vs diagonal transmission (dipole model)", fontsize=8)
+    sp_ax.legend(fontsize=6)
     save(fig, ctx.path("figures", f"{name.replace('-', '_')}_sign_map.png"))
 
 
 def _run(name, cfg, ctx):
-    out = run_system(name, cfg, ctx)
-    known = {float(d): r["R_D"] for d, r in zip(cfg["d_over_R"], out["by_d"].values())}  # by_d is in d_over_R order
-    out["sign_map"] = sign_map(SYSTEMS[name], cfg, np.array(out["h"]), known, ctx)
+    study = DragStudy(name, cfg, ctx)
+    model = study.m["model"]
+    out = {"materials": SYSTEMS[name], "T1": study.T1, "T2": study.T2, "model": model, "lmax": study.m["lmax"],
+           "order_rtol": study.m["order_rtol"], "h": study.grids["dipole"].tolist(),
+           "h_multipole": study.grids["multipole"].tolist() if model == "multipole" else None,
+           "paper_geometry": PAPER_GEOMETRY, "by_d": {}}
+    for dR in cfg["d_over_R"]:
+        out["by_d"][f"{dR:g}R"] = study.row(float(dR))
+    out["sign_map"] = study.sign_map(cfg["d_map_over_R"], "dipole")
+    out["sign_map_multipole"] = study.sign_map(cfg["d_map_multipole_over_R"], "multipole") if model == "multipole" else None
     out["spectra"] = facing_and_diagonal_spectra(SYSTEMS[name], cfg)
     plot(name, out, cfg, ctx)
     plot_diagnosis(name, out, cfg, ctx)

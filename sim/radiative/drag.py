@@ -10,6 +10,14 @@ Three separate routes to the drag resistance R_D = (T3 - T4) / J:
     with powers from fresh spectral quadratures at the iterates (never the dynamics' tables);
   * ``drag_linear``: the seed's Eq. 12 with the conductances at the mean drive temperature,
     J from Eq. 13 (linear response).
+
+Either radiative model of ``Network`` can be used (``model``, ``lmax``, ``order_rtol``;
+``check_model_config`` validates a scenario's choice). Touching spheres (a centre distance of
+R_i + R_j, the paper's d = 2R) have no converged multipole answer: ``model_at`` runs them in the
+dipole model.
+
+``sign_change_roots`` finds where a quantity sampled on an h grid changes sign by root
+bracketing (brentq in log h) between the grid points around each change.
 """
 
 from __future__ import annotations
@@ -17,20 +25,61 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.optimize import root
+from scipy.optimize import brentq, root
 
 from sim.radiative.dynamics import NetworkParams, steady_state
-from sim.radiative.network import DipoleApproximationWarning, Network
+from sim.radiative.network import MODELS, DipoleApproximationWarning, Network
+from sim.validation import check_choice, check_int, check_range
+
+#: how the paper's touching geometry (Ben-Abdallah's d = 2R) is labelled wherever it is reported (summaries, figures)
+PAPER_GEOMETRY = "the paper's geometry, outside the dipole model's validity (no converged multipole answer at contact)"
+
+
+def check_model_config(cfg: dict) -> dict:
+    """The validated model keys of a drag scenario's config: {"model", "lmax", "order_rtol"}.
+
+    model: "dipole" or "multipole"; lmax: null (automatic order) or an integer >= 1, multipole
+    only; order_rtol: the automatic order's convergence target (Network's rtol), 0 < order_rtol < 1.
+    Raises ValueError naming the key, its value and what is allowed.
+    """
+    model = check_choice("model", cfg["model"], MODELS)
+    lmax = cfg["lmax"]
+    if lmax is not None:
+        if isinstance(lmax, bool) or not isinstance(lmax, (int, float, np.integer)):
+            raise ValueError(f"lmax = {lmax!r} is not an integer; allowed: null (automatic order) or an integer >= 1")
+        lmax = check_int("lmax", lmax, low=1)
+        if model == "dipole":
+            raise ValueError(f"lmax = {lmax} is given with model = 'dipole'; allowed: lmax = null there, "
+                             "or model = 'multipole'")
+    rtol = cfg["order_rtol"]
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating, np.integer)):
+        raise ValueError(f"order_rtol = {rtol!r} is not a number; allowed: 0 < order_rtol < 1")
+    rtol = float(check_range("order_rtol", rtol, low=0.0, high=1.0, high_inclusive=False))
+    return {"model": model, "lmax": lmax, "order_rtol": rtol}
+
+
+def touching(d_over_R: float) -> bool:
+    """Whether a centre distance d (in units of the common radius R) is contact (d = 2R)."""
+    return float(d_over_R) <= 2.0 * (1 + 1e-9)
+
+
+def model_at(d_over_R: float, model: str) -> str:
+    """The model a drive-dimer distance runs in: the configured one, or the dipole model at contact."""
+    return "dipole" if touching(d_over_R) else model
 
 
 def drag_network(R: float, d: float, h: float, materials, cache_dir=None, model: str = "dipole",
-                 lmax: int | None = None) -> tuple[Network, list[str]]:
-    """The two-dimer network (``model``/``lmax`` as for ``Network``) and the
-    DipoleApproximationWarning messages it raised (caught)."""
+                 lmax: int | None = None, order_rtol: float = 1e-4) -> tuple[Network, list[str]]:
+    """The two-dimer network (``model``/``lmax`` as for ``Network``, ``order_rtol`` its rtol)
+    and the DipoleApproximationWarning messages it raised (caught).
+
+    The multipole model's automatic order is kept by the Network beside the spectra, so a
+    geometry seen before skips its order search.
+    """
     pos = [[0.0, 0.0, 0.0], [d, 0.0, 0.0], [0.0, h, 0.0], [d, h, 0.0]]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DipoleApproximationWarning)
-        net = Network(pos, R, materials, cache_dir=cache_dir, model=model, lmax=lmax)
+        net = Network(pos, R, materials, cache_dir=cache_dir, model=model, rtol=order_rtol, lmax=lmax)
     msgs = [str(w.message) for w in caught if issubclass(w.category, DipoleApproximationWarning)]
     return net, msgs
 
@@ -99,20 +148,51 @@ def drag_balance(net: Network, T1: float, T2: float, guess, rtol: float = 1e-10)
             "residual": float(np.max(np.abs(P[2:])) / scale), "nfev": int(sol.nfev)}
 
 
-def drag_point(R, d, h, materials, T1, T2, rtol, cache_dir=None) -> dict:
-    """All three routes at one geometry; warnings recorded under "warnings"."""
-    net, msgs = drag_network(R, d, h, materials, cache_dir)
+def drag_point(R, d, h, materials, T1, T2, rtol, cache_dir=None, model: str = "dipole", lmax: int | None = None,
+               order_rtol: float = 1e-4) -> dict:
+    """All three routes at one geometry; warnings recorded under "warnings", the multipole
+    order (None: dipole model) under "lmax" and its last change under "order_change"."""
+    net, msgs = drag_network(R, d, h, materials, cache_dir, model=model, lmax=lmax, order_rtol=order_rtol)
     dyn = drag_dynamics(net, T1, T2, rtol)
     lin = drag_linear(net, T1, T2)
     bal = drag_balance(net, T1, T2, dyn["T"][2:])
-    return {"h": h, "d": d, "dyn": dyn, "linear": lin, "balance": bal, "warnings": msgs}
+    return {"h": h, "d": d, "dyn": dyn, "linear": lin, "balance": bal, "warnings": msgs, "model": model,
+            "lmax": net.lmax, "order_change": net.order_change}
 
 
-def sign_change_boundaries(h, y) -> list[float]:
-    """h where y changes sign, interpolated linearly in (log h, y)."""
+def sign_change_roots(f, h, y, rtol: float = 1e-3) -> list[dict]:
+    """Where f(h) changes sign, by root bracketing: for each pair of neighbouring grid points
+    h[k], h[k+1] with y[k] y[k+1] < 0 (y = f(h) on the grid, reused as the bracket's ends),
+    ``scipy.optimize.brentq`` on x = log h to an absolute xtol = rtol in log h (so the root is
+    within a relative rtol in h), of f divided by the geometric interpolation of |y| between the
+    ends (a positive factor: same root, fewer calls for quantities spanning decades). A grid value exactly 0 is itself a root; NaN intervals are skipped.
+
+    Returns one dict per root, in increasing h: "h" (the root), "bracket" [h[k], h[k+1]],
+    "evaluations" (calls of f), "converged".
+    """
+    check_range("rtol", rtol, low=0.0)
     h, y = np.asarray(h, float), np.asarray(y, float)
+    if h.shape != y.shape or h.ndim != 1:
+        raise ValueError(f"h and y have shapes {h.shape}, {y.shape}; allowed: equal 1-d shapes")
     out = []
-    for k in np.nonzero(np.sign(y[:-1]) != np.sign(y[1:]))[0]:
-        f = y[k] / (y[k] - y[k + 1])
-        out.append(float(np.exp(np.log(h[k]) + f * (np.log(h[k + 1]) - np.log(h[k])))))
+    for k in range(len(h)):
+        if y[k] == 0:
+            out.append({"h": float(h[k]), "bracket": [float(h[k]), float(h[k])], "evaluations": 0, "converged": True})
+        if k + 1 < len(h) and y[k] * y[k + 1] < 0:
+            xa, xb = float(np.log(h[k])), float(np.log(h[k + 1]))
+            la, lb = np.log(abs(y[k])), np.log(abs(y[k + 1]))
+            calls = [0]
+
+            def g(x, xa=xa, xb=xb, la=la, lb=lb, k=k, calls=calls):
+                # f over the geometric interpolation of |f| between the ends (positive: same sign, same
+                # root): a quantity falling as a power of h becomes nearly linear in log h, +-1 at the ends
+                if x == xa or x == xb:
+                    return float(np.sign(y[k] if x == xa else y[k + 1]))
+                calls[0] += 1
+                t = (x - xa) / (xb - xa)
+                return float(f(float(np.exp(x)))) / np.exp((1 - t) * la + t * lb)
+
+            x0, info = brentq(g, xa, xb, xtol=rtol, full_output=True, disp=False)
+            out.append({"h": float(np.exp(x0)), "bracket": [float(h[k]), float(h[k + 1])],
+                        "evaluations": calls[0], "converged": bool(info.converged)})
     return out

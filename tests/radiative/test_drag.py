@@ -49,3 +49,85 @@ def test_facing_transmission_dips_where_the_diagonal_peaks():
     T6 = drag_network(R, 6 * R, 5 * R, ["SiC"] * 4)[0].transmission(w_F)
     assert T3[3, 0] > T3[2, 0]
     assert T6[2, 0] > 3 * T6[3, 0]
+
+
+# ---------------------------------------------------------------- bracketing and configuration (fast)
+
+def test_sign_change_roots_brackets_known_roots_to_the_tolerance():
+    from sim.radiative.drag import sign_change_roots
+
+    h = np.geomspace(1.0, 100.0, 6)
+    f = lambda x: np.log(x / 7.3) * np.log(x / 40.0)  # noqa: E731  roots at 7.3 and 40, f > 0 outside
+    roots = sign_change_roots(f, h, f(h), rtol=1e-3)
+    assert [r["converged"] for r in roots] == [True, True]
+    for r, exact in zip(roots, (7.3, 40.0)):
+        assert abs(r["h"] / exact - 1) < 1e-3
+        assert r["bracket"][0] < exact < r["bracket"][1]
+        assert 0 < r["evaluations"] <= 8
+    # no sign change: nothing; a grid value exactly 0 is itself the root
+    assert sign_change_roots(f, h[:2], f(h[:2])) == []
+    y = np.array([1.0, 0.0, -1.0])
+    assert [r["h"] for r in sign_change_roots(lambda x: 1.0 / 0.0, [1.0, 2.0, 3.0], y)] == [2.0]
+
+
+def test_sign_change_roots_of_a_quantity_spanning_decades_take_few_calls():
+    """A drag-like R_D(h) ~ h^-6 - h^-4 / h0^2 falls by decades across the bracket; dividing by the
+    geometric interpolation of |y| keeps brentq to a handful of calls, the root to 1e-6."""
+    from sim.radiative.drag import sign_change_roots
+
+    h0 = 4.2
+    f = lambda x: x**-6.0 - x**-4.0 / h0**2  # noqa: E731
+    h = np.geomspace(2.0, 50.0, 5)
+    calls = []
+    roots = sign_change_roots(lambda x: calls.append(x) or f(x), h, f(h), rtol=1e-6)
+    assert len(roots) == 1 and abs(roots[0]["h"] / h0 - 1) < 1e-6
+    assert len(calls) == roots[0]["evaluations"] <= 8
+    assert all(roots[0]["bracket"][0] < x < roots[0]["bracket"][1] for x in calls)
+
+
+def test_model_config_validation_names_key_value_and_allowed():
+    from sim.radiative.drag import check_model_config
+
+    ok = {"model": "multipole", "lmax": None, "order_rtol": 1e-4}
+    assert check_model_config(ok) == ok
+    assert check_model_config({**ok, "lmax": 6.0})["lmax"] == 6
+    for bad, words in [({"model": "quadrupole"}, ["model = 'quadrupole'", "'dipole', 'multipole'"]),
+                       ({"lmax": 0}, ["lmax = 0", "lmax >= 1"]),
+                       ({"lmax": 2.5}, ["lmax = 2.5", "integer"]),
+                       ({"lmax": "auto"}, ["lmax = 'auto'", "null"]),
+                       ({"model": "dipole", "lmax": 3}, ["lmax = 3", "model = 'dipole'"]),
+                       ({"order_rtol": 0.0}, ["order_rtol = 0.0", "order_rtol > 0"]),
+                       ({"order_rtol": 1.0}, ["order_rtol = 1.0", "order_rtol < 1"]),
+                       ({"order_rtol": "tight"}, ["order_rtol = 'tight'", "number"])]:
+        with pytest.raises(ValueError) as e:
+            check_model_config({**ok, **bad})
+        assert all(w in str(e.value) for w in words), str(e.value)
+
+
+def test_contact_runs_in_the_dipole_model():
+    from sim.radiative.drag import PAPER_GEOMETRY, model_at
+
+    assert model_at(2.0, "multipole") == "dipole" and model_at(3.0, "multipole") == "multipole"
+    assert model_at(3.0, "dipole") == "dipole"
+    assert "no converged multipole answer at contact" in PAPER_GEOMETRY
+
+
+@pytest.mark.parametrize("scenario_name,bad,words", [
+    ("drag-sic", {"model": "tmatrix"}, ["model = 'tmatrix'"]),
+    ("drag-sic", {"d_map_multipole_over_R": [2.0, 3.0]}, ["d_map_multipole_over_R contains 2", "> 2"]),
+    ("drag-sic-au", {"h_min_multipole_over_R": 2.0}, ["h_min_multipole_over_R = 2.0", "> 2"]),
+    ("drag-sic-au", {"n_h_map_multipole": 1}, ["n_h_map_multipole = 1"]),
+    ("drag-sic", {"boundary_rtol": 0.5}, ["boundary_rtol = 0.5"]),
+    ("conductance-vs-h", {"lmax": -1}, ["lmax = -1"]),
+    ("conductance-vs-h", {"order_rtol": -1e-4}, ["order_rtol = -0.0001"]),
+    ("conductance-vs-h", {"n_h_multipole": 0}, ["n_h_multipole = 0"]),
+])
+def test_scenarios_refuse_bad_model_keys_before_computing(scenario_name, bad, words, tmp_path):
+    from sim.scenario import RunContext, get
+
+    sc_ = get(scenario_name)
+    cfg = {**sc_.defaults(True), **bad}
+    with pytest.raises(ValueError) as e:
+        sc_.run(cfg, RunContext(tmp_path, quick=True, quiet=True))
+    assert all(w in str(e.value) for w in words), str(e.value)
+    assert not (tmp_path / "figures").exists()
