@@ -122,7 +122,9 @@ def run(cfg, ctx) -> dict:
         title = (f"crossed SiC/Au, d = {key}, dipole model:\n{PAPER_GEOMETRY.replace(' (', chr(10) + '(')}"
                  if touching(dR) else f"crossed SiC/Au, d = {key}, {model} model")
         a.set(yscale="log", xlabel="h (nm)", ylabel=f"G_ij at {cfg['T']:g} K (W/K)")
-        a.set_title(title + "\ndotted: drag sign changes, dash-dot: G14 = G13", fontsize=8)
+        marks = [m for m, on in (("dotted: drag sign changes", res["negative_drag_boundaries_h"]),
+                                 ("dash-dot: G14 = G13", res["G14_over_G13_boundaries_h"])) if on]
+        a.set_title(title + "\n" + (", ".join(marks) if marks else "no sign change in h"), fontsize=8)
         a.legend(fontsize=6)
         h_axis(a, h * 1e9)
     save(fig, ctx.path("figures", "conductance_vs_h.png"))
