@@ -1,5 +1,5 @@
-"""A network of nanoparticles exchanging heat by thermal photons (dipoles: MODEL.md B2-B4;
-multipoles: ``sim.radiative.tmatrix``).
+"""A network of nanoparticles exchanging heat by thermal photons (dipoles: the formulas are in
+``sim.radiative.polarizability`` and ``green``; multipoles: ``sim.radiative.tmatrix``).
 
     net = Network(positions, radii, materials, B=0.0, model="dipole" | "multipole", lmax=None)
 
