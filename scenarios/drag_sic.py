@@ -27,15 +27,27 @@ root bracketing: brentq in log h between the two grid points around the change, 
 (inside a multipole bracket the order is the larger of the two ends' automatic orders). The
 spectra T13(w), T14(w) at chosen (d, h) points are in the dipole model (6000 frequencies).
 
-Dipole (old) vs multipole (new), --quick, dT = 50 K (numbers from the runs reported in the
-project's drag study; R = 100 nm):
+Dipole (old) vs multipole (new), dT = 50 K, R = 100 nm (multipole: MULTIPOLE_VERSION 2, automatic
+order to 1e-4, which is L = 8 wherever a gap is R; quick grids unless said):
 
-* SiC/SiC at d = 3R: dipole R_D < 0 for h = 4.29 - 10.6 R (not positive and decaying, a
-  deviation from the paper); multipole (L = 8) R_D > 0 at every h from 3R to 50R and decreasing
-  (at h = 5R: R_D = +1.90e8 K/W, G13 = 1.49e-13 > G14 = 1.44e-13 W/K at 325 K; dipole G13 =
-  1.35e-13 < G14 = 1.41e-13).
-* SiC/Au negative-drag window at d = 3R: dipole from h = 2.95 R on; multipole: see
-  ``negative_drag_boundaries_h`` (the README's drag section has the measured values).
+* SiC/SiC, d = 3R: dipole R_D < 0 between the bracketed sign changes h = 4.139 R and 10.516 R
+  (quick grid; the full grid's interpolation gave 4.29 - 10.6 R): not positive and decaying, a
+  deviation from the paper. Multipole: R_D > 0 and decreasing at every h run, 3R - 50R (also on a
+  10-point grid: 4.14e10, 2.42e9, 3.47e7, 1.17e6, 7.38e5, 2.15e5, 5.14e4, 1.21e4, 3.03e3,
+  836 K/W at h/R = 3, 4.10, 5.61, 7.66, 10.5, 14.3, 19.6, 26.8, 36.6, 50), so the deviation is
+  gone at d = 3R. At h = 5R, 300 K: dipole G13 = 1.112e-13 < G14 = 1.163e-13 W/K, multipole
+  G13 = 1.226e-13 > G14 = 1.185e-13 (325 K: 1.349 / 1.411 vs 1.488 / 1.437e-13).
+* SiC/SiC sign maps: dipole, positive and decreasing only at d = 3.5R of [2, 3, 3.5, 6]
+  (full map: 3.25R - 4R); multipole, at both d = 3R and 6R of [3, 6].
+* SiC/SiC, d = 2R (dipole only, the paper's geometry): R_D < 0 at every h (unchanged).
+* SiC/Au: dipole R_D < 0 from h = 2.959 R (d = 3R), 3.421 R (3.5R), 5.605 R (6R) on, up to 5 um
+  (bracketed). Multipole: R_D < 0 at every h run (3R - 50R) at d = 3R and 6R, no sign change in
+  range: a lower boundary, if any, lies below h = 3R, which this grid does not reach. |R_D| is
+  3e2 - 4e3 times the dipole one (d = 3R: -6.17e14 K/W at h = 3R, -2.82e10 at 50R; dipole
+  -1.66e11 at 3.17R, -9.74e7 at 50R): the Au-Au
+  (magnetic-dipole, eddy-current) coupling G23, absent from the electric-dipole model (9.3e-22
+  vs 8.3e-16 W/K at h = 5R, 300 K), pulls Au particle 3 towards the cold Au particle 2
+  (T3 - T4 = -44.6 K of the 50 K drive at h = 3R).
 """
 
 from __future__ import annotations
@@ -379,7 +391,8 @@ def plot_diagnosis(name, out, cfg, ctx) -> None:
     xlim = (min(m["h"][0] for m in maps) * 1e9, max(m["h"][-1] for m in maps) * 1e9)
     for col, m in enumerate(maps):
         Ls = sorted({L for row in m["lmax"] for L in row if L is not None})
-        model = "dipole model" if m["model"] == "dipole" else f"multipole model, L = {Ls[0]}-{Ls[-1]}"
+        L_text = "-".join(str(L) for L in sorted({Ls[0], Ls[-1]})) if Ls else "automatic"
+        model = "dipole model" if m["model"] == "dipole" else f"multipole model, L = {L_text}"
         _map_panel(ax[0, col], m, f"{name}: sign of R_D, {model}\nblue +, red -, hatched: positive and decreasing,\n"
                                   "dots: bracketed sign changes, grey: not run", xlim)
     a, dm = ax[0, 0], out["sign_map"]["d_over_R"]
