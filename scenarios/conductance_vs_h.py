@@ -1,5 +1,5 @@
 """conductance-vs-h: pair conductances at 300 K vs dimer separation h for the crossed
-SiC/Au system of drag-sic-au (seed Fig. 3): the diagonal SiC-SiC coupling G14 overtakes the
+SiC/Au system of drag-sic-au (Ben-Abdallah's Fig. 3): the diagonal SiC-SiC coupling G14 overtakes the
 facing SiC-Au coupling G13 where the drag turns negative. The drag sign follows from Eq. 12
 as sign(G13 G24 - G14 G23); both are computed from the same conductances and compared.
 
@@ -66,7 +66,7 @@ def _conductances(cfg, m, dR, model):
     return G
 
 
-@scenario("conductance-vs-h", "pair conductances at 300 K vs h, crossed SiC/Au dimers (seed Fig. 3)", defaults)
+@scenario("conductance-vs-h", "pair conductances at 300 K vs h, crossed SiC/Au dimers (Ben-Abdallah's Fig. 3)", defaults)
 def run(cfg, ctx) -> dict:
     m = check_model_config(cfg)
     check_range("h_min_multipole_over_R", cfg["h_min_multipole_over_R"], low=2.0)
@@ -107,7 +107,7 @@ def run(cfg, ctx) -> dict:
                    negative_drag_h=h[sign < 0].tolist(), G14_gt_G13_h=h[over > 0].tolist())
         by_d[key] = res
         neg = sign < 0
-        # the seed's explanation: wherever the drag is negative, the diagonal SiC-SiC coupling beats SiC-Au
+        # Ben-Abdallah's explanation: wherever the drag is negative, the diagonal SiC-SiC coupling beats SiC-Au
         name = f"negative_drag_where_G14_gt_G13_d{key}"
         checks[name] = bool(neg.any() and np.all(over[neg] > 0))
         if not checks[name]:
@@ -136,4 +136,4 @@ def run(cfg, ctx) -> dict:
         h_axis(a, h * 1e9)
     save(fig, ctx.path("figures", "conductance_vs_h.png"))
     return {"scenario": "conductance-vs-h", "model": m["model"], "lmax": m["lmax"], "order_rtol": m["order_rtol"],
-            "paper_geometry": PAPER_GEOMETRY, "by_d": by_d, "checks": checks, "deviations_from_seed": dev}
+            "paper_geometry": PAPER_GEOMETRY, "by_d": by_d, "checks": checks, "deviations": dev}

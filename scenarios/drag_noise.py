@@ -43,7 +43,7 @@ ROLES = ["thermostat", "thermostat", "free", "free"]
 def defaults(quick: bool) -> dict:
     return {
         "R": 100e-9, "d_over_R": 3.0, "T": 300.0, "material": "SiC",
-        "environment": False,  # as in the drag studies of the seed
+        "environment": False,  # as in Ben-Abdallah's drag studies
         "h_over_R": [3.0, 5.0, 8.0] if quick else [3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0],
         "h_predict_over_R": [3.0, 30.0], "n_predict": 12 if quick else 24,  # prediction-only curve
         "a_dt": 0.02,          # a_max dt: stationary-variance bias ~ a dt / 2 per particle (computed exactly)

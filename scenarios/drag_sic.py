@@ -1,12 +1,12 @@
-"""drag-sic, drag-sic-au: thermal photon drag between two parallel dimers (seed Fig. 2).
+"""drag-sic, drag-sic-au: thermal photon drag between two parallel dimers (Ben-Abdallah's Fig. 2).
 
 The drive dimer (1, 2; centre distance d) is thermostated at T1 = T2 + dT, T2; the
 passive dimer (3 facing 1, 4 facing 2, at centre distance h) is free. The environment is
-OFF, as in the seed (stated in the config). R_D = (T3 - T4)/J is measured from the steady
+OFF, as in Ben-Abdallah's studies (stated in the config). R_D = (T3 - T4)/J is measured from the steady
 state of the dynamics (``sim.radiative.dynamics.steady_state``, criterion rtol, K-relative
 distance along the slowest mode), and checked against two separate routes
 (``sim.radiative.drag``): R_D_balance (root of the nonlinear balance, fresh quadratures)
-and R_D_linear (seed Eq. 12 with G at (T1 + T2)/2).
+and R_D_linear (Ben-Abdallah's Eq. 12 with G at (T1 + T2)/2).
 
 Models. ``model`` (default "multipole": converged vector-spherical-wave T-matrix model,
 automatic order ``lmax`` = null to ``order_rtol``) runs every d of ``d_over_R`` except d = 2R:
@@ -84,7 +84,7 @@ def defaults(quick: bool) -> dict:
         # h grid of the multipole rows (by-d curves and the multipole sign map share it)
         "h_min_multipole_over_R": 3.0, "n_h_map_multipole": 4 if quick else 10,
         "rtol_steady": 1e-13,  # steady-state criterion; T3 - T4 is down to 1e-10 T at 5 um
-        "environment": False,  # as in the seed's studies (near field dominates)
+        "environment": False,  # as in Ben-Abdallah's studies (near field dominates)
         # sign map of R_D over drive-dimer distance d and separation h, dipole model (dynamics at each point)
         "d_map_over_R": [2.0, 3.0, 3.5, 6.0] if quick else [2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 4.0, 5.0, 6.0],
         # the same with the configured model (multipole only; each d > 2)
@@ -100,7 +100,7 @@ def check_config(cfg: dict) -> dict:
     """Validate the keys this module adds (ValueError naming key, value, allowed); returns the
     model keys (``check_model_config``)."""
     if cfg["environment"]:
-        raise ValueError("environment = True; allowed for the drag scenarios: false (the seed neglects it)")
+        raise ValueError("environment = True; allowed for the drag scenarios: false (Ben-Abdallah neglects it)")
     m = check_model_config(cfg)
     check_range("h_min_multipole_over_R", cfg["h_min_multipole_over_R"], low=2.0)
     check_int("n_h_map_multipole", cfg["n_h_map_multipole"], low=2)
@@ -267,7 +267,7 @@ def _row_reason(k: str, r: dict, R: float) -> str:
 
 
 def checks(name, out, cfg) -> tuple[dict, dict]:
-    """(checks, deviations_from_seed): deviations are must-hold statements of the issue that
+    """(checks, deviations): deviations are claims of the papers that
     this model does not reproduce, each with the reason (kept visible, not dropped)."""
     ch, dev = {}, {}
     by = out["by_d"]
@@ -429,14 +429,14 @@ def _run(name, cfg, ctx):
     plot(name, out, cfg, ctx)
     plot_diagnosis(name, out, cfg, ctx)
     ch, dev = checks(name, out, cfg)
-    return {"scenario": name, **out, "environment": cfg["environment"], "checks": ch, "deviations_from_seed": dev}
+    return {"scenario": name, **out, "environment": cfg["environment"], "checks": ch, "deviations": dev}
 
 
-@scenario("drag-sic", "thermal photon drag between two SiC dimers vs separation h (seed Fig. 2a)", defaults)
+@scenario("drag-sic", "thermal photon drag between two SiC dimers vs separation h (Ben-Abdallah's Fig. 2a)", defaults)
 def run_sic(cfg, ctx) -> dict:
     return _run("drag-sic", cfg, ctx)
 
 
-@scenario("drag-sic-au", "drag in the crossed SiC/Au dimers: negative drag range (seed Fig. 2b)", defaults)
+@scenario("drag-sic-au", "drag in the crossed SiC/Au dimers: negative drag range (Ben-Abdallah's Fig. 2b)", defaults)
 def run_sic_au(cfg, ctx) -> dict:
     return _run("drag-sic-au", cfg, ctx)

@@ -40,7 +40,7 @@ def defaults(quick: bool) -> dict:
         "R": R, "spacing": 3 * R, "material": "InSb",
         "T": 300.0, "dT": 2.0,                   # K: mean temperature and longitudinal drive
         "B": [-5.0, -2.0, 0.0, 2.0, 5.0] if quick else [-6, -5, -4, -3, -2, -1, -0.5, 0, 0.5, 1, 2, 3, 4, 5, 6],
-        "environment": [False, True],            # without (the seed's choice) and with the vacuum at T
+        "environment": [False, True],            # without (Ben-Abdallah's choice) and with the vacuum at T
         "dT_fd": 0.5,                            # K, central-difference step for dJ/dT
         "rtol_steady": 1e-9,
     }

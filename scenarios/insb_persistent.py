@@ -1,11 +1,11 @@
-"""insb-persistent: persistent heat currents in two rings of InSb spheres in a magnetic field (seed Fig. 4).
+"""insb-persistent: persistent heat currents in two rings of InSb spheres in a magnetic field (Ben-Abdallah's Fig. 4).
 
-Eight InSb spheres (R = 100 nm, the seed's carriers), four on each of two aligned,
+Eight InSb spheres (R = 100 nm, Ben-Abdallah's carriers), four on each of two aligned,
 parallel rings around the z axis, B along z (perpendicular to the rings). The ring radius
 is chosen so that neighbours on a ring are 3R apart (centre to centre), the closest the
 dipole model is quantitative at: radius 3R/(2 sin(pi/4)) = 212 nm. The rings are h apart
-(centre distance of facing spheres; h = 2R is the seed's touching spheres, run with the
-dipole-approximation warning, as the seed did).
+(centre distance of facing spheres; h = 2R is Ben-Abdallah's touching spheres, run with the
+dipole-approximation warning, as Ben-Abdallah did).
 
 Spectral part: the persistent-current spectrum normalised by the Planck oscillator,
 T_10(w) - T_01(w) (counter-clockwise neighbour pair of the lower ring) vs wavelength, for
@@ -17,7 +17,7 @@ Dynamics part: all eight particles free, started at uniform T, evolve under the 
 dynamics (``sim.radiative.dynamics``), with the environment (T_env = T) and without it;
 the same with particle 0 pushed outwards, which breaks the symmetry. The measured net
 powers and temperature drifts say whether every particle stays at T: with the
-environment always (sum rule, MODEL.md B3); without it only where symmetry balances
+environment always (sum rule, docs/model.md §B3); without it only where symmetry balances
 each particle, since the pair currents alone are not divergence-free.
 """
 
@@ -263,7 +263,7 @@ def plot(spec, res, sw, cfg, ctx) -> None:
     save(fig, ctx.path("figures", "insb_persistent.png"))
 
 
-@scenario("insb-persistent", "persistent heat currents in two rings of InSb spheres in a field B (seed Fig. 4)",
+@scenario("insb-persistent", "persistent heat currents in two rings of InSb spheres in a field B (Ben-Abdallah's Fig. 4)",
           defaults)
 def run(cfg, ctx) -> dict:
     ctx.log(f"ring radius {ring_radius_for_spacing(N_RING, cfg['spacing']) * 1e9:.1f} nm "

@@ -1,14 +1,14 @@
-"""persistent-drag: one ring's persistent heat current dragged by another's (seed Fig. 4 text).
+"""persistent-drag: one ring's persistent heat current dragged by another's (Ben-Abdallah's Fig. 4 text).
 
 The two 4-sphere InSb rings of ``insb-persistent`` (neighbours 3R apart, B = 5 T along the
 rings' axis). The drive ring (particles 0-3) is thermostated at T; the passive ring (4-7)
-is free and starts `T_offset` colder. The network dynamics (environment off, as the seed)
+is free and starts `T_offset` colder. The network dynamics (environment off, as Ben-Abdallah did)
 runs to its steady state, where the passive ring has relaxed to T, and the passive ring's
 own circulation I_p (W: its in-ring pair currents through a half-plane bounded by the axis)
 is read off the recorded pair powers. Its ratio to the isolated ring's circulation,
 A = I_p / I_ring, measures the drag: A > 1 amplification, 0 < A < 1 inhibition, A < 0
 reversal; A -> 1 for rings far apart. A_total = I_total / (2 I_ring) does the same for the
-whole system's circulation (both rings and the helical inter-ring chords). The seed expects amplification when the Wien
+whole system's circulation (both rings and the helical inter-ring chords). Ben-Abdallah expects amplification when the Wien
 wavelength falls in the band the coupling broadens (long wavelengths, low T) and
 inhibition at high T; the scenario measures A over h and T and reports what it finds.
 """
@@ -81,7 +81,7 @@ def checks(cases, cfg) -> dict:
     far = max(c["h"] for c in cases)
     out["A_far"] = [c["A"] for c in cases if c["h"] == far]
     out["drag_vanishes_far_apart"] = all(abs(a - 1) < FAR_TOL for a in out["A_far"])
-    # the drag at the closest rings, per temperature: which regime the seed's question lands in
+    # the drag at the closest rings, per temperature: which regime Ben-Abdallah's question lands in
     near = min(c["h"] for c in cases)
     A_near = {c["T"]: c["A"] for c in cases if c["h"] == near}
     out["A_near_by_T"] = A_near

@@ -1,4 +1,4 @@
-"""rod-ac: the AC Josephson effect for heat across a weak link (MODEL.md A4.6).
+"""rod-ac: the AC Josephson effect for heat across a weak link (docs/model.md §A4.6).
 
 A rod of two stiff halves joined by a weak link K_w << K, each half on its own reservoir.
 When the halves' clock rates differ by more than the locking threshold the phase across

@@ -1,4 +1,4 @@
-"""rod-critical: the critical heat current, phase slips and the thermal I-V curve (MODEL.md A4.4).
+"""rod-critical: the critical heat current, phase slips and the thermal I-V curve (docs/model.md §A4.4).
 
 A uniform rod between strong contacts. The twist carries at most J_c = omega0 K / m: past
 it the links cannot hold, phase slips (2 pi / m jumps of the twist) set in and a temperature

@@ -1,7 +1,7 @@
 """rod-rotor-instability: with the rotor law the uniform rod is unstable and the run stops on its own.
 
 The rotor law's |omega0| falls with T (omega0 omega0' < 0): the effective torsional inertia
-I_eff = C/(omega0 omega0') is negative (MODEL.md A4). A hot ring runs slow, falls behind its
+I_eff = C/(omega0 omega0') is negative (docs/model.md §A4). A hot ring runs slow, falls behind its
 neighbours, and the twist that builds up pushes still more energy into it: the linearised
 modes grow at 2 sqrt(K |omega0 omega0'| / C) sin(q/2) instead of oscillating, fastest for the
 zig-zag. A closed rod (no reservoirs, no noise) starts uniform at T0 plus a perturbation of

@@ -1,6 +1,6 @@
 """rod-second-sound: a heat pulse on one ring of a long closed rod travels as a wave.
 
-MODEL.md A4.5: the clocks give the rod an effective torsional inertia I_eff = C/(omega0 omega0'),
+docs/model.md §A4.5: the clocks give the rod an effective torsional inertia I_eff = C/(omega0 omega0'),
 so a temperature disturbance travels as "second sound" at a sqrt(K omega0 omega0'/C) (a = one
 ring spacing). One ring in the middle of a closed rod (k_L = k_R = 0, no noise) starts slightly
 hotter; the front's arrival time at each ring (the time of its first, largest maximum of
@@ -20,7 +20,7 @@ from sim.scenario import scenario
 from sim.stats import peak_times
 from sim.viz.plots import new_figure, save
 
-REL_TOL = 0.03  # the issue's tolerance on the wave speed
+REL_TOL = 0.03  # tolerance on the measured wave speed
 AIRY_PEAK = 1.018793  # first maximum of Ai(-x): the front's first peak sits at 2 w_p t = 2n + AIRY_PEAK n^(1/3)
 
 
@@ -90,7 +90,7 @@ def plot(t, dT, source, fit, v_expected, distances, arrival, ctx) -> None:
     save(fig, ctx.path("figures", "rod_second_sound.png"))
 
 
-@scenario("rod-second-sound", "second sound: a heat pulse on a closed rod travels at sqrt(K omega0 omega0'/C) (MODEL.md A4.5)",
+@scenario("rod-second-sound", "second sound: a heat pulse on a closed rod travels at sqrt(K omega0 omega0'/C) (docs/model.md §A4.5)",
           defaults)
 def run(cfg, ctx) -> dict:
     params = _params(cfg)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m sim {list, run, resume, sweep, animate, spectra, cache, bench} ...`` (``python -m sim -h`` for help)."""
+"""Command line: ``python -m sim {list, show, run, resume, sweep, animate, spectra, cache, bench} ...`` (``python -m sim -h`` for help)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import time
 from sim import io, scenario
 from sim.simulation import RunawayError, WalltimeReached
 
+# exit codes besides 0 (success): 2 bad input or runaway, 3 wall time reached (resumable),
+# 4 a check failed that is not a documented deviation (only with --strict), 130 interrupted
+EXIT_CHECKS_FAILED = 4
+
 BENCHES = {"rod": "sim.rod.bench", "spectra": "sim.radiative.bench", "network": "sim.radiative.dynamics_bench",
            "multipole": "sim.radiative.multipole_bench",
            "sweep": "sim.ensemble_bench"}
@@ -20,6 +24,11 @@ def _cmd_list(args) -> int:
     width = max(map(len, reg), default=0)
     for name in sorted(reg):
         print(f"{name:<{width}}  {reg[name].description}")
+    return 0
+
+
+def _cmd_show(args) -> int:
+    print(scenario.get(args.name).describe())
     return 0
 
 
@@ -56,6 +65,7 @@ def _cmd_run(args) -> int:
     scen = scenario.get(args.name)
     cfg = scenario.apply_overrides(scen.defaults(args.quick), args.set)
     cfg["seed"] = args.seed if args.seed is not None else cfg.get("seed", 0)
+    scen.check(cfg)  # before the run directory exists
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every = {args.checkpoint_every} is out of range; allowed: >= 1 (steps)")
     run_dir = io.make_run_dir(args.out, scen.name)
@@ -63,8 +73,8 @@ def _cmd_run(args) -> int:
     meta = io.base_metadata(cfg["seed"]) | {"scenario": scen.name, "quick": args.quick,
                                             "checkpoint_every": args.checkpoint_every}
     code = _execute(scen, cfg, run_dir, meta, args.quick, args.quiet, args.checkpoint_every,
-                    parse_walltime(args.walltime), resume=False)
-    if code == 0 and args.animate:
+                    parse_walltime(args.walltime), resume=False, strict=args.strict)
+    if code in (0, EXIT_CHECKS_FAILED) and args.animate:
         _animate(run_dir, args.quiet)
     return code
 
@@ -81,7 +91,7 @@ def _cmd_resume(args) -> int:
     quick = cfg.pop("quick")
     meta["resumed"] = meta.get("resumed", 0) + 1
     return _execute(scen, cfg, run_dir, meta, quick, args.quiet, meta.get("checkpoint_every"),
-                    parse_walltime(args.walltime), resume=True)
+                    parse_walltime(args.walltime), resume=True, strict=args.strict)
 
 
 def _cmd_sweep(args) -> int:
@@ -92,6 +102,10 @@ def _cmd_sweep(args) -> int:
     params = ensemble.parse_params(args.param, defaults)
     if not params:
         raise ValueError("--param is missing; allowed: one or more --param key=v1,v2,...")
+    scen.check(defaults | {"seed": args.seed})
+    for key, values in params.items():  # every swept value, before any task runs
+        for value in values:
+            scen.check(scenario.apply_overrides(defaults, [f"{key}={json.dumps(value)}"]), source="--param")
     out = args.out or str(io.make_run_dir(None, f"sweep-{scen.name}"))
     sweep = ensemble.Sweep(scen.name, params, args.replicas, args.seed, out, quick=args.quick, overrides=args.set)
     if args.workers is not None and args.scheduler is not None:
@@ -112,7 +126,7 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
-def _execute(scen, cfg, run_dir, meta, quick, quiet, checkpoint_every, walltime, resume) -> int:
+def _execute(scen, cfg, run_dir, meta, quick, quiet, checkpoint_every, walltime, resume, strict=False) -> int:
     """Run (or resume) a scenario in ``run_dir``; write metadata and summary; return the exit code."""
     deadline = time.monotonic() + walltime if walltime else None
     ctx = scenario.RunContext(out_dir=run_dir, quick=quick, seed=cfg["seed"], quiet=quiet,
@@ -144,6 +158,9 @@ def _execute(scen, cfg, run_dir, meta, quick, quiet, checkpoint_every, walltime,
         io.write_json(run_dir / "metadata.json", meta)
     if code == 0:
         ctx.log(f"{scen.name}: done in {wall:.1f} s; summary in {run_dir / 'summary.json'}")
+        ctx.log(scenario.verdict_line(scen.name, summary))
+        if strict and scenario.failing_checks(summary)[0]:
+            code = EXIT_CHECKS_FAILED
     return code
 
 
@@ -193,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m sim", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list scenarios with one-line descriptions").set_defaults(func=_cmd_list)
+    show = sub.add_parser("show", help="a scenario's configuration keys: defaults (full and --quick), units, "
+                                       "allowed ranges, meaning")
+    show.add_argument("name", help="scenario name (see `list`)")
+    show.set_defaults(func=_cmd_show)
 
     run = sub.add_parser("run", help="run a scenario into a run directory")
     run.add_argument("name", help="scenario name (see `list`)")
@@ -208,12 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write an exact checkpoint every STEPS steps of each simulated system")
     run.add_argument("--walltime", default=None, metavar="DURATION",
                      help="stop cleanly with a checkpoint before this much wall time (2h, 30m, 90s)")
+    run.add_argument("--strict", action="store_true",
+                     help=f"exit with status {EXIT_CHECKS_FAILED} if a check fails (documented deviations "
+                          "from the papers, listed under `deviations` in summary.json, do not count)")
     run.set_defaults(func=_cmd_run)
 
     resume = sub.add_parser("resume", help="continue an interrupted or stopped run from its checkpoints")
     resume.add_argument("run_dir", metavar="RUN_DIR")
     resume.add_argument("--walltime", default=None, metavar="DURATION", help="as for run")
     resume.add_argument("--quiet", action="store_true", help="no progress bars or messages")
+    resume.add_argument("--strict", action="store_true", help="as for run")
     resume.set_defaults(func=_cmd_resume)
 
     sweep = sub.add_parser("sweep", help="parameter product x replicas of a scenario on a Dask cluster")

@@ -5,15 +5,26 @@ registered with ``@scenario(name, description, defaults)`` where ``defaults(quic
 the configuration dict (publication-quality unless ``quick``). ``python -m sim run NAME``
 finds it, applies ``--set key=value`` overrides, creates the run directory and writes
 config, metadata and summary around the call.
+
+Every summary leaves ``run`` in one shape (``tally``): ``checks`` holds booleans only (a
+claim the run tested, true or false), ``metrics`` the numbers reported beside them,
+``deviations`` the failing checks that are documented deviations from the papers (each with
+its reason) and ``all_pass`` whether every check passed. ``verdict_line`` says it in one line.
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
+
+from sim.config_keys import Key, check_config, lookup
 
 REGISTRY: dict[str, "Scenario"] = {}
 
@@ -24,16 +35,88 @@ class Scenario:
     description: str
     defaults: Callable[[bool], dict]
     run: Callable[[dict, "RunContext"], dict]
+    keys: dict = field(default_factory=dict)  # dotted key -> sim.config_keys.Key
+    doc: str = ""  # the scenario module's docstring: the physics, measured vs expected
+
+    def check(self, cfg: dict, source: str = "--set") -> None:
+        """Refuse a configuration with a bad or unknown key before anything runs (see ``sim.config_keys``)."""
+        if self.keys:
+            check_config(self.keys | {"seed": SEED_KEY}, cfg, source)
+
+    def describe(self) -> str:
+        """What ``python -m sim show NAME`` prints: description, then each key with both defaults."""
+        full, quick = self.defaults(False), self.defaults(True)
+        lines = [f"{self.name}: {self.description}", "",
+                 "keys (set with --set KEY=VALUE; dotted keys reach into tables):"]
+        for dotted, key in (self.keys | {"seed": SEED_KEY}).items():
+            values = []
+            for cfg in (full, quick):
+                try:
+                    values.append(json.dumps(lookup(cfg, dotted)))
+                except (KeyError, TypeError):
+                    values.append("(not set)")
+            quick_text = "same with --quick" if values[1] == values[0] else f"--quick: {values[1]}"
+            unit = f" [{key.unit}]" if key.unit else ""
+            lines += [f"  {dotted} = {values[0]}{unit}   ({quick_text})",
+                      f"      {key.doc}; allowed: {key.allowed(dotted.rsplit('.', 1)[-1])}"]
+        return "\n".join(lines)
 
 
-def scenario(name: str, description: str, defaults: Callable[[bool], dict]):
-    """Register ``run(cfg, ctx) -> summary`` under ``name``."""
+SEED_KEY = Key("seed of the counter-based random streams (or of the replicas' spawned streams)", kind="integer", low=0)
+
+
+def scenario(name: str, description: str, defaults: Callable[[bool], dict], keys: dict | None = None):
+    """Register ``run(cfg, ctx) -> summary`` under ``name``; its summaries pass through ``tally``.
+
+    ``keys`` declares the configuration keys (``sim.config_keys.Key``): units, ranges and
+    meaning, for ``show``, the documentation and the input check before a run.
+    """
 
     def register(fn):
-        REGISTRY[name] = Scenario(name, description, defaults, fn)
+        doc = sys.modules[fn.__module__].__doc__ or ""
+        REGISTRY[name] = Scenario(name, description, defaults, lambda cfg, ctx: tally(fn(cfg, ctx)),
+                                  dict(keys or {}), doc)
         return fn
 
     return register
+
+
+def tally(summary: dict) -> dict:
+    """Put a scenario's summary in the shape every run reports (see the module docstring).
+
+    Non-boolean entries a scenario left under ``checks`` (a measured deviation, a list of
+    boundaries) move to ``metrics``: a number is not a verdict.
+    """
+    checks, metrics = {}, dict(summary.get("metrics", {}))
+    for key, value in summary.get("checks", {}).items():
+        if isinstance(value, (bool, np.bool_)):
+            checks[key] = bool(value)
+        else:
+            metrics[key] = value
+    out = {k: v for k, v in summary.items() if k not in ("checks", "metrics", "deviations", "all_pass")}
+    return out | {"checks": checks, "metrics": metrics, "deviations": dict(summary.get("deviations", {})),
+                  "all_pass": all(checks.values())}
+
+
+def failing_checks(summary: dict) -> tuple[list[str], list[str]]:
+    """(undocumented, documented): the failing checks, split by whether ``deviations`` explains them."""
+    failed = [k for k, ok in summary.get("checks", {}).items() if not ok]
+    documented = summary.get("deviations", {})
+    return [k for k in failed if k not in documented], [k for k in failed if k in documented]
+
+
+def verdict_line(name: str, summary: dict) -> str:
+    """One line: 'rod-dc: 7/7 checks pass', or which fail and which of those are documented deviations."""
+    checks = summary.get("checks", {})
+    if not checks:
+        return f"{name}: no checks (a demonstration run; see its figures and summary)"
+    undocumented, documented = failing_checks(summary)
+    line = f"{name}: {sum(checks.values())}/{len(checks)} checks pass"
+    if documented:
+        line += f"; documented deviations from the papers: {', '.join(documented)}"
+    if undocumented:
+        line += f"; FAILED: {', '.join(undocumented)}"
+    return line
 
 
 def load_scenarios() -> dict[str, Scenario]:
@@ -46,7 +129,9 @@ def load_scenarios() -> dict[str, Scenario]:
 def get(name: str) -> Scenario:
     reg = load_scenarios()
     if name not in reg:
-        raise ValueError(f"scenario = {name!r} is unknown; allowed: {', '.join(sorted(reg))}")
+        close = difflib.get_close_matches(str(name), sorted(reg), n=1)
+        raise ValueError(f"scenario = {name!r} is unknown" + (f" (did you mean {close[0]!r}?)" if close else "")
+                         + f"; allowed: {', '.join(sorted(reg))}")
     return reg[name]
 
 
@@ -77,7 +162,9 @@ def apply_overrides(cfg: dict, assignments: list[str]) -> dict:
             if not isinstance(node, dict) or part not in node:
                 where = ".".join(parts[:depth]) or "the configuration"
                 allowed = ", ".join(sorted(node)) if isinstance(node, dict) else "(none)"
-                raise ValueError(f"--set {key!r}: unknown key {part!r} in {where}; allowed: {allowed}")
+                close = difflib.get_close_matches(part, sorted(node), n=1) if isinstance(node, dict) else []
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"--set {key!r}: unknown key {part!r} in {where}{hint}; allowed: {allowed}")
             if depth == len(parts) - 1:
                 node[part] = _parse_value(text.strip())
             else:

@@ -1,4 +1,4 @@
-"""Thermal photon drag between two parallel dimers (seed Figs. 2-3, MODEL.md B5).
+"""Thermal photon drag between two parallel dimers (Ben-Abdallah's Fig. 2-3, docs/model.md §B5).
 
 Geometry: drive dimer particles 1, 2 at (0, 0, 0), (d, 0, 0), thermostated at T1 = T2 + dT
 and T2; passive dimer 3 at (0, h, 0) facing 1, 4 at (d, h, 0) facing 2, free. d and h are
@@ -8,7 +8,7 @@ Three separate routes to the drag resistance R_D = (T3 - T4) / J:
   * ``drag_dynamics``: the temperature dynamics run to its steady state (the measurement);
   * ``drag_balance``: a root solve of the nonlinear steady energy balance of particles 3, 4
     with powers from fresh spectral quadratures at the iterates (never the dynamics' tables);
-  * ``drag_linear``: the seed's Eq. 12 with the conductances at the mean drive temperature,
+  * ``drag_linear``: Ben-Abdallah's Eq. 12 with the conductances at the mean drive temperature,
     J from Eq. 13 (linear response).
 
 Either radiative model of ``Network`` can be used (``model``, ``lmax``, ``order_rtol``;
@@ -85,7 +85,7 @@ def drag_network(R: float, d: float, h: float, materials, cache_dir=None, model:
 
 
 def drag_dynamics(net: Network, T1: float, T2: float, rtol: float, rtol_spectra: float = 1e-10) -> dict:
-    """Steady state of the dynamics (environment off, as in the seed): T (4,) K, J (W, power
+    """Steady state of the dynamics (environment off, as Ben-Abdallah did): T (4,) K, J (W, power
     thermostat 1 supplies), J2 (W, power thermostat 2 supplies: -J without environment),
     dT_passive = T3 - T4 (K), R_D (K/W), steps, time (s), tau_relax (s), dt (s)."""
     p = NetworkParams(net, ["thermostat", "thermostat", "free", "free"], [T1, T2], environment=False,
@@ -100,14 +100,14 @@ def drag_dynamics(net: Network, T1: float, T2: float, rtol: float, rtol_spectra:
 
 
 def drag_linear(net: Network, T1: float, T2: float, rtol: float = 1e-10) -> dict:
-    """Seed Eq. 12-13 with G_ij at (T1 + T2)/2: dT_passive, J, R_D, and G (4, 4) W/K."""
+    """Ben-Abdallah's Eqs. 12-13 with G_ij at (T1 + T2)/2: dT_passive, J, R_D, and G (4, 4) W/K."""
     return drag_from_conductances(np.asarray(net.conductance(0.5 * (T1 + T2), rtol=rtol)), T1, T2)
 
 
 def drag_from_conductances(G: np.ndarray, T1: float, T2: float) -> dict:
-    """Seed Eq. 12-13 for given pair conductances G (4, 4) W/K ([i, j], B = 0: symmetric):
+    """Ben-Abdallah's Eqs. 12-13 for given pair conductances G (4, 4) W/K ([i, j], B = 0: symmetric):
     dT_passive = T3 - T4 (K), J (W), R_D (K/W), the temperatures T (4,) K, and G."""
-    g = lambda i, j: G[i - 1, j - 1]  # noqa: E731  seed's 1-based G_ij
+    g = lambda i, j: G[i - 1, j - 1]  # noqa: E731  the paper's 1-based G_ij
     A = (g(1, 3) + g(2, 3) + g(4, 3)) * (g(1, 4) + g(2, 4) + g(3, 4)) - g(3, 4) * g(4, 3)
     dT = (g(1, 3) * g(2, 4) - g(1, 4) * g(2, 3)) / A * (T1 - T2)
     # T3, T4 from the linear balance, then J = power thermostat 1 supplies (Eq. 13)

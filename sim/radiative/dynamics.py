@@ -1,4 +1,4 @@
-"""Temperature dynamics of a nanoparticle network (MODEL.md B4).
+"""Temperature dynamics of a nanoparticle network (docs/model.md §B4).
 
     params = NetworkParams(net, roles=["thermostat", "thermostat", "free", "free"],
                            thermostats=[350.0, 300.0], environment=False)
@@ -32,7 +32,7 @@ sum_i C_i dT_i = thermostat + environment supply to round-off. Thermostated part
 enter the stages with the increments k1 = D, k2 = -D, D = T_sched(t + dt) - T_sched(t)
 (exact for ramps), and are set to T_sched(t + dt) after the step.
 
-Noise (``noise=True``, MODEL.md B4): each pair touching a free particle (and each particle's
+Noise (``noise=True``, docs/model.md §B4): each pair touching a free particle (and each particle's
 environment pair) exchanges xi_ij = sqrt(2 kB T_i T_j Gs_ij dt) z_ij, Gs_ij = (G_ij + G_ji)/2
 at the step's start, z_ij a Philox normal keyed on (seed, step, pair index) (environment
 pair of particle i: index n_pairs + i); +xi to i, -xi to j (a thermostat absorbs its side).
@@ -89,7 +89,7 @@ class NetworkParams:
         entries ignored). Default: the mean thermostat temperature at t = 0, else T_env.
     C: heat capacities (N,) or scalar, J/K. Default ``network.heat_capacities`` (rho c_p V).
     environment: exchange with the vacuum field at T_env (K). True by default for user
-        networks; the seed's studies switch it off.
+        networks; Ben-Abdallah's studies switch it off.
     dt: time step (s); None: 1/20 of the slowest relaxation time at T_init (accuracy-set).
     noise, seed: energy-conserving pair noise (module doc) and its Philox seed.
     T_grid: None (auto: from the lowest to the highest temperature the run can reach,

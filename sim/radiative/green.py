@@ -1,4 +1,4 @@
-"""Free-space dyadic Green tensor (MODEL.md B3), NumPy version.
+"""Free-space dyadic Green tensor (docs/model.md §B3), NumPy version.
 
     G0(r) = exp(ikr)/(4 pi r) [ (1 + i/(kr) - 1/(kr)^2) I - (1 + 3i/(kr) - 3/(kr)^2) r^ r^ ]
 

@@ -1,4 +1,4 @@
-"""Numba kernels of the many-body transmission (MODEL.md B3), batched over frequency.
+"""Numba kernels of the many-body transmission (docs/model.md §B3), batched over frequency.
 
 The fast path per chunk of frequencies is
 
@@ -6,7 +6,7 @@ The fast path per chunk of frequencies is
     numpy.linalg.solve(M, G) -> Gd = (1 - k^2 G A)^-1 G                   [batched LAPACK]
     pair_transmission T_ij = 4 k^4 Tr[chi_abs_i Gd_ij chi_em_j Gd_ij^H]  [numba, prange over w]
 
-Gd = (1 - k^2 G A)^-1 G equals MODEL.md's G (1 - k^2 A G)^-1 (push-through identity), so
+Gd = (1 - k^2 G A)^-1 G equals docs/model.md's G (1 - k^2 A G)^-1 (push-through identity), so
 one LU with 3N right-hand sides gives every dressed block. That solve is the floor; the
 kernels around it only fill preallocated arrays. Their NumPy twins are in ``reference.py``.
 

@@ -1,4 +1,4 @@
-"""Dielectric functions of the particle materials (MODEL.md B1).
+"""Dielectric functions of the particle materials (docs/model.md §B1).
 
 Every material returns its relative permittivity as a 3x3 tensor per frequency,
 ``permittivity(omega, B) -> (n, 3, 3)`` complex, with the time dependence exp(-i w t)
@@ -13,13 +13,13 @@ spectral integration splits its range.
 Presets (``get_material(name)``):
 
 - ``"SiC"``: Lorentz phonon model, eps_inf 6.7, wL 1.825e14, wT 1.494e14, G 8.966e11 rad/s
-  (Spitzer et al.; Palik's handbook; as used in the seed paper).
-- ``"Au"``: Drude, wp 1.371e16, gamma 4.05e13 rad/s (the seed's values, also Chapuis et
+  (Spitzer et al.; Palik's handbook; as used by Ben-Abdallah).
+- ``"Au"``: Drude, wp 1.371e16, gamma 4.05e13 rad/s (Ben-Abdallah's values, also Chapuis et
   al., PRB 77, 035431 (2008)); ``"Au-g5.32"`` uses the other common damping 5.32e13.
   Electric dipole only: for metal particles the magnetic (eddy-current) dipole dominates
   the infrared exchange (Chapuis et al. 2008), which this model leaves out, so Au
   results underestimate the true exchange.
-- ``"InSb"``: gyrotropic phonon + free-carrier model in a field, the seed's carriers
+- ``"InSb"``: gyrotropic phonon + free-carrier model in a field, Ben-Abdallah's carriers
   (n 1.36e19 cm^-3, m_eff 7.29e-32 kg, gamma 1e12 rad/s; resonances near 11 um).
   ``"InSb-Palik"``: Palik's carriers (n 1.07e17 cm^-3, m_eff 0.022 m_e, gamma 3.39e12).
 
@@ -188,7 +188,7 @@ def phonon_polariton(eps_inf: float, wL: float, wT: float, gamma: float, **meta)
 
 @dataclass(repr=False)
 class InSb(Material):
-    """Magneto-optical InSb (MODEL.md B1), B along +z (tesla):
+    """Magneto-optical InSb (docs/model.md §B1), B along +z (tesla):
 
         eps = [[e1, +i e2, 0], [-i e2, e1, 0], [0, 0, e3]]
         L  = eps_inf (1 + (wL^2 - wT^2)/(wT^2 - w^2 - i Gam w))
@@ -343,20 +343,20 @@ class Tabulated(Material):
 
 
 def SiC() -> DrudeLorentz:
-    """6H-SiC phonon polariton (MODEL.md B1): eps_inf 6.7, wL 1.825e14, wT 1.494e14,
+    """6H-SiC phonon polariton (docs/model.md §B1): eps_inf 6.7, wL 1.825e14, wT 1.494e14,
     damping 8.966e11 rad/s. Density 3210 kg/m^3, c_p 690 J/(kg K) (Ioffe NSM archive)."""
     return phonon_polariton(6.7, 1.825e14, 1.494e14, 8.966e11, name="SiC", density=3210.0, specific_heat=690.0,
-                            source="Spitzer et al., Phys. Rev. 113, 127 (1959); Palik (1985); seed paper")
+                            source="Spitzer et al., Phys. Rev. 113, 127 (1959); Palik (1985); Ben-Abdallah, arXiv:1904.10563")
 
 
 def Au(gamma: float = 4.05e13) -> DrudeLorentz:
-    """Gold, Drude: wp 1.371e16 rad/s, damping 4.05e13 rad/s (seed; Chapuis et al., PRB 77,
+    """Gold, Drude: wp 1.371e16 rad/s, damping 4.05e13 rad/s (Ben-Abdallah's values; Chapuis et al., PRB 77,
     035431 (2008)) or 5.32e13 (other common set). Density 19300 kg/m^3, c_p 129 J/(kg K).
     Electric dipole only: the magnetic (eddy-current) dipole that dominates for metal
     particles in the infrared (Chapuis et al. 2008) is not included."""
     name = "Au" if gamma == 4.05e13 else f"Au-g{gamma / 1e13:g}"
     return Drude(1.371e16, gamma, name=name, density=19300.0, specific_heat=129.0,
-                 source="Drude fit; Chapuis et al., PRB 77, 035431 (2008); seed paper")
+                 source="Drude fit; Chapuis et al., PRB 77, 035431 (2008); Ben-Abdallah, arXiv:1904.10563")
 
 
 PRESETS = {

@@ -88,7 +88,7 @@ class Network:
     sphere, kept at electric-dipole order, is that close to another.
 
     The environment (vacuum field at T_env) is not part of ``conductance``/``power_table``,
-    as in the seed; ``environment_transmission`` and ``environment_power_table`` give it.
+    as Ben-Abdallah did; ``environment_transmission`` and ``environment_power_table`` give it.
     """
 
     def __init__(self, positions, radii, materials, B: float = 0.0, *, model: str = "dipole",
@@ -235,7 +235,7 @@ class Network:
         return T[0] if w.ndim == 0 else T.reshape(w.shape + (self.N, self.N))
 
     def environment_transmission(self, omega) -> tuple[np.ndarray, np.ndarray]:
-        """(T_in, T_out): T_i<-env and T_env<-i (MODEL.md B3), each (N,) for a scalar omega
+        """(T_in, T_out): T_i<-env and T_env<-i (docs/model.md §B3), each (N,) for a scalar omega
         (rad/s) or (n, N). Sum rule: sum_j T_ij + T_in_i = sum_j T_ji + T_out_i."""
         w = check_positive("omega", omega, unit="rad/s")
         _, T_in, T_out = self._spectra(np.atleast_1d(w).ravel(), environment=True)
@@ -329,9 +329,9 @@ class Network:
                      for s in (slice(0, N), slice(N, 2 * N)))
 
     def powers(self, temperatures, T_env=None, rtol: float = 1e-4) -> SpectralResult:
-        """Net power into each particle (N,) in W at particle temperatures (N,) K (MODEL.md B4).
+        """Net power into each particle (N,) in W at particle temperatures (N,) K (docs/model.md §B4).
 
-        T_env (K) adds the exchange with the environment; None neglects it (as the seed).
+        T_env (K) adds the exchange with the environment; None neglects it (as Ben-Abdallah did).
         """
         Ts = check_positive("temperatures", temperatures, unit="K")
         if Ts.shape != (self.N,):
@@ -379,7 +379,7 @@ class Network:
 
 
 def _environment_terms(k, G, Gd, alpha, chi_em, chi_abs):
-    """T_i<-env and T_env<-i (n, N) from MODEL.md B3, batched NumPy, using the dressed Gd
+    """T_i<-env and T_env<-i (n, N) from docs/model.md §B3, batched NumPy, using the dressed Gd
     for M = (1 - k^2 G A)^-1 = 1 + k^2 Gd A and D = (1 - k^2 A G)^-1 = 1 + k^2 A Gd."""
     n, N = alpha.shape[:2]
     m = 3 * N

@@ -1,4 +1,4 @@
-"""Dipole polarizability tensors of small spheres with radiative correction (MODEL.md B2).
+"""Dipole polarizability tensors of small spheres with radiative correction (docs/model.md §B2).
 
 Convention: p = eps0 * alpha * E, alpha in m^3, time dependence exp(-i w t), k = w/c.
 

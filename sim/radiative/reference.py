@@ -2,7 +2,7 @@
 
 Slow and simple on purpose; the tests hold the fast path (``kernels`` + batched solve) to
 these at rtol ~1e-10, and ``bench.py`` times the fast path against ``transmission``.
-The environment terms follow MODEL.md B3 literally (explicit inverses M and D).
+The environment terms follow docs/model.md §B3 literally (explicit inverses M and D).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def transmission(network, omega, environment: bool = False):
     """T (n, N, N) for omega (n,) rad/s, and with ``environment`` also (T_in, T_out), each (n, N).
 
     One frequency per iteration: G and M by ``system``, Gd = solve(M, G), T by
-    ``pair_transmission``; the environment terms from MODEL.md B3 with explicit inverses.
+    ``pair_transmission``; the environment terms from docs/model.md §B3 with explicit inverses.
     """
     omega = np.atleast_1d(np.asarray(omega, dtype=float))
     N = network.N

@@ -83,14 +83,14 @@ def adler_frequency(d_omega, d_omega_c, m: int = 1):
     """Running frequency of the Adler equation d psi/dt = m d_omega - d_omega_c sin(psi).
 
     sqrt((m d_omega)^2 - d_omega_c^2) when |m d_omega| > d_omega_c, else 0 (locked).
-    Works elementwise on arrays. MODEL.md A4.6.
+    Works elementwise on arrays. docs/model.md §A4.6.
     """
     drive = m * np.asarray(d_omega, float)
     return np.sqrt(np.clip(drive**2 - np.asarray(d_omega_c, float) ** 2, 0.0, None))
 
 
 def adler_parameters(law, T_L: float, T_R: float, K_w: float, k_L: float, k_R: float) -> tuple[float, float]:
-    """(d_omega, d_omega_c) of a weak link between halves on reservoirs T_L, T_R (MODEL.md A4.6).
+    """(d_omega, d_omega_c) of a weak link between halves on reservoirs T_L, T_R (docs/model.md §A4.6).
 
     d_omega = omega0(T_L) - omega0(T_R); d_omega_c = omega0 omega0' K_w (1/k_L + 1/k_R) with
     omega0 and its slope at the mean temperature.

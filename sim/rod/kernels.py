@@ -1,4 +1,4 @@
-"""Numba kernels of the rod (MODEL.md A3). Their NumPy twin is ``sim.rod.reference``.
+"""Numba kernels of the rod (docs/model.md §A3). Their NumPy twin is ``sim.rod.reference``.
 
 One step of length h is a Strang splitting
 
@@ -168,7 +168,7 @@ def _reservoir(E, C, site, T_b, k, tau, noisy, k0, k1, step, stream, acc, slot, 
     dQ = E_new - E_old
     E[site] = E_new
     acc[slot] += dQ
-    # each kick of energy dQ carries the angular impulse dQ / omega0 (MODEL.md A3)
+    # each kick of energy dQ carries the angular impulse dQ / omega0 (docs/model.md §A3)
     acc[slot + 2] += dQ / omega0(law_id, lp, tT, tw, td, 0.5 * (E_old + E_new) / C[site])
     acc[ACC_S_FLOW] += dQ / T_b
 

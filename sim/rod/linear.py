@@ -1,4 +1,4 @@
-"""Small disturbances of the uniform rod state (MODEL.md A4.5 and the unstable-law paragraph).
+"""Small disturbances of the uniform rod state (docs/model.md §A4.5 and the unstable-law paragraph).
 
 About the uniform state (every ring at T0, zero twist, all clocks at omega0(T0)) write
 psi_i = theta_i - omega0(T0) t and dE_i = E_i - C_i T0. To first order

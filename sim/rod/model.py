@@ -1,6 +1,6 @@
 """The heat-superconducting rod: constitutive laws, bath schedules and parameters.
 
-Reduced units (MODEL.md A1): k_B = 1; energy, time and angle are dimensionless. A rod has
+Reduced units (docs/model.md §A1): k_B = 1; energy, time and angle are dimensionless. A rod has
 N rings (index i = 0..N-1) and N-1 links (link i joins rings i and i+1).
 
 Every law is a small frozen dataclass with a vectorised NumPy ``omega0(T)`` (the reference)
@@ -280,7 +280,7 @@ class RodParams:
             warnings.warn(
                 f"clock law '{self.law.name}' has omega0*domega0/dT < 0 (first at T = {T_bad:.3g}): "
                 "the effective torsional inertia C/(omega0*omega0') is negative, so the uniform state "
-                "is unstable and temperatures will separate (MODEL.md A4). The run stops when it detects "
+                "is unstable and temperatures will separate (docs/model.md §A4). The run stops when it detects "
                 "the runaway.", UnstableClockLawWarning, stacklevel=3)
 
     def plasma_frequency(self) -> float:

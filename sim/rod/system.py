@@ -115,7 +115,7 @@ class Rod:
         return "the time step or the parameters drive a ring below zero energy."
 
     def check_runaway(self, state: RodState) -> None:
-        """Stop a run whose temperatures separate (the unstable clock law, MODEL.md A4)."""
+        """Stop a run whose temperatures separate (the unstable clock law, docs/model.md §A4)."""
         T = state.E / self.params.C
         spread = float(T.max() - T.min())
         if not spread <= self.params.runaway_dT:

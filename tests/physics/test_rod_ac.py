@@ -1,4 +1,4 @@
-"""AC Josephson, critical current and Shapiro steps: closed forms of MODEL.md A4.4 and A4.6."""
+"""AC Josephson, critical current and Shapiro steps: closed forms of docs/model.md §A4.4 and A4.6."""
 
 import json
 import subprocess

@@ -1,4 +1,4 @@
-"""The DC heat supercurrent emerges from the dynamics (MODEL.md A4.1-A4.3, A4.7)."""
+"""The DC heat supercurrent emerges from the dynamics (docs/model.md §A4.1-A4.3, A4.7)."""
 
 import numpy as np
 import pytest

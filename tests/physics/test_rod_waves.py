@@ -1,4 +1,4 @@
-"""Small disturbances of the uniform rod: second sound (MODEL.md A4.5) and the rotor law's instability.
+"""Small disturbances of the uniform rod: second sound (docs/model.md §A4.5) and the rotor law's instability.
 
 Fast tests check the measuring pieces on signals with a known answer; the slow tests run the
 scenarios' --quick configurations and check their summaries.

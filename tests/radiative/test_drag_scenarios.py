@@ -1,5 +1,5 @@
 """Slow: each drag scenario's --quick run in a subprocess; every boolean summary check holds,
-except those the summary itself lists under "deviations_from_seed" (with their reason).
+except those the summary itself lists under "deviations" (with their reason).
 
 The scenarios default to the multipole model, whose spectra cost minutes per geometry at
 d = 3R (order search + ~1700 frequencies at L = 8): the runs share one spectra cache (and its
@@ -36,7 +36,7 @@ def test_scenario_quick_checks(name, sets, tmp_path, shared_cache):
         cmd += ["--set", s]
     subprocess.run(cmd, cwd=ROOT, check=True, timeout=TIMEOUT_S, env={**os.environ, "SIM_CACHE_DIR": str(shared_cache)})
     summary = json.loads((out / "summary.json").read_text())
-    deviations = summary.get("deviations_from_seed", {})
+    deviations = summary.get("deviations", {})
     failed = [k for k, v in summary["checks"].items() if isinstance(v, bool) and not v and k not in deviations]
     assert not failed, failed
     if sets == ["dT=1"]:

@@ -1,4 +1,4 @@
-"""Free-space Green tensor limits and polarizability identities (MODEL.md B2, B3)."""
+"""Free-space Green tensor limits and polarizability identities (docs/model.md §B2, B3)."""
 
 import numpy as np
 import pytest

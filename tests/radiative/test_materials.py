@@ -1,4 +1,4 @@
-"""Dielectric functions (MODEL.md B1): presets against their formulas, custom models, tables."""
+"""Dielectric functions (docs/model.md §B1): presets against their formulas, custom models, tables."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Network inputs, spectral integrals (MODEL.md B4, B5), adaptive error control, cache."""
+"""Network inputs, spectral integrals (docs/model.md §B4, B5), adaptive error control, cache."""
 
 import os
 import time
@@ -74,7 +74,7 @@ def test_bad_temperature():
 
 # ----------------------------------------------------------------- integrals
 def closed_form_conductance(d, radius, T):
-    """MODEL.md B5: (3/(4 pi^3 d^6)) int dw Im(a1) Im(a2) dTheta/dT, integrated adaptively."""
+    """docs/model.md §B5: (3/(4 pi^3 d^6)) int dw Im(a1) Im(a2) dTheta/dT, integrated adaptively."""
     sic = materials.get_material("SiC")
     im_a = lambda w: polarizability(sic.permittivity(w), radius, w)[:, 0, 0].imag
     # int dw/(2 pi) * 3/(2 pi^2 d^6) Im^2 = 3/(4 pi^3 d^6) int dw Im^2

@@ -64,7 +64,7 @@ def test_currents_from_the_dynamics_pair_record():
         currents_from_pair_powers(pairs, [1.0, 2.0], 3)
 
 
-# ----------------------------------------------------------------- persistent currents (MODEL.md B5)
+# ----------------------------------------------------------------- persistent currents (docs/model.md §B5)
 @pytest.fixture(scope="module")
 def square_currents(tmp_path_factory):
     """Counter-clockwise neighbour current J[0, 1] (W) of the C4 InSb square at 300 K for several B."""

@@ -1,4 +1,4 @@
-"""Many-body transmission (MODEL.md B3): fast path vs NumPy twins, sum rule, symmetries, bounds."""
+"""Many-body transmission (docs/model.md §B3): fast path vs NumPy twins, sum rule, symmetries, bounds."""
 
 import warnings
 
@@ -68,7 +68,7 @@ def test_fast_transmission_and_environment_match_twin(B):
 
 
 def test_push_through_identity_used_by_fast_path():
-    # MODEL.md writes Gd = G (1 - k^2 A G)^-1; the fast path solves (1 - k^2 G A) Gd = G
+    # docs/model.md writes Gd = G (1 - k^2 A G)^-1; the fast path solves (1 - k^2 G A) Gd = G
     net = insb_triangle(5.0)
     w = 1.7e14
     k = w / sc.c
