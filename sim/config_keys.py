@@ -35,6 +35,7 @@ class Key:
     low_open: bool = False
     high_open: bool = False
     choices: tuple = ()
+    nullable: bool = False  # null (None) is allowed and means what ``doc`` says (e.g. automatic)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -66,7 +67,7 @@ class Key:
             text = "text"
         if self.kind != kind:
             text = f"a non-empty list, each item {text}"
-        return text
+        return f"null or {text}" if self.nullable else text
 
     def check_item(self, where: str, name: str, value) -> None:
         kind = self.item_kind
@@ -98,6 +99,8 @@ class Key:
 
     def check(self, where: str, name: str, value) -> None:
         """Raise ValueError naming ``where`` (the user's key path) if ``value`` is not allowed."""
+        if value is None and self.nullable:
+            return
         if self.kind != self.item_kind:
             if not isinstance(value, list) or not value:
                 raise ValueError(f"{where} = {value!r} is not valid; allowed: {self.allowed(name)}")

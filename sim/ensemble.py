@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from sim import io, scenario
+from sim.progress import progress as show_progress
 from sim.validation import check_int
 
 
@@ -149,15 +150,14 @@ class Sweep:
     def run(self, client, progress: bool = True) -> list[dict]:
         """Run the pending tasks on a ``dask.distributed.Client``; return every row (finished ones too)."""
         from dask.distributed import as_completed
-        from tqdm.auto import tqdm
 
         todo = self.pending()
         rows = {t["id"]: run_task(self.scen.name, self.quick, self.overrides, t, str(self.dir))
                 for t in self.tasks if t not in todo}
         futures = [client.submit(run_task, self.scen.name, self.quick, self.overrides, t, str(self.dir),
                                  key=f"sim-{t['id']}", pure=False, retries=2) for t in todo]
-        with tqdm(total=len(self.tasks), initial=len(rows), desc=f"sweep {self.scen.name}", unit="run",
-                  disable=not progress) as bar:
+        with show_progress(total=len(self.tasks), initial=len(rows), desc=f"sweep {self.scen.name}", unit="run",
+                           quiet=not progress) as bar:
             for future in as_completed(futures):
                 row = future.result()
                 rows[row["task"]] = row

@@ -18,15 +18,15 @@ import copy
 import difflib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from sim.config_keys import Key, check_config, lookup
 
-REGISTRY: dict[str, "Scenario"] = {}
+REGISTRY: dict[str, Scenario] = {}
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Scenario:
     name: str
     description: str
     defaults: Callable[[bool], dict]
-    run: Callable[[dict, "RunContext"], dict]
+    run: Callable[[dict, RunContext], dict]
     keys: dict = field(default_factory=dict)  # dotted key -> sim.config_keys.Key
     doc: str = ""  # the scenario module's docstring: the physics, measured vs expected
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from sim import checkpoint
+from sim.progress import progress
 
 
 class RunawayError(RuntimeError):
@@ -101,8 +101,8 @@ class Simulation:
         start = self.state.step
         status = "completed"
         t0 = time.perf_counter()
-        bar = tqdm(total=max(end - start, 0), desc=self.desc, unit="step", disable=not self.progress,
-                   unit_scale=True, dynamic_ncols=True, leave=False)
+        bar = progress(total=max(end - start, 0), desc=self.desc, unit="step", quiet=not self.progress,
+                       unit_scale=True, dynamic_ncols=True, leave=False)
         try:
             if self.state.step % self.record_every == 0 and self.state.step == self.initial.step:
                 self._record()

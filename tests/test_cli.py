@@ -50,7 +50,9 @@ def test_run_writes_a_complete_run_directory(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["run", "no-such-scenario"], "scenario = 'no-such-scenario' is unknown; allowed: "),
     (["run", "rod-dc", "--set", "Q=1"], "unknown key 'Q'"),
-    (["run", "rod-dc", "--set", "C=-1", "--set", "N=[4]"], "C = -1.0 is out of range"),
+    (["run", "rod-dc", "--set", "C=-1", "--set", "N=[4]"], "--set C = -1 is not valid; allowed: C >= 0.5"),
+    (["run", "rod-dc", "--set", "noise=maybe"], "--set noise = 'maybe' is not valid; allowed: true or false"),
+    (["run", "rod-dc", "--set", "record_every=2.5"], "--set record_every = 2.5 is not valid"),
     (["bench", "nothing"], "bench = 'nothing' is unknown"),
     (["cache", "--max-size=-5M"], "--max-size = '-5M' is not valid; allowed: a size >= 0"),
     (["cache", "--older-than", "-1"], "--older-than = -1.0 days; allowed: >= 0"),
@@ -62,6 +64,7 @@ def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path, args, message):
     res = _run(*args)
     assert res.returncode == 2
     assert message in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "x").exists()  # refused before the run directory was made
 
 
 def test_cache_command_reports_and_prunes(tmp_path, capsys):
@@ -85,3 +88,36 @@ def test_quick_rod_dc_meets_every_tolerance(tmp_path):
     assert not failed, (failed, summary["checks"])
     normal = sorted((c for c in summary["cases"] if c["kind"] == "normal"), key=lambda c: c["N"])
     assert normal[0]["J_left"] > 2.5 * normal[-1]["J_left"]  # normal rods fall with length
+
+
+@pytest.fixture
+def toy_scenarios():
+    """Two throwaway scenarios: one whose check fails, one whose failure is a documented deviation."""
+    from sim import scenario as sc
+
+    sc.load_scenarios()
+    keys = {"x": sc.Key("a number", low=0)}
+    sc.scenario("toy-fails", "a failing check", lambda quick: {"x": 1.0}, keys)(
+        lambda cfg, ctx: {"checks": {"ok": True, "bad": False, "size": 3.5}})
+    sc.scenario("toy-deviates", "a documented deviation", lambda quick: {"x": 1.0}, keys)(
+        lambda cfg, ctx: {"checks": {"ok": True, "paper": False}, "deviations": {"paper": "the model says no"}})
+    yield
+    for name in ("toy-fails", "toy-deviates"):
+        sc.REGISTRY.pop(name)
+
+
+@pytest.mark.parametrize("name, strict, code, verdict", [
+    ("toy-fails", False, 0, "toy-fails: 1/2 checks pass; FAILED: bad"),
+    ("toy-fails", True, 4, "toy-fails: 1/2 checks pass; FAILED: bad"),
+    ("toy-deviates", True, 0, "toy-deviates: 1/2 checks pass; documented deviations from the papers: paper"),
+])
+def test_every_run_ends_with_a_verdict_and_strict_fails_on_a_failed_check(toy_scenarios, tmp_path, capsys, name,
+                                                                           strict, code, verdict):
+    out = tmp_path / "run"
+    assert main(["run", name, "--out", str(out)] + (["--strict"] if strict else [])) == code
+    assert capsys.readouterr().out.strip().splitlines()[-1] == verdict
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["all_pass"] is False
+    assert all(isinstance(v, bool) for v in summary["checks"].values())
+    if name == "toy-fails":
+        assert summary["metrics"] == {"size": 3.5}

@@ -24,8 +24,8 @@ import matplotlib
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.ticker import MaxNLocator
-from tqdm import tqdm
 
+from sim.progress import progress
 from sim.validation import check_choice, check_int, check_positive
 from sim.viz.plots import plt
 
@@ -434,7 +434,7 @@ def _rgb(fig) -> np.ndarray:
 
 def _frames(renderer, n: int, desc: str, quiet: bool):
     """Yield displayed frames 0..n-1 as RGB arrays, with a progress bar."""
-    for j in tqdm(range(n), desc=desc, unit="frame", disable=quiet):
+    for j in progress(range(n), desc=desc, unit="frame", quiet=quiet):
         renderer.update(j)
         yield _rgb(renderer.fig)
 
