@@ -22,22 +22,46 @@ runs stop at 10R (full) / 8R (quick); beyond, only the prediction is drawn (to 3
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 
 import numpy as np
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
+from sim.config_keys import Key
 from sim.radiative.drag import drag_network
 from sim.radiative.dynamics import NetworkParams, NetworkSystem
 from sim.radiative.fluctuations import (batched_peak, discrete_stationary_covariance,
                                         lagged_covariance, linear_response, predicted_peak, ros2_step_matrix)
+from sim.radiative.materials import PRESETS
 from sim.scenario import scenario
 from sim.stats import block_average, cross_correlation
 from sim.viz.plots import new_figure, save
 
 ROLES = ["thermostat", "thermostat", "free", "free"]
+
+KEYS = {
+    "R": Key("radius of the four spheres", unit="m", low=0, low_open=True),
+    "d_over_R": Key("centre distance within each dimer, over R (2: touching spheres)", low=2),
+    "T": Key("temperature of both thermostats and of the equilibrium", unit="K", low=0, low_open=True),
+    "material": Key("material of the four spheres", "choice", choices=tuple(PRESETS)),
+    "environment": Key("exchange with the vacuum field (off, as in the drag studies: the only value allowed)",
+                       "choice", choices=(False,)),
+    "h_over_R": Key("dimer separations run, over R (2: the facing spheres touch)", "numbers", low=2),
+    "h_predict_over_R": Key("[first, last] separation of the prediction-only curve, over R (log-spaced)", "numbers",
+                            low=2),
+    "n_predict": Key("separations on the prediction-only curve, both ends included", "integer", low=2),
+    "a_dt": Key("time step times the fastest relaxation rate, a_max dt (the variance bias ~ a dt / 2 is computed)",
+                low=0, low_open=True),
+    "n_slow": Key("run length in slow relaxation times (relative error ~ 1/sqrt(2 n_slow))", low=0, low_open=True),
+    "burn_slow": Key("discarded start, in slow relaxation times", low=0),
+    "samples_per_peak": Key("records per predicted peak lag of C34 (record interval = lag / this)", low=0,
+                            low_open=True),
+    "peak_window": Key("lags searched for the C34 peak, up to this many predicted peak lags (beyond the peak: > 1)",
+                       low=1, low_open=True),
+    "n_batches": Key("batches whose peaks give the peak's standard errors", "integer", low=2),
+    "curve_slow": Key("C34(tau) drawn up to this many slow relaxation times", low=0, low_open=True),
+}
 
 
 def defaults(quick: bool) -> dict:
@@ -211,7 +235,7 @@ def plot(rows, curve, cfg, ctx) -> None:
 
 
 @scenario("drag-noise", "equilibrium temperature fluctuations of the SiC drag network vs h: FDT variances, "
-          "vanishing equal-time and OU lagged cross-correlation of the passive particles", defaults)
+          "vanishing equal-time and OU lagged cross-correlation of the passive particles", defaults, KEYS)
 def run(cfg, ctx) -> dict:
     if cfg["environment"]:
         raise ValueError("environment = True; allowed for drag-noise: false (the drag studies neglect it)")

@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from sim.config_keys import REDUCED, Key
 from sim.rod.analysis import adler_frequency, adler_parameters, peak_frequency, winding_rate
-from sim.rod.model import RodParams, domega0_dT, make_law, weak_link_couplings
+from sim.rod.model import LAWS, RodParams, domega0_dT, make_law, weak_link_couplings
 from sim.schedule import Schedule
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
@@ -26,11 +27,36 @@ from sim.viz.plots import new_figure, save
 
 ADLER_TOL = 0.02  # overdamped, unlocked: within 2 % of the Adler frequency (issue)
 
+KEYS = {
+    "n_half": Key("rings per half; the weak link joins ring n_half - 1 to ring n_half", "integer", low=1),
+    "K": Key("link torque amplitude inside the stiff halves", unit=REDUCED, low=0),
+    "K_w": Key("torque amplitude of the weak link (sets the locking threshold d_omega_c)", unit=REDUCED, low=0,
+               low_open=True),
+    "k": Key("contact conductance of each reservoir", unit=REDUCED, low=0, low_open=True),
+    "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2)", "mapping"),
+    "law.name": Key("clock law", "choice", choices=tuple(LAWS)),
+    "T_mean": Key("temperature the drives are set about (overdamped: the reservoirs' mean; sweeps: the cold one), "
+                  "where d_omega_c is evaluated", unit=REDUCED, low=0, low_open=True),
+    "dt": Key("time step", unit=REDUCED, low=0, low_open=True),
+    "overdamped.C": Key("heat capacity per ring in the overdamped regime (small: halves follow their reservoirs)",
+                        unit=REDUCED, low=0.5),
+    "overdamped.m": Key("periodicities of the link torque run in the overdamped regime", "integers", low=1),
+    "overdamped.ratios": Key("fixed drives m d_omega / d_omega_c of the overdamped runs (> 1: running, < 1: locked)",
+                             "numbers", low=0, low_open=True),
+    "inertial.C": Key("heat capacity per ring in the inertial regime (large: hysteresis)", unit=REDUCED, low=0.5),
+    "inertial.max_ratio": Key("top of the inertial sweep, d_omega / d_omega_c (past the threshold 1)", low=1,
+                              low_open=True),
+    "inertial.sweep_time": Key("duration of each ramp of the hot reservoir (up and down)", unit=REDUCED, low=0,
+                               low_open=True),
+    "inertial.windows": Key("time windows per sweep, each giving one mean winding rate", "integer", low=1),
+    "periods": Key("beat periods measured per overdamped case (after the settling time)", "integer", low=1),
+    "record_every": Key("steps between recorded frames (10x that in the inertial sweeps)", "integer", low=1),
+}
+
 
 def defaults(quick: bool) -> dict:
     return {
         "n_half": 4,            # rings per half
-        "weak_link": None,      # link index of the weak link (default: between the halves)
         "K": 5.0, "K_w": 0.005,
         "k": 0.5,               # contact conductance of each reservoir
         "law": {"name": "linear", "w_ref": 1.0, "beta": 0.5, "T_ref": 1.0},
@@ -46,7 +72,7 @@ def defaults(quick: bool) -> dict:
 
 def weak_link_params(cfg, C, m, T_L, T_R):
     N = 2 * cfg["n_half"]
-    w = cfg["n_half"] - 1 if cfg["weak_link"] is None else cfg["weak_link"]
+    w = cfg["n_half"] - 1  # the weak link joins the halves
     K = weak_link_couplings(N, cfg["K"], cfg["K_w"], w)
     params = RodParams(N=N, C=C, K=K, m=m, law=make_law(cfg["law"]), k_L=cfg["k"], k_R=cfg["k"],
                        T_L=T_L, T_R=T_R, dt=cfg["dt"], noise=False, seed=cfg["seed"])
@@ -186,7 +212,8 @@ def plot(cases, sweeps, cfg, ctx) -> None:
     save(fig, ctx.path("figures", "rod_ac.png"))
 
 
-@scenario("rod-ac", "AC Josephson oscillation across a weak link: Adler frequency, locking, inertial hysteresis", defaults)
+@scenario("rod-ac", "AC Josephson oscillation across a weak link: Adler frequency, locking, inertial hysteresis",
+          defaults, KEYS)
 def run(cfg, ctx) -> dict:
     cases = []
     for m in cfg["overdamped"]["m"]:

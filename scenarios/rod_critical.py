@@ -12,14 +12,38 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.config_keys import REDUCED, Key
 from sim.rod.analysis import count_slips, winding_rate
-from sim.rod.model import RodParams, make_law
+from sim.rod.model import LAWS, RodParams, make_law
 from sim.schedule import Schedule
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save
 
 JC_TOL = 0.02  # J_c within 2 % of omega0 K / m (issue)
+
+KEYS = {
+    "N": Key("rings of the rod (>= 4: the interior drop is taken between rings 1 and N-2)", "integer", low=4),
+    "C": Key("heat capacity per ring", unit=REDUCED, low=0.5),
+    "K": Key("link torque amplitude (J_c = omega0 K / m)", unit=REDUCED, low=0, low_open=True),
+    "m": Key("periodicity of the link torque (a slip is a 2 pi / m jump of the twist)", "integer", low=1),
+    "k": Key("contact conductance of each reservoir (strong: a small bath difference reaches J_c)", unit=REDUCED,
+             low=0, low_open=True),
+    "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2)", "mapping"),
+    "law.name": Key("clock law", "choice", choices=tuple(LAWS)),
+    "T_R": Key("cold (right) reservoir temperature; the hot one is T_R plus the drive", unit=REDUCED, low=0,
+               low_open=True),
+    "dt": Key("time step", unit=REDUCED, low=0, low_open=True),
+    "t_ramp": Key("duration of the noise-free ramp of the hot reservoir to 1.5x the critical drive", unit=REDUCED,
+                  low=0, low_open=True),
+    "iv_drives": Key("bath differences of the noise-free I-V runs, in units of the one that drives J_c", "numbers",
+                     low=0),
+    "t_iv": Key("duration of each I-V run (the first 20 % is burn-in)", unit=REDUCED, low=0, low_open=True),
+    "slip_drives": Key("bath differences of the noisy slip-rate runs, in units of the one that drives J_c",
+                       "numbers", low=0),
+    "t_slip": Key("duration of each slip-rate run (the first 20 % is burn-in)", unit=REDUCED, low=0, low_open=True),
+    "record_every": Key("steps between recorded frames", "integer", low=1),
+}
 
 
 def defaults(quick: bool) -> dict:
@@ -114,7 +138,8 @@ def plot(result, ctx) -> None:
     save(fig, ctx.path("figures", "rod_critical.png"))
 
 
-@scenario("rod-critical", "critical heat current J_c = omega0 K/m, phase slips and the thermal I-V curve", defaults)
+@scenario("rod-critical", "critical heat current J_c = omega0 K/m, phase slips and the thermal I-V curve",
+          defaults, KEYS)
 def run(cfg, ctx) -> dict:
     result = measure_jc(cfg, ctx)
     ctx.log(f"  J_c measured {result['J_c_measured']:.5g}, expected {result['J_c_expected']:.5g}")

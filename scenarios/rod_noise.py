@@ -15,11 +15,37 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from sim.rod.model import RodParams, make_law
+from sim.config_keys import REDUCED, Key
+from sim.rod.model import LAWS, RodParams, make_law
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
 from sim.stats import least_squares, rate_from_cumulative
 from sim.viz.plots import new_figure, save
+
+KEYS = {
+    "kinds": Key("rods compared: a table of named rods, each with N, K and g", "mapping"),
+    "kinds.super.N": Key("rings of the super rod", "integer", low=2),
+    "kinds.super.K": Key("link torque amplitude of the super rod", unit=REDUCED, low=0, low_open=True),
+    "kinds.super.g": Key("neighbour conductance of the super rod (0: none)", unit=REDUCED, low=0),
+    "kinds.normal.N": Key("rings of the normal rod", "integer", low=2),
+    "kinds.normal.K": Key("link torque amplitude of the normal rod (0: none)", unit=REDUCED, low=0),
+    "kinds.normal.g": Key("neighbour conductance of the normal rod", unit=REDUCED, low=0, low_open=True),
+    "C": Key("heat capacity per ring", unit=REDUCED, low=0.5),
+    "k": Key("contact conductance of each reservoir", unit=REDUCED, low=0, low_open=True),
+    "T": Key("equilibrium temperature; the driven runs have reservoirs at T +- dT/2", unit=REDUCED, low=0,
+             low_open=True),
+    "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2)", "mapping"),
+    "law.name": Key("clock law", "choice", choices=tuple(LAWS)),
+    "dT_small": Key("small bath difference of the direct-drive run that measures G = J / dT", unit=REDUCED, low=0,
+                    low_open=True),
+    "dT_large": Key("bath difference of the run under drive (noise and spectrum away from equilibrium)",
+                    unit=REDUCED, low=0, low_open=True),
+    "t_run": Key("duration of each run, burn-in of 5 relaxation times included", unit=REDUCED, low=0, low_open=True),
+    "block_relaxations": Key("shortest block of the var(Q(tau)) fit, in relaxation times of rod and contacts",
+                             low=0, low_open=True),
+    "dt": Key("time step", unit=REDUCED, low=0, low_open=True),
+    "record_every": Key("steps between recorded frames", "integer", low=1),
+}
 
 
 def defaults(quick: bool) -> dict:
@@ -106,7 +132,8 @@ def _log_binned(x, y, bins: int = 40):
             np.array([y[idx == i].mean() for i in keep]))
 
 
-@scenario("rod-noise", "heat-current noise: zero-frequency limit vs 2 T^2 G (Green-Kubo vs direct drive)", defaults)
+@scenario("rod-noise", "heat-current noise: zero-frequency limit vs 2 T^2 G (Green-Kubo vs direct drive)",
+          defaults, KEYS)
 def run(cfg, ctx) -> dict:
     results = {}
     for i, kind in enumerate(cfg["kinds"]):

@@ -19,8 +19,9 @@ import warnings
 
 import numpy as np
 
+from sim.config_keys import REDUCED, Key
 from sim.rod.linear import effective_inertia, fastest_mode
-from sim.rod.model import Linear, RodParams, domega0_dT, make_law
+from sim.rod.model import LAWS, Linear, RodParams, domega0_dT, make_law
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
 from sim.simulation import RunawayError
@@ -31,6 +32,28 @@ from sim.viz.plots import new_figure, save
 # and by nonlinear corrections at the top of the fit window (~1e-2 of saturation); 5 % is the
 # issue's tolerance and leaves room for both by a factor > 10.
 REL_TOL = 0.05
+
+KEYS = {
+    "N": Key("rings of the closed rod (no reservoirs, no noise)", "integer", low=2),
+    "C": Key("heat capacity per ring", unit=REDUCED, low=0.5),
+    "K": Key("link torque amplitude: couples the rings, so the perturbation can grow", unit=REDUCED, low=0,
+             low_open=True),
+    "m": Key("periodicity of the link torque (density peaks per ring)", "integer", low=1),
+    "torque": Key("link torque: K sin(m dtheta)/m or harmonic K dtheta", "choice", choices=("sine", "harmonic")),
+    "law": Key("clock law omega0(T): a table with `name` and its parameters; the rotor's are w_q, the flux alpha "
+               "and T_q (docs/model.md §A2)", "mapping"),
+    "law.name": Key("clock law (the rotor's omega0 omega0' < 0 makes the uniform rod unstable)", "choice",
+                    choices=tuple(LAWS)),
+    "T0": Key("uniform starting temperature of the rod", unit=REDUCED, low=0, low_open=True),
+    "seed_amplitude": Key("size of the initial perturbation, largest |T_i - T0| / T0 (below 1: every T_i > 0)",
+                          low=0, high=1, low_open=True, high_open=True),
+    "dt": Key("time step", unit=REDUCED, low=0, low_open=True),
+    "record_every": Key("steps between recorded frames", "integer", low=1),
+    "t_max": Key("longest run time, if the runaway does not stop the run before", unit=REDUCED, low=0,
+                 low_open=True),
+    "fit_window": Key("[low, high] of the growth-rate fit, as fractions of the final (saturation) temperature "
+                      "spread", "numbers", low=0, high=1, low_open=True),
+}
 
 
 def defaults(quick: bool) -> dict:
@@ -132,7 +155,7 @@ def plot(runs, fits, stable, rate_expected, cfg, ctx) -> None:
 
 @scenario("rod-rotor-instability",
           "rotor law (omega0 falls with T): negative effective inertia, temperatures separate, the run stops on its own",
-          defaults)
+          defaults, KEYS)
 def run(cfg, ctx) -> dict:
     T0 = cfg["T0"]
     law = make_law(cfg["law"])

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.config_keys import REDUCED, Key
 from sim.rod.linear import effective_inertia, front_speed, second_sound_speed
-from sim.rod.model import RodParams, make_law
+from sim.rod.model import LAWS, RodParams, make_law
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
 from sim.stats import peak_times
@@ -22,6 +23,28 @@ from sim.viz.plots import new_figure, save
 
 REL_TOL = 0.03  # tolerance on the measured wave speed
 AIRY_PEAK = 1.018793  # first maximum of Ai(-x): the front's first peak sits at 2 w_p t = 2n + AIRY_PEAK n^(1/3)
+
+KEYS = {
+    "N": Key("rings of the closed rod (the pulse starts on ring N // 2)", "integer", low=2),
+    "C": Key("heat capacity per ring", unit=REDUCED, low=0.5),
+    "K": Key("link torque amplitude: the rod's stiffness, v = sqrt(K omega0 omega0'/C)", unit=REDUCED, low=0,
+             low_open=True),
+    "m": Key("periodicity of the link torque (density peaks per ring)", "integer", low=1),
+    "torque": Key("link torque: K sin(m dtheta)/m or harmonic K dtheta", "choice", choices=("sine", "harmonic")),
+    "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2); it needs "
+               "omega0 omega0' > 0 at T0 for a wave", "mapping"),
+    "law.name": Key("clock law", "choice", choices=tuple(LAWS)),
+    "T0": Key("uniform temperature of the rod before the pulse", unit=REDUCED, low=0, low_open=True),
+    "pulse": Key("extra temperature of the source ring at t = 0 (small: the small-angle regime)", unit=REDUCED,
+                 low=0, low_open=True),
+    "dt": Key("time step", unit=REDUCED, low=0, low_open=True),
+    "record_every": Key("steps between recorded frames", "integer", low=1),
+    "fit_from": Key("nearest ring distance from the source in the front fit (away from the source region)",
+                    "integer", low=1),
+    "fit_to_fraction": Key("farthest ring distance in the front fit, as a fraction of N (before the end "
+                           "reflections; the source sits N/2 from each end)", low=0, high=0.5, low_open=True,
+                           high_open=True),
+}
 
 
 def defaults(quick: bool) -> dict:
@@ -91,7 +114,7 @@ def plot(t, dT, source, fit, v_expected, distances, arrival, ctx) -> None:
 
 
 @scenario("rod-second-sound", "second sound: a heat pulse on a closed rod travels at sqrt(K omega0 omega0'/C) (docs/model.md §A4.5)",
-          defaults)
+          defaults, KEYS)
 def run(cfg, ctx) -> dict:
     params = _params(cfg)
     N, T0, source = params.N, cfg["T0"], params.N // 2

@@ -12,7 +12,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from scenarios.rod_ac import locking_threshold, weak_link_params
+from sim.config_keys import REDUCED, Key
 from sim.rod.analysis import adler_frequency, winding_rate
+from sim.rod.model import LAWS
 from sim.schedule import Schedule
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
@@ -20,10 +22,31 @@ from sim.viz.plots import new_figure, save
 
 LOCK_TOL = 1e-3  # a point is on step n when its winding rate is within 0.1 % of n w_d
 
+KEYS = {
+    "n_half": Key("rings per half; the weak link joins ring n_half - 1 to ring n_half", "integer", low=1),
+    "K": Key("link torque amplitude inside the stiff halves", unit=REDUCED, low=0),
+    "K_w": Key("torque amplitude of the weak link (sets the locking threshold d_omega_c)", unit=REDUCED, low=0,
+               low_open=True),
+    "k": Key("contact conductance of each reservoir", unit=REDUCED, low=0, low_open=True),
+    "C": Key("heat capacity per ring (small: the overdamped regime)", unit=REDUCED, low=0.5),
+    "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2)", "mapping"),
+    "law.name": Key("clock law", "choice", choices=tuple(LAWS)),
+    "T_mean": Key("cold (right) reservoir temperature, at which d_omega_c is evaluated", unit=REDUCED, low=0,
+                  low_open=True),
+    "dt": Key("largest time step (lowered so that a drive period is a whole number of steps)", unit=REDUCED, low=0,
+              low_open=True),
+    "w_d_ratio": Key("drive (modulation) frequency w_d / d_omega_c", low=0, low_open=True),
+    "modulation_ratio": Key("amplitude of the modulation of d_omega, over d_omega_c (0: no modulation)", low=0),
+    "max_ratio": Key("largest mean drive d_omega / d_omega_c of the sweep (which starts at 0)", low=0, low_open=True),
+    "points": Key("mean drives in the sweep, evenly spaced from 0 to max_ratio", "integer", low=2),
+    "periods": Key("drive periods averaged per point (after the settling time)", "integer", low=1),
+    "frames_per_period": Key("recorded frames per drive period", "integer", low=1),
+}
+
 
 def defaults(quick: bool) -> dict:
     return {
-        "n_half": 4, "weak_link": None, "K": 5.0, "K_w": 0.005, "k": 0.5, "C": 1.0,
+        "n_half": 4, "K": 5.0, "K_w": 0.005, "k": 0.5, "C": 1.0,
         "law": {"name": "linear", "w_ref": 1.0, "beta": 0.5, "T_ref": 1.0},
         "T_mean": 1.0, "dt": 0.1,     # largest time step; adjusted so a drive period is whole steps
         "w_d_ratio": 1.0,          # drive frequency / d_omega_c
@@ -88,7 +111,8 @@ def plot(points, steps, cfg, ctx) -> None:
     save(fig, ctx.path("figures", "rod_shapiro.png"))
 
 
-@scenario("rod-shapiro", "phase locking of the weak-link oscillation to a modulated reservoir: Shapiro steps", defaults)
+@scenario("rod-shapiro", "phase locking of the weak-link oscillation to a modulated reservoir: Shapiro steps",
+          defaults, KEYS)
 def run(cfg, ctx) -> dict:
     ratios = np.linspace(0.0, cfg["max_ratio"], cfg["points"])
     points = []

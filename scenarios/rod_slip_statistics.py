@@ -44,15 +44,38 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from sim.config_keys import REDUCED, Key
 from sim.rod.analysis import count_slips, winding_rate
 from sim.rod.linear import linearised_generator
-from sim.rod.model import RodParams, domega0_dT, make_law, weak_link_couplings
+from sim.rod.model import LAWS, RodParams, domega0_dT, make_law, weak_link_couplings
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
 from sim.stats import least_squares
 from sim.viz.plots import new_figure, save
 
 KRAMERS_BARRIER = 4.0  # dU/T above which slips are tested for Poisson statistics
+
+KEYS = {
+    "N": Key("rings of the rod", "integer", low=2),
+    "weak_link": Key("index of the weak link (0 .. N-2; link i joins rings i and i+1)", "integer", low=0),
+    "K": Key("torque amplitude of the stiff links (at least K_w: they carry the current without slipping)",
+             unit=REDUCED, low=0, low_open=True),
+    "K_w": Key("torque amplitude of the weak link: its critical current J_c = omega0 K_w / m and barrier 2 K_w / m^2",
+               unit=REDUCED, low=0, low_open=True),
+    "m": Key("periodicity of the link torque (density peaks per ring)", "integer", low=1),
+    "C": Key("heat capacity per ring", unit=REDUCED, low=0.5),
+    "k": Key("contact conductance of each reservoir (k_L = k_R = k): the friction of the slipping phase",
+             unit=REDUCED, low=0, low_open=True),
+    "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2)", "mapping"),
+    "law.name": Key("clock law", "choice", choices=tuple(LAWS)),
+    "temperatures": Key("mean reservoir temperatures of the grid", "numbers", unit=REDUCED, low=0, low_open=True),
+    "bias": Key("currents of the grid as J / J_c, set by the bath difference (below 1: the link has a well)",
+                "numbers", low=0, high=1, high_open=True),
+    "replicas": Key("independent runs per grid point, for the error bars", "integer", low=1),
+    "t_run": Key("length of each run", unit=REDUCED, low=0, low_open=True),
+    "dt": Key("time step", unit=REDUCED, low=0, low_open=True),
+    "record_every": Key("steps between recorded frames (slips are counted from the frames)", "integer", low=1),
+}
 
 
 def defaults(quick: bool) -> dict:
@@ -200,7 +223,7 @@ def plot(result, cfg, ctx) -> None:
 
 
 @scenario("rod-slip-statistics", "waiting times of thermally activated phase slips vs J/J_c and T: Poisson and Arrhenius",
-          defaults)
+          defaults, KEYS)
 def run(cfg, ctx) -> dict:
     from tqdm.auto import tqdm
 

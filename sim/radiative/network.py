@@ -80,15 +80,24 @@ class Network:
     cache_dir : where sampled spectra are cached; default $SIM_CACHE_DIR or ~/.cache/sim/spectra.
     cache : False keeps spectra in memory only.
 
-    Raises ValueError for overlapping spheres (centre distance < R_i + R_j), non-finite
-    positions, R <= 0, unknown materials or model, lmax < 1, an order whose memory exceeds
-    the machine, or a gap too small for any feasible order; the dipole model warns
-    (``DipoleApproximationWarning``) when a centre distance is below 1.5 (R_i + R_j) (3R for
-    equal spheres), the multipole model (``GyrotropicMultipoleWarning``) when a gyrotropic
-    sphere, kept at electric-dipole order, is that close to another.
+    Raises
+    ------
+    ValueError
+        For overlapping spheres (centre distance < R_i + R_j), non-finite positions,
+        R <= 0, unknown materials or model, lmax < 1, an order whose memory exceeds the
+        machine, or a gap too small for any feasible order.
 
-    The environment (vacuum field at T_env) is not part of ``conductance``/``power_table``,
-    as Ben-Abdallah did; ``environment_transmission`` and ``environment_power_table`` give it.
+    Warns
+    -----
+    DipoleApproximationWarning
+        Dipole model, a centre distance below 1.5 (R_i + R_j) (3R for equal spheres).
+    GyrotropicMultipoleWarning
+        Multipole model, a gyrotropic sphere (kept at electric-dipole order) that close to another.
+
+    Notes
+    -----
+    The environment (vacuum field at T_env) is not part of ``conductance``/``power_table``
+    (Ben-Abdallah neglects it); ``environment_transmission`` and ``environment_power_table`` give it.
     """
 
     def __init__(self, positions, radii, materials, B: float = 0.0, *, model: str = "dipole",

@@ -50,7 +50,7 @@ def test_super_rod_current_twist_and_uniform_temperature(rod_params, N):
     assert -s["J_right"] == pytest.approx(J, rel=RTOL)
     assert np.allclose(s["J_links"], J, rtol=RTOL)  # every link carries the supercurrent (time average)
     w0 = 1.0  # linear law at T = 1
-    assert np.allclose(s["torque_links"], J / w0, rtol=RTOL)  # seed Eq. 9
+    assert np.allclose(s["torque_links"], J / w0, rtol=RTOL)  # Shi & Cheng Eq. 9
     # Instantaneous state: short twist waves standing in the interior lose energy only at the
     # ends and ring for ~1e5 time units (a zig-zag of < 1 % in the supercurrent here)
     assert np.allclose(s["supercurrent"], J, rtol=0.02)
