@@ -29,7 +29,7 @@ def _cell(text: str) -> str:
 def keys_table(scen) -> list[str]:
     full, quick = scen.defaults(False), scen.defaults(True)
     rows = ["| key | default | `--quick` | unit | allowed | meaning |", "|---|---|---|---|---|---|"]
-    for dotted, key in (scen.keys | {"seed": scenario.SEED_KEY}).items():
+    for dotted, key in scen.declared(full).items():
         values = []
         for cfg in (full, quick):
             try:

@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.radiative.drag import PAPER_GEOMETRY, check_model_config, drag_network, model_at, sign_change_roots, touching
-from scenarios.drag_sic import h_axis
+from sim.config_keys import Key
+from sim.radiative.drag import (MODEL_KEYS, PAPER_GEOMETRY, check_model_config, drag_network, model_at,
+                                sign_change_roots, touching)
+from sim.radiative.materials import PRESETS
+from scenarios.drag_sic import DIMER_KEYS, h_axis
 from sim.scenario import scenario
 from sim.validation import check_int, check_range
 from sim.viz.plots import new_figure, save
@@ -39,6 +42,15 @@ LABELS = {"G12": " SiC-Au (drive)", "G13": " SiC-Au facing", "G14": " SiC-SiC di
 STYLES = {"G12": {"ls": "-", "lw": 4, "alpha": 0.35}, "G34": {"ls": "--", "lw": 1.2},
           "G13": {"ls": "-", "lw": 4, "alpha": 0.35}, "G24": {"ls": ":", "lw": 1.5, "marker": "x", "ms": 4},
           "G14": {"ls": "-", "lw": 1.2, "marker": "o", "ms": 3}, "G23": {"ls": "-.", "lw": 1.2}}
+
+KEYS = {
+    **DIMER_KEYS,
+    "T": Key("temperature of the pair conductances G_ij", unit="K", low=0, low_open=True),
+    **MODEL_KEYS,
+    "n_h_multipole": Key("points of the multipole rows' h grid", "integer", low=2),
+    "materials": Key("materials of particles 1-4 (drive dimer 1, 2; passive 3 facing 1, 4 facing 2)", "choices",
+                     choices=tuple(PRESETS)),
+}
 
 
 def defaults(quick: bool) -> dict:
@@ -66,7 +78,8 @@ def _conductances(cfg, m, dR, model):
     return G
 
 
-@scenario("conductance-vs-h", "pair conductances at 300 K vs h, crossed SiC/Au dimers (Ben-Abdallah's Fig. 3)", defaults)
+@scenario("conductance-vs-h", "pair conductances at 300 K vs h, crossed SiC/Au dimers (Ben-Abdallah's Fig. 3)",
+          defaults, KEYS)
 def run(cfg, ctx) -> dict:
     m = check_model_config(cfg)
     check_range("h_min_multipole_over_R", cfg["h_min_multipole_over_R"], low=2.0)

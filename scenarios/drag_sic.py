@@ -61,8 +61,9 @@ from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter, N
 from scipy import constants as sc
 from tqdm.auto import tqdm
 
-from sim.radiative.drag import (PAPER_GEOMETRY, check_model_config, drag_dynamics, drag_network, drag_point,
-                                model_at, sign_change_roots, touching)
+from sim.config_keys import Key
+from sim.radiative.drag import (MODEL_KEYS, PAPER_GEOMETRY, check_model_config, drag_dynamics, drag_network,
+                                drag_point, model_at, sign_change_roots, touching)
 from sim.scenario import scenario
 from sim.validation import check_int, check_range
 from sim.viz.plots import new_figure, save
@@ -70,6 +71,42 @@ from sim.viz.plots import new_figure, save
 BALANCE_TOL = 1e-3    # |R_D / R_D_balance - 1| at every h (issue)
 LINEAR_TOL_1K = 5e-3  # |R_D / R_D_linear - 1| with a drive dT <= 1 K (issue)
 SYSTEMS = {"drag-sic": ["SiC", "SiC", "SiC", "SiC"], "drag-sic-au": ["SiC", "Au", "Au", "SiC"]}
+
+#: the keys conductance-vs-h shares: the spheres, the drive-dimer distances, both h grids, the sign-change bracketing
+DIMER_KEYS = {
+    "R": Key("radius of the four spheres", unit="m", low=0, low_open=True),
+    "d_over_R": Key("drive-dimer centre distances d run, over R (2: touching, always in the dipole model)", "numbers",
+                    low=2),
+    "h_min_over_R": Key("smallest dimer separation h (centre distance of facing spheres) of the dipole rows' grid, "
+                        "over R (2: touching)", low=2),
+    "h_max": Key("largest h of both h grids (log-spaced from their smallest h)", unit="m", low=0, low_open=True),
+    "n_h": Key("points of the dipole rows' h grid", "integer", low=2),
+    "h_min_multipole_over_R": Key("smallest h of the multipole rows' grid, over R (contact has no multipole answer)",
+                                  low=2, low_open=True),
+    "boundary_rtol": Key("relative tolerance in h of the bracketed sign changes", low=0, high=0.1, low_open=True),
+}
+
+KEYS = {
+    **DIMER_KEYS,
+    "T2": Key("temperature of drive particle 2 (particle 1 is thermostated at T2 + dT)", unit="K", low=0,
+              low_open=True),
+    "dT": Key("drive: how much hotter particle 1 is than particle 2", unit="K", low=0, low_open=True),
+    **MODEL_KEYS,
+    "n_h_map_multipole": Key("points of the multipole rows' h grid (by-d curves and the multipole sign map)",
+                             "integer", low=2),
+    "rtol_steady": Key("steady-state criterion of the dynamics (relative distance along the slowest mode)", low=0,
+                       low_open=True),
+    "environment": Key("exchange with the vacuum field (off, as in Ben-Abdallah's studies: the only value allowed)",
+                       "choice", choices=(False,)),
+    "d_map_over_R": Key("drive-dimer distances d of the dipole sign map of R_D, over R (2: touching)", "numbers",
+                        low=2),
+    "d_map_multipole_over_R": Key("drive-dimer distances d of the multipole sign map (multipole model only), over R "
+                                  "(contact has no multipole answer)", "numbers", low=2, low_open=True),
+    "spectra_points_over_R": Key("[d, h] points, over R, whose spectra T13(w), T14(w) are plotted (dipole model; "
+                                 "2: touching)", "numbers", low=2),
+    "spectra_band": Key("[lowest, highest] frequency of the plotted spectra (6000 points)", "numbers", unit="rad/s",
+                        low=0, low_open=True),
+}
 
 
 def defaults(quick: bool) -> dict:
@@ -432,11 +469,13 @@ def _run(name, cfg, ctx):
     return {"scenario": name, **out, "environment": cfg["environment"], "checks": ch, "deviations": dev}
 
 
-@scenario("drag-sic", "thermal photon drag between two SiC dimers vs separation h (Ben-Abdallah's Fig. 2a)", defaults)
+@scenario("drag-sic", "thermal photon drag between two SiC dimers vs separation h (Ben-Abdallah's Fig. 2a)",
+          defaults, KEYS)
 def run_sic(cfg, ctx) -> dict:
     return _run("drag-sic", cfg, ctx)
 
 
-@scenario("drag-sic-au", "drag in the crossed SiC/Au dimers: negative drag range (Ben-Abdallah's Fig. 2b)", defaults)
+@scenario("drag-sic-au", "drag in the crossed SiC/Au dimers: negative drag range (Ben-Abdallah's Fig. 2b)",
+          defaults, KEYS)
 def run_sic_au(cfg, ctx) -> dict:
     return _run("drag-sic-au", cfg, ctx)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from scenarios.insb_persistent import RING_KEYS
+from sim.config_keys import Key
 from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, steady_state
 from sim.radiative.geometry import ring, ring_radius_for_spacing
@@ -32,6 +34,19 @@ from sim.viz.plots import new_figure, save
 ROLES = ["thermostat", "free", "thermostat", "free"]
 HALL_TOL = 1e-3      # measured Hall ratio vs the linear-response relation (corrections O((dT/T)^2))
 IDENTITY_TOL = 1e-4  # G - G^T against -dJ/dT (central differences, rtol 1e-8 spectra)
+
+KEYS = {
+    **RING_KEYS,
+    "spacing": Key("side of the square: centre distance of neighbouring corners (>= 2R)", unit="m", low=0,
+                   low_open=True),
+    "T": Key("mean temperature of the drive, and the environment's temperature", unit="K", low=0, low_open=True),
+    "dT": Key("longitudinal drive: corner 0 at T + dT/2, corner 2 at T - dT/2", unit="K", low=0, low_open=True),
+    "B": Key("fields run, normal to the square (the oddness check needs pairs +-B)", "numbers", unit="T"),
+    "environment": Key("runs without (Ben-Abdallah's choice) and with the vacuum field at T", "bools"),
+    "dT_fd": Key("central-difference step in T for dJ_01/dT", unit="K", low=0, low_open=True),
+    "rtol_steady": Key("steady-state criterion of the dynamics (relative distance along the slowest mode)", low=0,
+                       low_open=True),
+}
 
 
 def defaults(quick: bool) -> dict:
@@ -113,7 +128,8 @@ def plot(cases, cfg, ctx) -> None:
     save(fig, ctx.path("figures", "hall.png"))
 
 
-@scenario("hall", "photon thermal Hall effect in a C4 square of InSb spheres, tied to dJ_persistent/dT", defaults)
+@scenario("hall", "photon thermal Hall effect in a C4 square of InSb spheres, tied to dJ_persistent/dT",
+          defaults, KEYS)
 def run(cfg, ctx) -> dict:
     pos = ring(4, ring_radius_for_spacing(4, cfg["spacing"]))
     cases = []

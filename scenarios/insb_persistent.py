@@ -31,10 +31,11 @@ import numpy as np
 from scipy import constants as sc
 from scipy.signal import find_peaks
 
+from sim.config_keys import Key
 from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, NetworkSystem, simulate_network
 from sim.radiative.geometry import ring, ring_radius_for_spacing, stacked_rings
-from sim.radiative.materials import get_material
+from sim.radiative.materials import PRESETS, InSb, get_material
 from sim.radiative.persistent import (circulation, currents_from_pair_powers, principal_resonances,
                                      single_particle_absorption, spectral_extent)
 from sim.scenario import scenario
@@ -43,6 +44,42 @@ from sim.viz.plots import new_figure, save
 N_RING = 4
 PHI0 = np.pi / N_RING  # the half-plane between particles 0 and 1, where circulations are read
 PEAK_TOL = 0.06e-6     # m: a persistent-spectrum peak "sits at" a single-sphere resonance within this
+
+#: the material presets whose permittivity depends on B
+MAGNETO_OPTICAL = tuple(name for name, make in PRESETS.items() if isinstance(make(), InSb))
+#: the keys persistent-drag and hall share: the spheres and their neighbour distance
+RING_KEYS = {
+    "R": Key("radius of the spheres", unit="m", low=0, low_open=True),
+    "spacing": Key("centre distance of neighbours on a ring (>= 2R; 3R: the closest the dipole model is quantitative "
+                   "at)", unit="m", low=0, low_open=True),
+    "material": Key("material of the spheres (magneto-optical: with a B-independent permittivity there is neither a "
+                    "persistent current nor a Hall effect)", "choice", choices=MAGNETO_OPTICAL),
+}
+
+KEYS = {
+    **RING_KEYS,
+    "T": Key("temperature of the uniform network: spectra, sweeps, the dynamics' start and environment (> 20 K: the "
+             "dynamics' tables span T - 20 K .. T + 20 K)", unit="K", low=20, low_open=True),
+    "B_spectra": Key("fields of panel (b), rings at h_near (first and last compared)", "numbers", unit="T"),
+    "B_far": Key("field of panel (a), of the sweeps vs h and T and of the dynamics", unit="T"),
+    "h_near": Key("ring separation (centre distance of facing spheres) of the near case (2R: touching)", unit="m",
+                  low=0, low_open=True),
+    "h_far": Key("ring separation of the far case (beyond the near field)", unit="m", low=0, low_open=True),
+    "wavelength": Key("[shortest, longest wavelength, number of points] of the persistent spectra", "numbers",
+                      unit="m", low=0, low_open=True),
+    "h_sweep_R": Key("ring separations of the sweep of the circulation I vs h, over R (2: touching)", "numbers",
+                     low=2),
+    "B_sweep": Key("fields of the sweep of I vs B, rings at h_near (the oddness check needs pairs +-B)", "numbers",
+                   unit="T"),
+    "T_sweep": Key("temperatures of the sweep of I vs T", "numbers", unit="K", low=0, low_open=True),
+    "inset_B": Key("[lowest, highest field, number of points] of the single-sphere resonance inset", "numbers",
+                   unit="T"),
+    "rtol": Key("relative tolerance of the spectral integrals behind the circulations", low=0, low_open=True),
+    "displacement": Key("outward radial push of particle 0 in the symmetry-breaking dynamics runs", unit="m", low=0,
+                        low_open=True),
+    "n_relax": Key("length of each dynamics run, in slowest relaxation times", low=0, low_open=True),
+    "record_every": Key("steps between recorded frames of the dynamics runs", "integer", low=1),
+}
 
 
 def defaults(quick: bool) -> dict:
@@ -264,7 +301,7 @@ def plot(spec, res, sw, cfg, ctx) -> None:
 
 
 @scenario("insb-persistent", "persistent heat currents in two rings of InSb spheres in a field B (Ben-Abdallah's Fig. 4)",
-          defaults)
+          defaults, KEYS)
 def run(cfg, ctx) -> dict:
     ctx.log(f"ring radius {ring_radius_for_spacing(N_RING, cfg['spacing']) * 1e9:.1f} nm "
             f"(neighbours {cfg['spacing'] / cfg['R']:g}R apart)")

@@ -19,6 +19,8 @@ import warnings
 
 import numpy as np
 
+from scenarios.insb_persistent import RING_KEYS
+from sim.config_keys import Key
 from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, steady_state
 from sim.radiative.geometry import neighbour_pairs, ring, ring_radius_for_spacing, stacked_rings
@@ -29,6 +31,18 @@ from sim.viz.plots import new_figure, save
 N_RING = 4
 PHI0 = np.pi / N_RING
 FAR_TOL = 0.01   # A at the largest separation vs 1
+
+KEYS = {
+    **RING_KEYS,
+    "B": Key("field along the rings' axis", unit="T"),
+    "h_R": Key("ring separations run (centre distance of facing spheres), over R (2: touching)", "numbers", low=2),
+    "T": Key("temperatures run: the drive ring's thermostats and the isolated ring's reference", "numbers", unit="K",
+             low=0, low_open=True),
+    "T_offset": Key("how much colder than T the passive ring starts (T - T_offset > 0)", unit="K"),
+    "environment": Key("exchange with the vacuum field at T (off, as Ben-Abdallah did)", "bool"),
+    "rtol_steady": Key("steady-state criterion of the dynamics (relative distance along the slowest mode)", low=0,
+                       low_open=True),
+}
 
 
 def defaults(quick: bool) -> dict:
@@ -113,7 +127,7 @@ def plot(cases, cfg, ctx) -> None:
 
 
 @scenario("persistent-drag", "drag of a thermostated InSb ring on a free ring's persistent current, vs h and T",
-          defaults)
+          defaults, KEYS)
 def run(cfg, ctx) -> dict:
     radius = ring_radius_for_spacing(N_RING, cfg["spacing"])
     single = Network(ring(N_RING, radius), cfg["R"], cfg["material"], B=cfg["B"])

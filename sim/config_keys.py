@@ -15,6 +15,7 @@ checked by the code that reads it) and ``text``.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from dataclasses import dataclass
 
@@ -53,7 +54,7 @@ class Key:
         if kind == "bool":
             text = "true or false"
         elif kind == "choice":
-            text = "one of " + ", ".join(map(repr, self.choices))
+            text = "one of " + ", ".join(json.dumps(c) if isinstance(c, bool) else repr(c) for c in self.choices)
         elif kind in ("number", "integer"):
             parts = []
             if self.low is not None:
@@ -75,7 +76,7 @@ class Key:
         if kind == "bool":
             bad = not isinstance(value, bool)
         elif kind == "choice":
-            bad = value not in self.choices
+            bad = not any(value == c and type(value) is type(c) for c in self.choices)  # 0 is not False
         elif kind in ("number", "integer"):
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if kind == "integer":
@@ -104,8 +105,11 @@ class Key:
         if self.kind != self.item_kind:
             if not isinstance(value, list) or not value:
                 raise ValueError(f"{where} = {value!r} is not valid; allowed: {self.allowed(name)}")
-            for item in value:
-                self.check_item(where, name, item)
+            for item in value:  # rows of a table ([[d, h], ...]) are lists of items too
+                if isinstance(item, list) and item:
+                    self.check(where, name, item)
+                else:
+                    self.check_item(where, name, item)
         else:
             self.check_item(where, name, value)
 

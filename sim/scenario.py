@@ -43,12 +43,16 @@ class Scenario:
         if self.keys:
             check_config(self.keys | {"seed": SEED_KEY}, cfg, source)
 
+    def declared(self, cfg: dict) -> dict:
+        """The declared keys, with the seed where the configuration has one."""
+        return self.keys | ({"seed": SEED_KEY} if "seed" in cfg else {})
+
     def describe(self) -> str:
         """What ``python -m sim show NAME`` prints: description, then each key with both defaults."""
         full, quick = self.defaults(False), self.defaults(True)
         lines = [f"{self.name}: {self.description}", "",
                  "keys (set with --set KEY=VALUE; dotted keys reach into tables):"]
-        for dotted, key in (self.keys | {"seed": SEED_KEY}).items():
+        for dotted, key in self.declared(full).items():
             values = []
             for cfg in (full, quick):
                 try:

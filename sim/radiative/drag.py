@@ -12,7 +12,8 @@ Three separate routes to the drag resistance R_D = (T3 - T4) / J:
     J from Eq. 13 (linear response).
 
 Either radiative model of ``Network`` can be used (``model``, ``lmax``, ``order_rtol``;
-``check_model_config`` validates a scenario's choice). Touching spheres (a centre distance of
+``MODEL_KEYS`` declares them for a scenario's configuration, ``check_model_config`` validates
+a scenario's choice). Touching spheres (a centre distance of
 R_i + R_j, the paper's d = 2R) have no converged multipole answer: ``model_at`` runs them in the
 dipole model.
 
@@ -27,12 +28,23 @@ import warnings
 import numpy as np
 from scipy.optimize import brentq, root
 
+from sim.config_keys import Key
 from sim.radiative.dynamics import NetworkParams, steady_state
 from sim.radiative.network import MODELS, DipoleApproximationWarning, Network
 from sim.validation import check_choice, check_int, check_range
 
 #: how the paper's touching geometry (Ben-Abdallah's d = 2R) is labelled wherever it is reported (summaries, figures)
 PAPER_GEOMETRY = "the paper's geometry, outside the dipole model's validity (no converged multipole answer at contact)"
+
+#: the model keys of a drag scenario's configuration (``sim.config_keys``), as ``check_model_config`` checks them
+MODEL_KEYS = {
+    "model": Key("radiative model of every drive-dimer distance d but contact (d = 2R runs in the dipole model)",
+                 "choice", choices=MODELS),
+    "lmax": Key("multipole order, multipole model only; null: automatic, converged to order_rtol", "integer", low=1,
+                nullable=True),
+    "order_rtol": Key("convergence target of the automatic multipole order: relative change of the conductances at "
+                      "the next order", low=0, high=1, low_open=True, high_open=True),
+}
 
 
 def check_model_config(cfg: dict) -> dict:
