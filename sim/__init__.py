@@ -5,8 +5,15 @@ statistics, plotting):
 
 - ``sim.rod``: stacked time-crystal rings (Shi & Cheng, "Heat superconductivity"),
   reduced units with k_B = 1.
-- ``sim.radiative``: nanoparticles exchanging heat by thermal photons in the dipole
-  approximation (Ben-Abdallah, "Thermal photon drag in many-body systems"), SI units.
+- ``sim.radiative``: nanoparticles exchanging heat by thermal photons, dipole or multipole
+  model (Ben-Abdallah, "Thermal photon drag in many-body systems"), SI units.
+
+``sim.open_run(RUN_DIR)`` reads a run back (xarray Datasets); ``sim.current`` turns a
+cumulative heat into a current with its error.
 """
 
 __version__ = "0.1.0"
+
+from sim.results import Run, current, open_dataset, open_run, open_spectra  # noqa: E402
+
+__all__ = ["Run", "current", "open_dataset", "open_run", "open_spectra"]

@@ -1,9 +1,12 @@
 """Run directories, metadata, atomic JSON, and streaming HDF5 time series.
 
-Time series follow the netCDF-4 data model (HDF5 dimension scales), so they open with
-``xarray.open_dataset(path, engine="h5netcdf")`` as well as with h5py: every variable has
-named dimensions ("time", "ring", "link", ...) and a ``units`` attribute. Frames are
-buffered and appended in chunks, so memory stays O(chunk) however long the run.
+Time series follow the netCDF-4 data model (HDF5 dimension scales) and the CF conventions,
+so they open with ``xarray.open_dataset(path, engine="h5netcdf")`` (or ``sim.open_run``) as
+well as with h5py: every variable has named dimensions ("time", "ring", "link", ...), a
+``units`` attribute that pint and cf-xarray parse (SI; "1" in the rod's reduced units, the
+dimension then in ``reduced_units``) and a ``long_name``; the file carries CF global
+attributes (Conventions, title, source, history, references). Frames are buffered and
+appended in chunks, so memory stays O(chunk) however long the run.
 """
 
 from __future__ import annotations
@@ -100,16 +103,30 @@ def make_run_dir(out: str | os.PathLike | None, scenario: str) -> Path:
     return path
 
 
+REFERENCES = ("J. Shi and X. Cheng, Heat superconductivity, arXiv:1211.3633; "
+              "P. Ben-Abdallah, Thermal photon drag in many-body systems, arXiv:1904.10563")
+
+
+def cf_attributes(title: str) -> dict:
+    """CF-1.10 global attributes of a file written by this package."""
+    return {"Conventions": "CF-1.10", "title": title, "source": f"sim {sim.__version__} (git {git_hash() or 'unknown'})",
+            "history": f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} written by sim {sim.__version__}",
+            "references": REFERENCES}
+
+
 class TimeSeriesWriter:
     """Append snapshots to an HDF5 file in chunks.
 
     dims: sizes of the non-time dimensions, e.g. {"ring": 64, "link": 63}.
     variables: name -> (dims tuple starting with "time", units, description).
     Coordinates "time" (units of the system's time) and "step" are written alongside.
+    unit_system: None for SI units; otherwise a sentence naming a reduced unit system: every
+    ``units`` attribute is then "1" and the variable's dimension goes to ``reduced_units``.
     """
 
-    def __init__(self, path, dims: dict, variables: dict, time_units: str = "time",
-                 chunk_frames: int = 64, attrs: dict | None = None, resume_frames: int | None = None):
+    def __init__(self, path, dims: dict, variables: dict, time_units: str = "s",
+                 chunk_frames: int = 64, attrs: dict | None = None, resume_frames: int | None = None,
+                 unit_system: str | None = None, title: str = "time series"):
         self.path = Path(path)
         self.variables = variables
         self.chunk = int(chunk_frames)
@@ -120,10 +137,18 @@ class TimeSeriesWriter:
         self.frames = 0
         self.f = h5py.File(self.path, "w")
         self.f.attrs["status"] = "running"
-        for k, v in (attrs or {}).items():
+        for k, v in (cf_attributes(title) | ({"unit_system": unit_system} if unit_system else {})
+                     | (attrs or {})).items():
             self.f.attrs[k] = v if not isinstance(v, (dict, list)) else json.dumps(_jsonable(v))
+
+        def set_units(ds, units):
+            ds.attrs["units"] = "1" if unit_system else units
+            if unit_system:
+                ds.attrs["reduced_units"] = units
+
         t = self.f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(self.chunk,))
-        t.attrs["units"] = time_units
+        set_units(t, time_units)
+        t.attrs["standard_name"] = "time"
         t.make_scale("time")
         s = self.f.create_dataset("step", shape=(0,), maxshape=(None,), dtype="i8", chunks=(self.chunk,))
         s.attrs["units"] = "1"
@@ -138,7 +163,7 @@ class TimeSeriesWriter:
             shape = tuple(0 if d == "time" else dims[d] for d in vdims)
             ds = self.f.create_dataset(name, shape=shape, maxshape=(None,) + shape[1:], dtype="f8",
                                        chunks=(self.chunk,) + shape[1:])
-            ds.attrs["units"] = units
+            set_units(ds, units)
             ds.attrs["long_name"] = desc
             for axis, d in enumerate(vdims):
                 ds.dims[axis].attach_scale(scales[d])

@@ -173,7 +173,9 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
         if resume and checkpoint.exists(ckpt):
             state, initial, frames, _ = checkpoint.load(ckpt, type(system.initial_state()))
         recorder = TimeSeriesWriter(path, system.dims, system.observables, time_units=time_units,
-                                    attrs=attrs, resume_frames=frames)
+                                    attrs=attrs, resume_frames=frames,
+                                    unit_system=getattr(system, "unit_system", None),
+                                    title=getattr(system, "title", desc))
     sim = Simulation(system, state=state, initial=initial, recorder=recorder, record_every=record_every,
                      progress=progress, desc=desc, checkpoint_path=path.with_suffix(".ckpt.npz") if every else None,
                      checkpoint_every=every, deadline=deadline)

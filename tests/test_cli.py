@@ -8,6 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
+import sim
 from sim.cli import main
 
 
@@ -45,6 +46,13 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     with h5py.File(out / "timeseries" / "rod_N8_super.h5") as f:
         assert f.attrs["status"] == "completed" and f["T"].shape[1] == 8
         assert np.all(np.isfinite(f["supercurrent"][()]))
+    with sim.open_run(out) as run:  # read back as xarray: the summary's current is the record's
+        ds = run.timeseries["rod_N8_super"]
+        case = next(c for c in run.summary["cases"] if c["N"] == 8 and c["kind"] == "super")
+        J = sim.current(ds, "Q_L", t_start=case["t_burn"])
+        assert J["mean"] == pytest.approx(case["J_left"], rel=1e-12) and J["stderr"] > 0
+        assert ds["T"].dims == ("time", "ring") and ds["T"].attrs["reduced_units"] == "energy/k_B"
+        assert ds.attrs["Conventions"] == "CF-1.10" and run.config["seed"] == 3
 
 
 @pytest.mark.parametrize("args,message", [

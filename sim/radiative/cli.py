@@ -29,10 +29,11 @@ CONFIG.toml (SI units; only ``positions``, ``radii`` and ``materials`` are requi
     max = 5e14                     # rad/s (default 5e14)
     n = 4000                       # points, linear spacing (default 4000)
 
-Writes ``DIR/spectra.h5`` (datasets ``omega`` rad/s, ``wavelength`` um,
-``transmission`` (n, N, N) [i, j] from j to i, optionally ``T_in``/``T_out`` (n, N),
-``temperatures`` K and ``conductance`` (nT, N, N) W/K with its ``rel_error``; every
-dataset has a ``units`` attribute, the file the geometry, materials and field) and
+Writes ``DIR/spectra.h5`` (netCDF-4 layout with named dimensions omega, i, j, temperature:
+``omega`` rad/s, ``wavelength`` um, ``transmission`` (omega, i, j) from j to i, optionally
+``T_in``/``T_out`` (omega, i), ``temperature`` K and ``conductance`` (temperature, i, j) W/K
+with its ``rel_error``; CF units and global attributes, the geometry, materials and field;
+``xarray.open_dataset(path, engine="h5netcdf")`` or ``sim.open_spectra`` reads it) and
 ``DIR/spectra.png`` (T_ij against wavelength for up to 12 pairs).
 """
 
@@ -122,30 +123,44 @@ def spectra_command(config_path: str, out_dir: str, quiet: bool = False, workers
 
 
 def _write_h5(path: Path, net: Network, omega, T, env, temps, G) -> None:
+    """spectra.h5 in the netCDF-4 layout: named dimensions omega, i (receiving particle),
+    j (emitting particle) and temperature, CF units and global attributes."""
     import h5py
+
+    from sim.io import cf_attributes
 
     tmp = path.with_suffix(".h5.tmp")
     with h5py.File(tmp, "w") as f:
+        f.attrs.update(cf_attributes("transmission spectra and conductances of a nanoparticle network"))
         f.attrs.update({"positions": net.positions, "positions_units": "m", "radii": net.radii,
                         "radii_units": "m", "materials": [m.name for m in net.materials], "B": net.B,
                         "B_units": "T", "model": net.model, "lmax": -1 if net.lmax is None else net.lmax,
-                        "convention": "transmission[k, i, j]: from particle j to particle i"})
+                        "convention": "transmission[omega, i, j]: from particle j to particle i"})
+        scales = {}
 
-        def put(name, data, units, **attrs):
+        def put(name, data, units, dims=None, **attrs):
             ds = f.create_dataset(name, data=data)
             ds.attrs["units"] = units
             ds.attrs.update(attrs)
+            if dims is None:  # a coordinate: its own dimension
+                ds.make_scale(name)
+                scales[name] = ds
+            else:
+                for axis, d in enumerate(dims):
+                    ds.dims[axis].attach_scale(scales[d])
 
-        put("omega", omega, "rad/s")
-        put("wavelength", 2 * np.pi * sc.c / omega * 1e6, "um")
-        put("transmission", T, "1", dims="omega, i, j")
+        put("omega", omega, "rad/s", long_name="angular frequency")
+        put("i", np.arange(net.N), "1", long_name="receiving particle")
+        put("j", np.arange(net.N), "1", long_name="emitting particle")
+        put("wavelength", 2 * np.pi * sc.c / omega * 1e6, "um", ("omega",), long_name="vacuum wavelength")
+        put("transmission", T, "1", ("omega", "i", "j"), long_name="transmission from particle j to particle i")
         if env is not None:
-            put("T_in", env[0], "1", dims="omega, i", meaning="T_i<-env")
-            put("T_out", env[1], "1", dims="omega, i", meaning="T_env<-i")
+            put("T_in", env[0], "1", ("omega", "i"), long_name="transmission from the environment to particle i")
+            put("T_out", env[1], "1", ("omega", "i"), long_name="transmission from particle i to the environment")
         if len(temps):
-            put("temperatures", temps, "K")
-            put("conductance", np.array(G), "W/K", dims="temperature, i, j",
-                rel_error=np.array([g.rel_error for g in G]))
+            put("temperature", np.asarray(temps, float), "K", long_name="temperature of the conductances")
+            put("conductance", np.array(G), "W/K", ("temperature", "i", "j"),
+                long_name="conductance into i from j", rel_error=np.array([g.rel_error for g in G]))
     tmp.replace(path)
 
 

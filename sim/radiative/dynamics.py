@@ -677,7 +677,8 @@ def simulate_network(params: NetworkParams, nsteps: int, record_every: int, path
     if path is None:
         recorder = MemoryRecorder()
     else:
-        recorder = TimeSeriesWriter(path, system.dims, system.observables, time_units="s", attrs=system.file_attrs())
+        recorder = TimeSeriesWriter(path, system.dims, system.observables, time_units="s", attrs=system.file_attrs(),
+                                    title="nanoparticle network exchanging thermal radiation")
     sim = Simulation(system, state=state, recorder=recorder, record_every=record_every, progress=progress, desc=desc)
     info = sim.run(nsteps)
     if ctx is not None:

@@ -70,6 +70,10 @@ OBSERVABLES = {
 class Rod:
     """A rod of ``params.N`` rings ready to be stepped. See ``RodParams`` for the parameters."""
 
+    title = "heat-superconducting rod of time-crystal rings"
+    unit_system = ("reduced units (docs/model.md section A1): k_B = 1; energy, time and angle are "
+                   "dimensionless; each variable's reduced_units attribute names its dimension")
+
     def __init__(self, params: RodParams):
         self.params = params
         p = params

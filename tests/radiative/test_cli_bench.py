@@ -30,7 +30,12 @@ def test_spectra_command_writes_h5_and_png(tmp_path, capsys):
         assert T.shape == (300, 3, 3) and np.all((T >= 0) & (T <= 3))
         assert f["conductance"].shape == (1, 3, 3) and f["conductance"][0, 0, 1] > 0
         assert f["T_in"].shape == (300, 3)
-        assert f.attrs["B"] == 2.0
+        assert f.attrs["B"] == 2.0 and f.attrs["Conventions"] == "CF-1.10"
+    xr = pytest.importorskip("xarray")
+    with xr.open_dataset(tmp_path / "out" / "spectra.h5", engine="h5netcdf") as ds:
+        assert ds["transmission"].dims == ("omega", "i", "j") and ds["conductance"].dims == ("temperature", "i", "j")
+        assert not [d for d in ds.dims if d.startswith("phony_dim")]
+        assert np.array_equal(ds["transmission"].values, T)
     assert (tmp_path / "out" / "spectra.png").stat().st_size > 1000
     assert "W/K" in capsys.readouterr().out
 

@@ -212,3 +212,21 @@ def test_leaving_the_grid_is_a_runaway(dimer):
     st.T[1] = 305.0
     with pytest.raises(RunawayError, match="left the tabulated range"):
         s.advance(st, 1)
+
+
+def test_network_file_opens_with_pairs_as_i_j_matrices(quad, tmp_path):
+    """open_dataset: CF units that pint-style parsers read (SI), pair variables as antisymmetric (i, j)."""
+    import sim
+
+    p = NetworkParams(quad, ["thermostat", "free", "free", "thermostat"], [320.0, 300.0], T_init=[320, 360, 280, 300])
+    simulate_network(p, 40, 10, path=tmp_path / "net.h5")
+    ds = sim.open_dataset(tmp_path / "net.h5")
+    flows = ds["pair_power_ij"]
+    assert flows.dims == ("time", "i", "j") and ds["T"].attrs["units"] == "K" and ds["time"].attrs["units"] == "s"
+    assert np.array_equal(flows.values, -flows.values.transpose(0, 2, 1))
+    k = [tuple(q) for q in ds.attrs["pairs"].reshape(-1, 2).tolist()].index((0, 2))
+    assert flows.sel(i=0, j=2).values == pytest.approx(ds["pair_power"].values[:, k], rel=0, abs=0)
+    # each particle's net power is the sum of its pair flows and what the environment gives it
+    network_part = (ds["P_net"] - ds["env_power"]).values
+    assert np.abs(network_part).min() > 0
+    assert np.allclose(flows.sum("j").values, network_part, rtol=1e-9, atol=0)

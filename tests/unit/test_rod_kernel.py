@@ -168,7 +168,9 @@ def test_hdf5_record_has_named_dimensions_and_units(rod_params, tmp_path):
         assert f["T"].shape == (11, 6) and f["twist"].shape == (11, 5)
         assert f["T"].dims[0][0].name == "/time" and f["T"].dims[1][0].name == "/ring"
         assert f["torque"].dims[1][0].name == "/link"
-        assert f["T"].attrs["units"] == "energy/k_B" and f["time"].attrs["units"] == "reduced time"
+        assert f["T"].attrs["units"] == "1" and f["T"].attrs["reduced_units"] == "energy/k_B"
+        assert f["time"].attrs["reduced_units"] == "reduced time" and "k_B = 1" in f.attrs["unit_system"]
+        assert f.attrs["Conventions"] == "CF-1.10" and "arXiv:1211.3633" in f.attrs["references"]
         assert f.attrs["status"] == "completed"
         assert np.allclose(f["time"][()], np.arange(11) * 100 * 0.5)
 
@@ -179,7 +181,7 @@ def test_hdf5_record_opens_with_xarray(rod_params, tmp_path):
     simulate(rod_params(N=6), 1000, record_every=100, path=tmp_path / "r.h5", progress=False)
     ds = xr.open_dataset(tmp_path / "r.h5", engine="h5netcdf")
     assert ds["T"].dims == ("time", "ring") and ds["supercurrent"].dims == ("time", "link")
-    assert ds["T"].attrs["units"] == "energy/k_B"
+    assert ds["T"].attrs["units"] == "1" and ds.attrs["Conventions"] == "CF-1.10"
 
 
 def test_memory_is_streamed_in_chunks(rod_params, tmp_path):
