@@ -10,6 +10,7 @@ docs/model.md §A4.1-A4.3 are computed beside them as yardsticks.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from sim.config_keys import REDUCED, Key
 from sim.rod.model import LAWS, RodParams, make_law
@@ -162,35 +163,44 @@ def checks(cases) -> dict:
 
 
 def plot(cases, cfg, ctx) -> None:
-    fig, ax = new_figure(3, 1, width=4.6)
+    fig, ax = new_figure(4, 1, width=4.2)
     for kind, color in (("super", "C0"), ("normal", "C3")):
         cs = sorted((c for c in cases if c["kind"] == kind), key=lambda c: c["N"])
         N = np.array([c["N"] for c in cs])
         ax[0, 0].errorbar(N, [c["J_left"] for c in cs], yerr=[c["J_stderr"] for c in cs], fmt="o", color=color,
                           label=f"{kind}: measured (left reservoir)")
-        ax[0, 0].plot(N, [c["J_link_mean"] for c in cs], "x", color=color, label=f"{kind}: link supercurrent" if kind == "super" else f"{kind}: link current")
+        ax[0, 0].plot(N, [c["J_link_mean"] for c in cs], "x", color=color, ms=9,
+                      label=f"{kind}: measured (mean over links)")
         Nf = np.geomspace(N.min(), N.max(), 50)
         ax[0, 0].plot(Nf, [_expected_current(cfg, n, kind) for n in Nf], "-", color=color, lw=1,
-                      label=f"{kind}: docs/model.md §A4.{1 if kind == 'super' else 3}")
-    ax[0, 0].set(xscale="log", yscale="log", xlabel="rings N", ylabel="heat current J", title="DC heat current vs rod length")
-    ax[0, 0].legend(fontsize=7)
-    for c in sorted((c for c in cases if c["kind"] == "super"), key=lambda c: c["N"]):
+                      label=f"{kind}: closed form (model §A4.{1 if kind == 'super' else 3})")
+    ax[0, 0].set(xscale="log", yscale="log", xlabel="rings N", ylabel="heat current J (reduced)",
+                 title="DC heat current vs rod length")
+    ax[0, 0].set_xticks(sorted({c["N"] for c in cases}), [str(n) for n in sorted({c["N"] for c in cases})])
+    ax[0, 0].xaxis.set_minor_formatter(NullFormatter())
+    ax[0, 0].legend(fontsize=6)
+    sup = sorted((c for c in cases if c["kind"] == "super"), key=lambda c: c["N"])
+    for c in sup:
         x = (np.arange(c["N"] - 1) + 0.5) / (c["N"] - 1)
         ax[0, 1].plot(x, c["torque_profile"], label=f"N={c['N']}")
-        ax[0, 2].plot(np.arange(c["N"]) / (c["N"] - 1), c["T_profile"], label=f"super N={c['N']}")
-    sup = [c for c in cases if c["kind"] == "super"]
+        ax[0, 2].plot(x, c["twist_profile"], label=f"N={c['N']}")
     if sup:
-        ax[0, 1].axhline(sup[0]["torque_expected"], color="k", lw=1, ls=":", label="J/omega0 (Shi & Cheng Eq. 9)")
         K, m = cfg["K"], cfg["m"]
-        ax[0, 1].secondary_yaxis("right", functions=(lambda tq: np.arcsin(np.clip(m * tq / K, -1, 1)) / m,
-                                                     lambda tw: K / m * np.sin(m * tw))).set_ylabel("twist (rad)")
-    for c in sorted((c for c in cases if c["kind"] == "normal"), key=lambda c: c["N"]):
-        ax[0, 2].plot(np.arange(c["N"]) / (c["N"] - 1), c["T_profile"], "--", label=f"normal N={c['N']}")
+        tau = sup[0]["torque_expected"]
+        ax[0, 1].axhline(tau, color="k", lw=1, ls=":", label="J/omega0 (Shi & Cheng Eq. 9)")
+        ax[0, 2].axhline(np.arcsin(m * tau / K) / m, color="k", lw=1, ls=":", label="asin(m J/(omega0 K))/m")
     ax[0, 1].set(xlabel="position along the rod (link / N)", ylabel="time-averaged link torque",
-                 title="torque and twist profile (super rods)")
-    ax[0, 1].legend(fontsize=7)
-    ax[0, 2].set(xlabel="position along the rod (ring / N)", ylabel="mean temperature", title="temperature profile")
-    ax[0, 2].legend(fontsize=7)
+                 title="link torque (super rods)")
+    ax[0, 2].set(xlabel="position along the rod (link / N)", ylabel="time-averaged twist (rad)",
+                 title="link twist (super rods)")
+    for c in sup:
+        ax[0, 3].plot(np.arange(c["N"]) / (c["N"] - 1), c["T_profile"], label=f"super N={c['N']}")
+    for c in sorted((c for c in cases if c["kind"] == "normal"), key=lambda c: c["N"]):
+        ax[0, 3].plot(np.arange(c["N"]) / (c["N"] - 1), c["T_profile"], "--", label=f"normal N={c['N']}")
+    ax[0, 3].set(xlabel="position along the rod (ring / N)", ylabel="mean temperature (reduced)",
+                 title="temperature profile")
+    for a in ax[0, 1:]:
+        a.legend(fontsize=6)
     save(fig, ctx.path("figures", "rod_dc.png"))
 
 
