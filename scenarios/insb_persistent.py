@@ -28,6 +28,7 @@ import warnings
 
 import h5py
 import numpy as np
+from matplotlib.colors import LogNorm
 from scipy import constants as sc
 from scipy.signal import find_peaks
 
@@ -97,7 +98,7 @@ def defaults(quick: bool) -> dict:
         "h_sweep_R": [2, 3, 4, 6, 10] if quick else [2, 2.5, 3, 4, 5, 6, 8, 10, 20, 100],   # units of R
         "B_sweep": [-5, -1, 0, 1, 3, 5] if quick else [-5, -3, -1, 0, 0.5, 1, 2, 3, 4, 5, 6],   # T
         "T_sweep": [50, 100, 300, 1000] if quick else [30, 50, 100, 200, 300, 500, 1000, 2000],  # K
-        "inset_B": [0.0, 6.0, 7 if quick else 31],                  # T, T, points
+        "inset_B": [0.0, 6.0, 25 if quick else 61],                  # T, T, points
         "rtol": 1e-4,
         # dynamics at uniform T: all particles free from T; also with particle 0 pushed
         # outwards by `displacement` (m), which breaks the symmetry that balances every particle
@@ -273,10 +274,13 @@ def plot(spec, res, sw, cfg, ctx) -> None:
         a.axhline(0, color="0.5", lw=0.6)
         a.legend(fontsize=8)
     a = ax[0, 2]
-    a.pcolormesh(lam, res["B"], res["absorption"] / (4 * np.pi * R**3), shading="auto", cmap="magma")
+    absorption = res["absorption"] / (4 * np.pi * R**3)
+    mesh = a.pcolormesh(lam, res["B"], absorption, shading="auto", cmap="magma",
+                        norm=LogNorm(vmin=absorption.max() * 1e-3, vmax=absorption.max()))
+    a.figure.colorbar(mesh, ax=a, label="sum Im a0 / 4 pi R^3 (log scale)")
     for k, (lab, c) in enumerate(zip(("circular +", "circular -", "along B"), ("c", "w", "y"))):
         a.plot(res["resonances"][:, k] * 1e6, res["B"], ls="--", lw=1, color=c, label=lab)
-    a.set(xlabel="wavelength (um)", ylabel="B (T)", title="(c) single InSb sphere: sum Im a0 / 4 pi R^3")
+    a.set(xlabel="wavelength (um)", ylabel="B (T)", title="(c) single InSb sphere: absorption vs B")
     a.legend(fontsize=7, loc="upper right")
     a = ax[1, 0]
     a.plot(np.array(sw["h"]) / R, np.array(sw["I_h"]) * 1e12, "o-", label="two rings")
