@@ -102,14 +102,16 @@ def checks(cases, cfg) -> dict:
 
 def plot(cases, cfg, ctx) -> None:
     fig, ax = new_figure(2, 1, width=5.0)
-    for env, color in ((False, "C0"), (True, "C3")):
+    # the two environments give nearly the same curves: distinct markers and line styles keep both visible
+    for env, color, marker, ls, size in ((False, "C0", "o", "-", 8), (True, "C3", "x", "--", 9)):
         cs = sorted((c for c in cases if c["environment"] == env), key=lambda c: c["B"])
         if not cs:
             continue
         B = np.array([c["B"] for c in cs])
         label = "with environment" if env else "without environment"
-        ax[0, 0].plot(B, [c["dT_hall"] * 1e3 for c in cs], "o", color=color, label=f"dynamics, {label}")
-        ax[0, 0].plot(B, [c["ratio_linear"] * cfg["dT"] * 1e3 for c in cs], "-", color=color, lw=1,
+        ax[0, 0].plot(B, [c["dT_hall"] * 1e3 for c in cs], marker, color=color, ms=size, mfc="none",
+                      label=f"dynamics, {label}")
+        ax[0, 0].plot(B, [c["ratio_linear"] * cfg["dT"] * 1e3 for c in cs], ls, color=color, lw=1,
                       label=f"dJ/dT relation, {label}")
     ax[0, 0].axhline(0, color="0.5", lw=0.6)
     ax[0, 0].set(xlabel="B (T)", ylabel="T_1 - T_3 (mK)",
@@ -121,10 +123,11 @@ def plot(cases, cfg, ctx) -> None:
     a.plot(B, [c["dJ_dT"] * 1e15 for c in cs], "o-", color="C2", label="dJ_01/dT")
     a.set(xlabel="B (T)", ylabel="dJ_01/dT (fW/K)", title="T-derivative of the persistent current")
     b = a.twinx()
-    b.plot(B, [c["J_01"] * 1e12 for c in cs], "s--", color="C4", label="J_01")
+    b.plot(B, [c["J_01"] * 1e12 for c in cs], "s:", color="C4", mfc="none", ms=9, label="J_01 (right axis)")
     b.set_ylabel("persistent current J_01 (pW)", color="C4")
     a.axhline(0, color="0.5", lw=0.6)
-    a.legend(fontsize=7, loc="upper left")
+    lines = a.get_legend_handles_labels(), b.get_legend_handles_labels()
+    a.legend(lines[0][0] + lines[1][0], lines[0][1] + lines[1][1], fontsize=7, loc="upper right")
     save(fig, ctx.path("figures", "hall.png"))
 
 
