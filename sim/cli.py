@@ -174,7 +174,7 @@ def _animate(run_dir, quiet: bool, **kw) -> None:
 
 def _cmd_animate(args) -> int:
     _animate(args.run_dir, args.quiet, file=args.file, frames=args.frames, fps=args.fps, duration=args.duration,
-             fmt=args.format)
+             fmt=args.format, average=args.average)
     return 0
 
 
@@ -262,10 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only this file of RUN_DIR/timeseries (default: every one)")
     anim.add_argument("--frames", type=int, default=None,
                       help="frames shown, evenly spaced over the recorded ones (default 120, or fps*duration)")
-    anim.add_argument("--fps", type=float, default=None, help="frames per second (default 24, or frames/duration)")
+    anim.add_argument("--fps", type=float, default=None,
+                      help="frames per second (default 24, slower for few frames so a movie lasts >= 5 s; "
+                           "or frames/duration)")
     anim.add_argument("--duration", type=float, default=None, help="movie length in seconds")
     anim.add_argument("--format", default="auto", choices=("auto", "mp4", "gif"),
                       help="auto: MP4 if ffmpeg is available, else GIF (default)")
+    anim.add_argument("--average", default="auto", choices=("auto", "block", "none"),
+                      help="rods: each movie frame shows the mean over the recorded frames since the previous one "
+                           "(block), or snapshots (none); auto: block for noisy rods when frames are skipped")
     anim.add_argument("--quiet", action="store_true", help="no progress bar or messages")
     anim.set_defaults(func=_cmd_animate)
 

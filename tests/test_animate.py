@@ -98,6 +98,70 @@ def test_network_arrows_point_the_way_heat_flows_and_scale_with_it(network_run_d
         anim.plt.close(r.fig)
 
 
+def test_a_driven_noisy_rod_movie_shows_the_dc_twist_and_supercurrent(tmp_path):
+    """Snapshots far apart are thermal noise; the movie's block means show the mean twist
+    asin(J/(omega0 K)) (m = 1) and the supercurrent J of model §A4.1-A4.2."""
+    p = RodParams(N=16, C=50.0, K=5.0, k_L=0.5, k_R=0.5, T_L=1.1, T_R=0.9, dt=0.5, noise=True, seed=2)
+    simulate(p, 200_000, 50, path=tmp_path / "rod.h5", progress=False)
+    J = (1.1 - 0.9) / (1 / p.k_L + 1 / p.k_R)
+    twist = np.arcsin(J / (1.0 * 5.0))  # omega0(T = 1) = 1 for the default linear law, K = 5
+    with anim.h5py.File(tmp_path / "rod.h5") as f:
+        idx = np.unique(np.round(np.linspace(0, f["time"].shape[0] - 1, 24)).astype(int))
+        shown = {}
+        for average in ("auto", "none"):
+            r = anim.RodRenderer(f, idx, "rod", average=average)
+            shown[average] = np.array([[r.frame(j)["twist"].mean(), r.frame(j)["supercurrent"].mean()]
+                                       for j in range(1, len(idx))])
+            anim.plt.close(r.fig)
+        assert r.average == "none"
+    means = shown["auto"]
+    n = len(means)
+    for k, expected in ((0, twist), (1, J)):
+        assert abs(means[:, k].mean() - expected) < 4 * means[:, k].std(ddof=1) / np.sqrt(n)
+        assert means[:, k].mean() > 0.5 * expected  # the sign and size are visible
+        assert shown["none"][:, k].std() > 5 * means[:, k].std()  # what the snapshots would show instead
+
+
+def test_a_closed_rod_is_drawn_without_reservoirs(tmp_path):
+    simulate(RodParams(N=6, k_L=0.0, k_R=0.0, noise=True, seed=1), 200, 20, path=tmp_path / "closed.h5",
+             progress=False)
+    with anim.h5py.File(tmp_path / "closed.h5") as f:
+        r = anim.RodRenderer(f, np.arange(11), "closed")
+        try:
+            assert r.bath_blocks == [] and r.open_ends == [False, False]
+            r.update(3)
+            assert len(r.bath_marks.get_offsets()) == 0
+        finally:
+            anim.plt.close(r.fig)
+
+
+def test_a_movie_of_few_frames_lasts_at_least_the_minimum(run_dir, tmp_path):
+    movie = anim.animate(run_dir, frames=12, out=tmp_path / "short.mp4", quiet=True)
+    nframes, secs = imageio_ffmpeg.count_frames_and_secs(str(movie))
+    assert nframes == 12 and secs >= anim.MIN_SECONDS - 0.1
+
+
+@pytest.mark.parametrize("positions", [
+    [[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]],                 # drag dimers, one plane
+    np.concatenate([ring(4, 212e-9), ring(4, 212e-9) + [0, 0, 200e-9]]).tolist(),     # two stacked rings
+    [[k * 300e-9, 0, 0] for k in range(5)],                                            # a chain
+])
+def test_the_network_camera_hides_no_particle(tmp_path, positions):
+    N = len(positions)
+    with anim.h5py.File(tmp_path / "net.h5", "w") as f:
+        f.attrs.update({"positions": np.asarray(positions, float), "radii": np.full(N, 100e-9),
+                        "roles": ["free"] * N, "pairs": np.stack(np.triu_indices(N, 1), axis=1)})
+        f["time"], f["step"] = np.arange(2.0), np.arange(2)
+        f["T"] = np.full((2, N), 300.0) + np.arange(N)
+        f["pair_power"] = np.ones((2, N * (N - 1) // 2))
+        f["P_net"] = np.zeros((2, N))
+    with anim.h5py.File(tmp_path / "net.h5") as f:
+        r = anim.NetworkRenderer(f, np.arange(2), "net")
+        anim.plt.close(r.fig)
+    d = np.linalg.norm(r.xy[:, None] - r.xy[None, :], axis=-1) - (r.r2d[:, None] + r.r2d[None, :])
+    assert (d + np.diag(np.full(N, np.inf))).min() > 0.02 * np.ptp(r.xy, axis=0).max()
+
+
 def test_duration_sets_the_frame_rate(run_dir, tmp_path):
     movie = anim.animate(run_dir, frames=4, duration=2.0, out=tmp_path / "d.mp4", quiet=True)
     nframes, secs = imageio_ffmpeg.count_frames_and_secs(str(movie))

@@ -31,6 +31,7 @@ from sim.viz.plots import plt
 
 DEFAULT_FRAMES = 120
 DEFAULT_FPS = 24.0
+MIN_SECONDS = 5.0                # a movie of few frames is slowed down to last at least this long
 FIGSIZE = (12.8, 7.2)            # inches: 1280x720 px at the MP4 dpi (multiples of 16 for H.264)
 DPI = {"mp4": 100.0, "gif": 62.5}  # GIF at 800x450 px: a palette image per frame is heavy
 BATCH = 32                       # decimated frames read from HDF5 per read
@@ -87,20 +88,34 @@ class RodRenderer:
     the axis; viewed obliquely it is an ellipse of half-width DEPTH. Its m density peaks sit
     at angles theta_i + 2 pi k / m: a peak at angle a is drawn at (i + DEPTH cos a, sin a),
     on the near side (large marker) when cos a >= 0. A thin line joins, ring to ring, the
-    peak nearest the previous ring's, so the local twist shows as a helix. Markers and ring outlines are coloured by the
-    ring temperature (colour limits fixed over the whole animation).
+    peak nearest the previous ring's, so the local twist shows as a helix. Markers and ring
+    outlines are coloured by the ring temperature (colour limits fixed over the whole animation).
+
+    With ``average="block"`` (the default for noisy rods whose movie skips recorded frames:
+    ``"auto"``) each movie frame shows the mean over the recorded frames since the previous
+    movie frame: mean temperatures, mean link twist (drawn as the helix, starting from the
+    frame's own phase of ring 0) and the exact mean supercurrent from the cumulative link
+    heat. Snapshots of a noisy rod far apart in time are uncorrelated thermal noise; their
+    means show the DC twist and supercurrent the movie is for. ``"none"`` shows snapshots.
+    A closed end (contact conductance 0) is drawn without a reservoir.
     """
 
     MAX_RINGS = 64   # more rings than this: draw an evenly spaced subset, readable at 720p
     DEPTH = 0.32     # projected half-width of a ring, in units of the ring spacing
     CMAP = "plasma"  # no pale middle: mid-range temperatures stay visible on white
+    AVERAGES = ("auto", "block", "none")
 
-    def __init__(self, f: h5py.File, idx: np.ndarray, title: str):
+    def __init__(self, f: h5py.File, idx: np.ndarray, title: str, average: str = "auto"):
         from sim.rod.model import make_schedule
 
         self.reader = FrameReader(f, idx)
         params = json.loads(f.attrs["params"])
         self.N, self.m = int(params["N"]), int(params["m"])
+        self.open_ends = [float(params[k]) > 0 for k in ("k_L", "k_R")]
+        check_choice("average", average, self.AVERAGES)
+        skips = len(idx) > 1 and int(np.diff(idx).max()) > 1
+        self.average = ("block" if bool(params.get("noise")) and skips else "none") if average == "auto" else average
+        self._means = self._block_means(f, idx) if self.average == "block" else None
         # a schedule is stored as a number or as its fields plus "name" (RodParams.to_dict)
         self.baths = [make_schedule({k: v for k, v in spec.items() if k != "name"} if isinstance(spec, dict) else spec)
                       for spec in (params["T_L"], params["T_R"])]
@@ -108,15 +123,59 @@ class RodRenderer:
         self.t = self.reader.scalars("time")
         self.steps = self.reader.scalars("step")
         self.power_L = self._interval_rate(self.reader.scalars("Q_L"))
-        T_lo, T_hi = self.reader.extremes("T")
-        bath_T = [b.at(self.t) for b in self.baths]
-        T_lo, T_hi = min(T_lo, *(float(b.min()) for b in bath_T)), max(T_hi, *(float(b.max()) for b in bath_T))
-        J_lo, J_hi = self.reader.extremes("supercurrent")
+        if self._means is None:
+            T_lo, T_hi = self.reader.extremes("T")
+            J_lo, J_hi = self.reader.extremes("supercurrent")
+        else:
+            T_lo, T_hi = float(self._means["T"].min()), float(self._means["T"].max())
+            J_lo, J_hi = float(self._means["supercurrent"].min()), float(self._means["supercurrent"].max())
+        bath_T = [b.at(self.t) for b, on in zip(self.baths, self.open_ends) if on]
+        T_lo, T_hi = min([T_lo, *(float(b.min()) for b in bath_T)]), max([T_hi, *(float(b.max()) for b in bath_T)])
         known = np.append(self.power_L[np.isfinite(self.power_L)], 0.0)
         J_lo, J_hi = min(J_lo, float(known.min())), max(J_hi, float(known.max()))
         self.norm = plt.Normalize(*_padded(T_lo, T_hi, 0.0))
         self.cmap = matplotlib.colormaps[self.CMAP]
         self._build(title, _padded(T_lo, T_hi), _padded(J_lo, J_hi))
+
+    def _block_means(self, f: h5py.File, idx: np.ndarray) -> dict:
+        """Means over the recorded frames (idx[j-1], idx[j]] of each movie frame j (frame 0: itself):
+        "T" (frames, N), "twist" (frames, N-1) wrapped to [-pi/m, pi/m) per frame, and "supercurrent"
+        (frames, N-1) exact, from the cumulative link heat (frame 0: over the interval after it)."""
+        slip = 2 * np.pi / self.m
+        T, twist = np.empty((len(idx), self.N)), np.empty((len(idx), self.N - 1))
+        for j, stop in enumerate(idx):
+            start = idx[j - 1] + 1 if j else stop
+            T_sum, tw_sum = np.zeros(self.N), np.zeros(self.N - 1)
+            for lo in range(start, stop + 1, 4 * BATCH):  # bounded memory however long the block
+                hi = min(lo + 4 * BATCH, stop + 1)
+                T_sum += f["T"][lo:hi].sum(axis=0)
+                tw = f["twist"][lo:hi]
+                tw_sum += (tw - slip * np.round(tw / slip)).sum(axis=0)
+            T[j], twist[j] = T_sum / (stop + 1 - start), tw_sum / (stop + 1 - start)
+        heat, t = f["link_heat"][idx], f["time"][idx]
+        if len(idx) > 1:
+            J = np.diff(heat, axis=0) / np.diff(t)[:, None]
+            J = np.concatenate([J[:1], J])
+        else:
+            J = f["supercurrent"][idx]
+        window = float(np.diff(t).mean()) if len(idx) > 1 else 0.0
+        return {"T": T, "twist": twist, "supercurrent": J, "window": window}
+
+    def frame(self, j: int) -> dict:
+        """What movie frame ``j`` shows: "theta" (N,), "T" (N,), "supercurrent" (N-1,) and "twist" (N-1,)
+        (wrapped to [-pi/m, pi/m)); block means or the snapshot (see the class docstring)."""
+        theta = self.reader.row("theta", j)
+        slip = 2 * np.pi / self.m
+        if self._means is None:
+            twist = -np.diff(theta)
+            twist -= slip * np.round(twist / slip)
+            return {"theta": theta, "T": self.reader.row("T", j), "supercurrent": self.reader.row("supercurrent", j),
+                    "twist": twist}
+        twist = self._means["twist"][j]
+        # ring phases from ring 0's snapshot phase and the mean twist: theta_{i+1} = theta_i - twist_i
+        theta = theta[0] - np.concatenate([[0.0], np.cumsum(twist)])
+        return {"theta": theta, "T": self._means["T"][j], "supercurrent": self._means["supercurrent"][j],
+                "twist": twist}
 
     def _interval_rate(self, Q: np.ndarray) -> np.ndarray:
         """dQ/dt over the interval ending at each displayed frame (the first: the interval after it).
@@ -135,9 +194,11 @@ class RodRenderer:
         rod = fig.add_subplot(grid[:, 0])
         self.fig = fig
         shown = f"{len(self.rings)} of {self.N} rings shown" if len(self.rings) < self.N else f"{self.N} rings"
-        fig.suptitle(f"{title}   ({shown}, m = {self.m})", fontsize=14, x=0.05, ha="left")
+        averaged = "; block means (noisy rod)" if self._means is not None else ""
+        fig.suptitle(f"{title}   ({shown}, m = {self.m}{averaged})", fontsize=14, x=0.05, ha="left")
         self.clock = fig.text(0.05, 0.905, "", fontsize=12, ha="left", family="monospace")
         self.current = fig.text(0.97, 0.905, "", fontsize=12, ha="right", family="monospace")
+        self.means_text = fig.text(0.05, 0.865, "", fontsize=11, ha="left", family="monospace", color="0.25")
 
         x = self.rings.astype(float)
         a = np.linspace(0.0, 2 * np.pi, 65)
@@ -159,11 +220,14 @@ class RodRenderer:
         self.dots_near = rod.scatter(none, none, c=none, s=size, cmap=self.cmap, norm=self.norm, edgecolors="k",
                                      linewidths=0.6, zorder=5)
         (self.helix,) = rod.plot([], [], color="0.15", lw=1.0, alpha=0.7, zorder=4)
-        # the two reservoirs as blocks at the ends, coloured by their temperature
+        # the reservoirs as blocks at the open ends, coloured by their temperature
         self.bath_blocks = []
         span = x[-1] - x[0]
         gap, width = max(1.0, 0.04 * span), max(0.44, 0.025 * span)
-        for side, xc in (("left", x[0] - gap), ("right", x[-1] + gap)):
+        for side, xc, on in (("left", x[0] - gap, self.open_ends[0]), ("right", x[-1] + gap, self.open_ends[1])):
+            if not on:
+                rod.text(xc, 0.0, "closed\nend", ha="center", va="center", fontsize=10, color="0.4")
+                continue
             block = plt.Rectangle((xc - width / 2, -1.1), width, 2.2, edgecolor="k", lw=0.8, zorder=3)
             rod.add_patch(block)
             rod.text(xc, 1.18, f"{side}\nreservoir", ha="center", va="bottom", fontsize=10)
@@ -182,7 +246,7 @@ class RodRenderer:
         jax = fig.add_subplot(grid[0, 1])
         links = np.arange(self.N - 1)
         (self.J_line,) = jax.plot(links, np.zeros(self.N - 1), "o-", color="C0", ms=3, lw=1.4,
-                                  label="link supercurrent")
+                                  label="link supercurrent" + (" (mean)" if self._means is not None else ""))
         self.J_ref = jax.axhline(0.0, color="C3", ls=":", lw=1.5, label="left reservoir dQ_L/dt")
         jax.axhline(0.0, color="0.5", lw=0.6)
         jax.set(xlim=(-0.8, self.N - 1.2), ylim=J_lim)
@@ -194,8 +258,8 @@ class RodRenderer:
         tax = fig.add_subplot(grid[1, 1])
         (self.T_line,) = tax.plot(np.arange(self.N), np.zeros(self.N), "o-", color="C1", ms=3, lw=1.4,
                                   label="ring temperature")
-        self.bath_marks = tax.scatter([-1, self.N], [0, 0], marker="s", s=50, color="k", zorder=5,
-                                      label="reservoir temperature")
+        self.bath_marks = tax.scatter([-1, self.N][:sum(self.open_ends)], [0, 0][:sum(self.open_ends)], marker="s",
+                                      s=50, color="k", zorder=5, label="reservoir temperature")
         tax.set(xlim=(-1.8, self.N + 0.8), ylim=T_lim)
         tax.set_xlabel("ring", fontsize=11)
         tax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -204,9 +268,8 @@ class RodRenderer:
 
     def update(self, j: int) -> None:
         """Redraw every artist for displayed frame ``j`` (reads that frame's rows only)."""
-        theta = self.reader.row("theta", j)
-        T = self.reader.row("T", j)
-        J = self.reader.row("supercurrent", j)
+        shown = self.frame(j)
+        theta, T, J = shown["theta"], shown["T"], shown["supercurrent"]
         angles = theta[self.rings, None] + 2 * np.pi * np.arange(self.m)[None, :] / self.m  # (rings, m)
         px = self.rings[:, None] + self.DEPTH * np.cos(angles)
         py = np.sin(angles)
@@ -216,11 +279,8 @@ class RodRenderer:
             dots.set_offsets(np.column_stack([px[sel], py[sel]]))
             dots.set_array(Tm[sel])
         # the helix follows, ring to ring, the peak nearest the previous one: the local twist
-        # (theta_{i+1} - theta_i wrapped to [-pi/m, pi/m]), whatever phase slips came before
-        slip = 2 * np.pi / self.m
-        twist = np.diff(theta)
-        twist -= slip * np.round(twist / slip)
-        path = (theta[0] + np.concatenate([[0.0], np.cumsum(twist)]))[self.rings]
+        # (wrapped to [-pi/m, pi/m]), whatever phase slips came before
+        path = (theta[0] - np.concatenate([[0.0], np.cumsum(shown["twist"])]))[self.rings]
         self.helix.set_data(self.rings + self.DEPTH * np.cos(path), np.sin(path))
         colors = self.cmap(self.norm(T[self.rings]))
         self.near.set_color(colors)
@@ -229,9 +289,14 @@ class RodRenderer:
         self.J_ref.set_ydata([self.power_L[j]] * 2)
         self.T_line.set_ydata(T)
         bath_T = [float(b.at(self.t[j])) for b in self.baths]
-        self.bath_marks.set_offsets([[-1, bath_T[0]], [self.N, bath_T[1]]])
-        for block, Tb in zip(self.bath_blocks, bath_T):
+        marks = [[x, Tb] for x, Tb, on in zip((-1, self.N), bath_T, self.open_ends) if on]
+        self.bath_marks.set_offsets(np.reshape(marks, (-1, 2)))
+        for block, Tb in zip(self.bath_blocks, [Tb for Tb, on in zip(bath_T, self.open_ends) if on]):
             block.set_facecolor(self.cmap(self.norm(Tb)))
+        if self._means is not None:
+            self.means_text.set_text(f"means over the last {self._means['window']:.4g} time units: twist "
+                                     f"{shown['twist'].mean():+.4f} rad per link, supercurrent "
+                                     f"{shown['supercurrent'].mean():+.4g}")
         self.clock.set_text(f"t = {self.t[j]:.6g}   (step {int(self.steps[j])})")
         power = f"{self.power_L[j]:+.4g}" if np.isfinite(self.power_L[j]) else "n/a (one frame)"
         self.current.set_text(f"heat current from the left reservoir dQ_L/dt = {power}")
@@ -255,10 +320,11 @@ class NetworkRenderer:
     [MIN_RADIUS x scene radius, MAX_RADIUS x nearest centre distance] for legibility. An arrow points the way the net heat of a pair flows;
     its width and opacity scale with |power| over the largest pair power of the movie, and
     pairs below 1 % of it are hidden. Thermostated particles have a thick black outline.
+    The camera is chosen so that no particle hides another (``_view``).
     """
 
     CMAP = "plasma"
-    AZIM, ELEV = np.radians(-60.0), np.radians(35.0)  # camera direction, from the scene's centre
+    AZIM, ELEV = np.radians(-60.0), np.radians(35.0)  # preferred camera direction, from the scene's centre
     DISTANCE = 5.0        # camera distance in units of the scene's radius: a mild perspective
     MIN_RADIUS = 0.05     # drawn particle radius at least this fraction of the scene's radius ...
     MAX_RADIUS = 0.2      # ... and at most this fraction of the nearest centre distance (room for arrows)
@@ -294,29 +360,54 @@ class NetworkRenderer:
         self._project()
         self._build(title, _padded(T_lo, T_hi), (-1.15 * P_abs, 1.15 * P_abs))
 
+    @staticmethod
+    def _camera(azim: float, elev: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(right, up, toward) unit vectors of a camera at azimuth ``azim``, elevation ``elev`` (rad)."""
+        ca, sa, ce, se = np.cos(azim), np.sin(azim), np.cos(elev), np.sin(elev)
+        toward = np.array([ce * ca, ce * sa, se])          # from the scene towards the camera
+        right = np.array([-sa, ca, 0.0])
+        return right, np.cross(toward, right), toward
+
+    def _view(self, c: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The camera from which no particle hides another: among directions on a 10-degree grid,
+        the one whose smallest projected gap between drawn discs is largest (orthographic
+        estimate), the preferred direction winning ties within 10 % of the best gap."""
+        def gap(azim, elev):
+            right, up, _ = self._camera(azim, elev)
+            xy = np.column_stack([c @ right, c @ up])
+            d = np.linalg.norm(xy[:, None] - xy[None, :], axis=-1) - (r[:, None] + r[None, :])
+            return float((d + np.diag(np.full(len(c), np.inf))).min()) if len(c) > 1 else np.inf
+
+        preferred = gap(self.AZIM, self.ELEV)
+        grid = [(np.radians(a), np.radians(e)) for a in range(-180, 180, 10) for e in range(-80, 90, 10)]
+        best = max(grid, key=lambda ae: gap(*ae))
+        if preferred >= 0.9 * gap(*best):
+            best = (self.AZIM, self.ELEV)
+        self.view_gap = gap(*best)
+        return self._camera(*best)
+
     def _project(self) -> None:
         """Perspective projection of the positions: 2D centres, drawn radii and depth order."""
         c = self.pos - self.pos.mean(axis=0)
         scale = max(float(np.linalg.norm(c, axis=1).max()), float(self.radii.max()))
         c = c / scale
-        ca, sa, ce, se = np.cos(self.AZIM), np.sin(self.AZIM), np.cos(self.ELEV), np.sin(self.ELEV)
-        toward = np.array([ce * ca, ce * sa, se])          # from the scene towards the camera
-        right = np.array([-sa, ca, 0.0])
-        up = np.cross(toward, right)
-        depth = c @ toward
-        s = self.DISTANCE / (self.DISTANCE - depth)        # nearer particles look larger
-        self.xy = np.column_stack([s * (c @ right), s * (c @ up)])
         if self.N > 1:
             d = np.linalg.norm(c[:, None] - c[None, :], axis=-1)
             nearest = (d + np.diag(np.full(self.N, np.inf))).min(axis=1)
         else:
             nearest = np.full(1, 1.0)
-        self.r2d = s * np.clip(self.radii / scale, self.MIN_RADIUS, self.MAX_RADIUS * nearest)
+        drawn = np.clip(self.radii / scale, self.MIN_RADIUS, self.MAX_RADIUS * nearest)
+        right, up, toward = self._view(c, drawn)
+        depth = c @ toward
+        s = self.DISTANCE / (self.DISTANCE - depth)        # nearer particles look larger
+        self.xy = np.column_stack([s * (c @ right), s * (c @ up)])
+        self.r2d = s * drawn
         self.depth = depth
         self.basis = (right, up, toward)
 
     def _build(self, title, T_lim, P_lim):
         from matplotlib.patches import Circle, FancyArrowPatch
+        from matplotlib.patheffects import withStroke
 
         fig = plt.figure(figsize=FIGSIZE)
         grid = fig.add_gridspec(2, 2, width_ratios=(1.25, 1.0), left=0.04, right=0.97, top=0.83, bottom=0.09,
@@ -339,7 +430,7 @@ class NetworkRenderer:
             ax.add_patch(circ)
             self.circles[i] = circ
             ax.annotate(str(i), self.xy[i], ha="center", va="center", fontsize=9, color="w", zorder=2 + rank,
-                        fontweight="bold")
+                        fontweight="bold", path_effects=[withStroke(linewidth=2.5, foreground="k")])  # any fill
         self.arrows = []
         for _ in self.shown:
             arrow = FancyArrowPatch((0, 0), (0, 0), arrowstyle="-|>", mutation_scale=16, color="0.1",
@@ -500,7 +591,7 @@ def _timing(frames, fps, duration) -> tuple[int, float | None, float | None]:
 
 
 def animate(path, out=None, frames: int | None = None, fps: float | None = None, duration: float | None = None,
-            fmt: str = "auto", file: str | None = None, quiet: bool = False) -> Path:
+            fmt: str = "auto", file: str | None = None, quiet: bool = False, average: str = "auto") -> Path:
     """Render one recorded run to a movie; return the movie's path.
 
     path: an .h5 time-series file, or a run directory holding one (or naming one with
@@ -509,27 +600,31 @@ def animate(path, out=None, frames: int | None = None, fps: float | None = None,
     picks the format when ``fmt="auto"``).
     frames: displayed frames (default 120, or fps * duration), evenly spaced over the
     recorded ones; fewer if fewer were recorded. fps: frames per second (default 24, or
-    frames / duration). duration: movie length in seconds.
+    frames / duration; with neither fps nor duration given, few frames are shown slowly
+    enough that the movie lasts at least MIN_SECONDS). duration: movie length in seconds.
     fmt: "auto" (MP4 if ffmpeg is available, else GIF with a printed note), "mp4" or "gif".
     quiet: no progress bar or notes.
+    average: rods only: "auto" (block means for noisy rods when frames are skipped), "block"
+    or "none" (snapshots); see ``RodRenderer``.
     """
     files = _resolve_file(Path(path), file)
     if len(files) > 1:
         raise ValueError(f"{path} holds {len(files)} time series; choose one with file= (allowed: "
                          + ", ".join(repr(p.name) for p in files) + ") or animate them all with animate_run")
-    return _animate_file(files[0], out, *_timing(frames, fps, duration), fmt, quiet)
+    return _animate_file(files[0], out, *_timing(frames, fps, duration), fmt, quiet, average)
 
 
 def animate_run(run_dir, frames: int | None = None, fps: float | None = None, duration: float | None = None,
-                fmt: str = "auto", file: str | None = None, quiet: bool = False) -> list[Path]:
+                fmt: str = "auto", file: str | None = None, quiet: bool = False, average: str = "auto") -> list[Path]:
     """``animate`` every ``timeseries/*.h5`` of ``run_dir`` (or the one named ``file``); return the movies."""
     timing = _timing(frames, fps, duration)
-    return [_animate_file(p, None, *timing, fmt, quiet) for p in _resolve_file(Path(run_dir), file)]
+    return [_animate_file(p, None, *timing, fmt, quiet, average) for p in _resolve_file(Path(run_dir), file)]
 
 
 def _animate_file(h5: Path, out, frames: int, fps: float | None, duration: float | None, fmt: str,
-                  quiet: bool) -> Path:
+                  quiet: bool, average: str = "auto") -> Path:
     check_choice("fmt", fmt, ("auto", "mp4", "gif"))
+    check_choice("average", average, RodRenderer.AVERAGES)
     if fmt == "auto" and out is not None and Path(out).suffix.lower() in (".mp4", ".gif"):
         fmt = Path(out).suffix.lower()[1:]
     if fmt != "gif" and not ffmpeg_available():
@@ -552,8 +647,11 @@ def _animate_file(h5: Path, out, frames: int, fps: float | None, duration: float
         if recorded == 0:
             raise ValueError(f"{h5} has no recorded frames; nothing to animate")
         idx = np.unique(np.round(np.linspace(0, recorded - 1, min(frames, recorded))).astype(int))
-        fps = len(idx) / duration if duration is not None else (fps or DEFAULT_FPS)
-        renderer = RENDERERS[system](f, idx, h5.stem)
+        if duration is not None:
+            fps = len(idx) / duration
+        elif fps is None:
+            fps = min(DEFAULT_FPS, len(idx) / MIN_SECONDS)
+        renderer = RENDERERS[system](f, idx, h5.stem, **({"average": average} if system == "rod" else {}))
         renderer.fig.set_dpi(DPI[fmt])
         try:
             movie = _frames(renderer, len(idx), f"animate {h5.stem}", quiet)
