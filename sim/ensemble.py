@@ -213,7 +213,7 @@ class Sweep:
     def _plot(self, agg, keys, numeric) -> None:
         from sim.viz.plots import new_figure, save
 
-        headline = [c for c in numeric if "." not in c and not c.endswith("stderr")][:6] or numeric[:6]
+        headline = headline_columns(agg, numeric)
         if not keys or not headline:
             return
         x_key = keys[0]
@@ -228,8 +228,26 @@ class Sweep:
             a.set(xlabel=x_key, ylabel=c)
         for a in ax.ravel()[len(headline):]:
             a.set_visible(False)
+        replicas = sorted({e["n"] for e in agg})
+        fig.suptitle(f"sweep {self.scen.name}: mean and standard error over {'/'.join(map(str, replicas))} "
+                     f"replica(s) per point", fontsize=11)
         (self.dir / "figures").mkdir(exist_ok=True)
         save(fig, self.dir / "figures" / "sweep.png")
+
+
+BOOKKEEPING = ("stderr", "seed", "t_burn", "t_measure", "ledger", "steps", "wall", "lmax", "converged")
+
+
+def headline_columns(agg: list[dict], numeric: list[str], limit: int = 6) -> list[str]:
+    """The quantities worth a panel: numbers (not verdicts) that vary between the sweep's points,
+    without bookkeeping (errors, seeds, run lengths, ledgers); top-level summary values first."""
+    def varies(c):
+        values = [e[f"{c}.mean"] for e in agg]
+        return len(values) > 1 and np.ptp(values) > 1e-12 * max(np.abs(values).max(), 1e-300)
+
+    candidates = [c for c in numeric if not c.startswith(("checks.", "all_pass"))
+                  and not any(word in c.rsplit(".", 1)[-1] for word in BOOKKEEPING) and varies(c)]
+    return sorted(candidates, key=lambda c: (c.count("."), numeric.index(c)))[:limit]
 
 
 def connect(workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0):

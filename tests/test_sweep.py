@@ -104,3 +104,12 @@ def test_bad_sweep_specs_are_clear_errors(call, message):
 def test_list_values_survive_the_parameter_syntax():
     assert ensemble.parse_params(["N=[16,64],[256]", "K=1,2.5"], {"N": [16], "K": 1.0}) == {
         "N": [[16, 64], [256]], "K": [1, 2.5]}
+
+
+def test_sweep_figure_shows_quantities_that_vary_not_constants_or_verdicts():
+    from sim.ensemble import headline_columns
+
+    agg = [{"N.mean": 64.0, "J.mean": 0.05 * k, "J_stderr.mean": 0.001, "checks.ok.mean": 1.0,
+            "cases.0.twist.mean": 0.01 * k, "seed.mean": 3.0 + k} for k in (1, 2, 3)]
+    numeric = ["N", "J", "J_stderr", "checks.ok", "cases.0.twist", "seed"]
+    assert headline_columns(agg, numeric) == ["J", "cases.0.twist"]

@@ -109,7 +109,7 @@ def spectra_command(config_path: str, out_dir: str, quiet: bool = False, workers
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _write_h5(out / "spectra.h5", net, omega, T, env, temps, G)
-    _plot(out / "spectra.png", omega, T)
+    _plot(out / "spectra.png", net, omega, T)
     if not quiet:
         print(f"wrote {out / 'spectra.h5'} and {out / 'spectra.png'} ({n} frequencies, N = {net.N})")
         if handle is not None:
@@ -164,22 +164,36 @@ def _write_h5(path: Path, net: Network, omega, T, env, temps, G) -> None:
     tmp.replace(path)
 
 
-def _plot(path: Path, omega, T) -> None:
-    import matplotlib
+def _plot(path: Path, net: Network, omega, T) -> None:
+    """T_ij against wavelength on log axes, over the band where anything is transmitted."""
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from sim.viz.plots import plt
 
     N = T.shape[1]
     lam = 2 * np.pi * sc.c / omega * 1e6
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
     pairs = [(i, j) for i in range(N) for j in range(N) if i != j][:12]
-    for i, j in pairs:
-        ax.semilogy(lam, np.maximum(T[:, i, j], 1e-300), lw=1, label=f"T[{i},{j}] ({j}->{i})")
+    top = float(T.max())
+    for k, (i, j) in enumerate(pairs):  # a pair and its reverse coincide at B = 0: solid under dashed
+        ax.semilogy(lam, np.maximum(T[:, i, j], 1e-300), lw=2.2 if i < j else 1.2, ls="-" if i < j else "--",
+                    label=f"T[{i},{j}] ({j}->{i})")
+    seen = lam[(T.reshape(len(lam), -1) > 1e-6 * top).any(axis=1)] if top > 0 else lam
+    lo, hi = seen.min() / 1.05, seen.max() * 1.05
+    if hi / lo > 3:  # a wide band: log wavelengths with plain tick labels
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(max(top * 1e-6, 1e-300), max(3.0, top) if top > 1 else top * 2)
     ax.set_xlabel("wavelength (um)")
     ax.set_ylabel("transmission T_ij")
-    top = T.max()
-    ax.set_ylim(max(top * 1e-8, 1e-300), max(3.0, top) if top > 1 else top * 2)
+    materials = sorted({m.name for m in net.materials})
+    order = f", L = {net.lmax}" if net.model == "multipole" else ""
+    d = np.linalg.norm(net.positions[:, None] - net.positions[None, :], axis=-1)[np.triu_indices(N, 1)]
+    closest = f", closest centres {d.min() * 1e9:.4g} nm" if N > 1 else ""
+    ax.set_title(f"{N} spheres ({', '.join(materials)}), R = {', '.join(f'{r * 1e9:g}' for r in sorted(set(net.radii)))}"
+                 f" nm{closest}, B = {net.B:g} T, {net.model} model{order}", fontsize=9)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
