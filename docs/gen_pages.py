@@ -47,8 +47,9 @@ def measured(name: str, record: dict) -> list[str]:
     for kind in ("quick", "full"):
         r = record.get(kind)
         if r:
-            rows.append(f"| `{'--quick' if kind == 'quick' else 'full'}` | {r['wall_s']:.0f} s | "
-                        f"{r['disk_mb']:.1f} MB | {_cell(r['verdict'])} | {r['machine']} |")
+            note = f" ({r['note']})" if r.get("note") else ""
+            rows.append(f"| `{'--quick' if kind == 'quick' else 'full'}` | {r['wall_s']:.0f} s{note} | "
+                        f"{r['disk_mb']:.1f} MB | {_cell(r['verdict'])} | {r['machine']}, {r['date']} |")
         else:
             rows.append(f"| `{'--quick' if kind == 'quick' else 'full'}` | not measured yet | | | |")
     return rows
