@@ -25,24 +25,24 @@ from scipy import signal
 
 from sim.config_keys import REDUCED, Key
 from sim.rod import junction
-from sim.rod.analysis import adler_frequency, adler_parameters, peak_frequency, winding_rate
-from sim.rod.model import LAWS, RodParams, domega0_dT, make_law, weak_link_couplings
-from sim.schedule import Schedule
+from sim.rod import keys as rod_keys
+from sim.rod.analysis import (
+    adler_frequency,
+    adler_parameters,
+    peak_frequency,
+    winding_rate,
+)
+from sim.rod.model import RodParams, domega0_dT, make_law, weak_link_couplings
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
+from sim.schedule import Schedule
 from sim.viz.plots import new_figure, save
 
 ADLER_TOL = 0.02  # overdamped, unlocked: within 2 % of the Adler frequency
 JUNCTION_TOL = 1e-3  # ... and within 0.1 % of the junction at the rod's beta_c (measured: <= 5e-4)
 
 KEYS = {
-    "n_half": Key("rings per half; the weak link joins ring n_half - 1 to ring n_half", "integer", low=1),
-    "K": Key("link torque amplitude inside the stiff halves", unit=REDUCED, low=0),
-    "K_w": Key("torque amplitude of the weak link (sets the locking threshold d_omega_c)", unit=REDUCED, low=0,
-               low_open=True),
-    "k": Key("contact conductance of each reservoir", unit=REDUCED, low=0, low_open=True),
-    "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2)", "mapping"),
-    "law.name": Key("clock law", "choice", choices=tuple(LAWS)),
+    **rod_keys.WEAK_LINK, **rod_keys.LAW,
     "T_mean": Key("temperature the drives are set about (overdamped: the reservoirs' mean; sweeps: the cold one), "
                   "where d_omega_c is evaluated", unit=REDUCED, low=0, low_open=True),
     "dt": Key("time step", unit=REDUCED, low=0, low_open=True),

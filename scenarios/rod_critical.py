@@ -15,9 +15,9 @@ import numpy as np
 from sim.config_keys import REDUCED, Key
 from sim.rod.analysis import count_slips, winding_rate
 from sim.rod.model import LAWS, RodParams, make_law
-from sim.schedule import Schedule
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
+from sim.schedule import Schedule
 from sim.viz.plots import new_figure, save
 
 JC_TOL = 0.02  # J_c within 2 % of omega0 K / m (issue)

@@ -13,7 +13,8 @@ import numpy as np
 from matplotlib.ticker import NullFormatter
 
 from sim.config_keys import REDUCED, Key
-from sim.rod.model import LAWS, RodParams, make_law
+from sim.rod import keys as rod_keys
+from sim.rod.model import RodParams, make_law
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
 from sim.stats import block_average, rate_from_cumulative
@@ -23,11 +24,10 @@ REL_TOL = 0.05  # tolerance on every current: max(3 stderr, 5 %)
 
 KEYS = {
     "N": Key("rod lengths run (rings), each as a super and as a normal rod", "integers", low=2, high=100_000),
-    "C": Key("heat capacity per ring", unit=REDUCED, low=0.5),
+    "C": rod_keys.RING["C"],
     "K": Key("link torque amplitude of the super rods", unit=REDUCED, low=0),
-    "m": Key("periodicity of the link torque (density peaks per ring)", "integer", low=1, high=64),
-    "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2)", "mapping"),
-    "law.name": Key("clock law", "choice", choices=tuple(LAWS)),
+    "m": rod_keys.RING["m"],
+    **rod_keys.LAW,
     "k_L": Key("left reservoir contact conductance", unit=REDUCED, low=0, low_open=True),
     "k_R": Key("right reservoir contact conductance", unit=REDUCED, low=0, low_open=True),
     "T_L": Key("left reservoir temperature", unit=REDUCED, low=0, low_open=True),

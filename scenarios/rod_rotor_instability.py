@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 
 from sim.config_keys import REDUCED, Key
+from sim.rod import keys as rod_keys
 from sim.rod.linear import effective_inertia, fastest_mode
 from sim.rod.model import LAWS, Linear, RodParams, domega0_dT, make_law
 from sim.rod.runner import load, simulate
@@ -35,11 +36,11 @@ REL_TOL = 0.05
 
 KEYS = {
     "N": Key("rings of the closed rod (no reservoirs, no noise)", "integer", low=2),
-    "C": Key("heat capacity per ring", unit=REDUCED, low=0.5),
+    "C": rod_keys.RING["C"],
     "K": Key("link torque amplitude: couples the rings, so the perturbation can grow", unit=REDUCED, low=0,
              low_open=True),
-    "m": Key("periodicity of the link torque (density peaks per ring)", "integer", low=1),
-    "torque": Key("link torque: K sin(m dtheta)/m or harmonic K dtheta", "choice", choices=("sine", "harmonic")),
+    "m": rod_keys.RING["m"],
+    "torque": rod_keys.RING["torque"],
     "law": Key("clock law omega0(T): a table with `name` and its parameters; the rotor's are w_q, the flux alpha "
                "and T_q (docs/model.md §A2)", "mapping"),
     "law.name": Key("clock law (the rotor's omega0 omega0' < 0 makes the uniform rod unstable)", "choice",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.config_keys import REDUCED, Key
+from sim.rod import keys as rod_keys
 from sim.rod.linear import effective_inertia, front_speed, second_sound_speed
 from sim.rod.model import LAWS, RodParams, make_law
 from sim.rod.runner import load, simulate
@@ -26,11 +27,11 @@ AIRY_PEAK = 1.018793  # first maximum of Ai(-x): the front's first peak sits at 
 
 KEYS = {
     "N": Key("rings of the closed rod (the pulse starts on ring N // 2)", "integer", low=2),
-    "C": Key("heat capacity per ring", unit=REDUCED, low=0.5),
+    "C": rod_keys.RING["C"],
     "K": Key("link torque amplitude: the rod's stiffness, v = sqrt(K omega0 omega0'/C)", unit=REDUCED, low=0,
              low_open=True),
-    "m": Key("periodicity of the link torque (density peaks per ring)", "integer", low=1),
-    "torque": Key("link torque: K sin(m dtheta)/m or harmonic K dtheta", "choice", choices=("sine", "harmonic")),
+    "m": rod_keys.RING["m"],
+    "torque": rod_keys.RING["torque"],
     "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2); it needs "
                "omega0 omega0' > 0 at T0 for a wave", "mapping"),
     "law.name": Key("clock law", "choice", choices=tuple(LAWS)),

@@ -9,28 +9,23 @@ finite ranges of the mean drive: steps, as in a Josephson junction under microwa
 from __future__ import annotations
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from scenarios.rod_ac import locking_threshold, weak_link_params
 from sim.config_keys import REDUCED, Key
+from sim.progress import progress
+from sim.rod import keys as rod_keys
 from sim.rod.analysis import adler_frequency, winding_rate
-from sim.rod.model import LAWS
-from sim.schedule import Schedule
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
+from sim.schedule import Schedule
 from sim.viz.plots import new_figure, save
 
 LOCK_TOL = 1e-3  # a point is on step n when its winding rate is within 0.1 % of n w_d
 
 KEYS = {
-    "n_half": Key("rings per half; the weak link joins ring n_half - 1 to ring n_half", "integer", low=1),
-    "K": Key("link torque amplitude inside the stiff halves", unit=REDUCED, low=0),
-    "K_w": Key("torque amplitude of the weak link (sets the locking threshold d_omega_c)", unit=REDUCED, low=0,
-               low_open=True),
-    "k": Key("contact conductance of each reservoir", unit=REDUCED, low=0, low_open=True),
+    **rod_keys.WEAK_LINK,
     "C": Key("heat capacity per ring (small: the overdamped regime)", unit=REDUCED, low=0.5),
-    "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2)", "mapping"),
-    "law.name": Key("clock law", "choice", choices=tuple(LAWS)),
+    **rod_keys.LAW,
     "T_mean": Key("cold (right) reservoir temperature, at which d_omega_c is evaluated", unit=REDUCED, low=0,
                   low_open=True),
     "dt": Key("largest time step (lowered so that a drive period is a whole number of steps)", unit=REDUCED, low=0,
@@ -116,7 +111,7 @@ def plot(points, steps, cfg, ctx) -> None:
 def run(cfg, ctx) -> dict:
     ratios = np.linspace(0.0, cfg["max_ratio"], cfg["points"])
     points = []
-    for ratio in tqdm(ratios, desc="drive sweep", disable=ctx.quiet, leave=False):
+    for ratio in progress(ratios, desc="drive sweep", quiet=ctx.quiet, leave=False):
         points.append(run_point(cfg, float(ratio), ctx))
     w_d = points[0]["w_d"]
     steps = find_steps(points, w_d)
