@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 import time
+import traceback
 
 from sim import io, scenario
-from sim.simulation import RunawayError, WalltimeReached
+from sim.checkpoint import CheckpointError
+from sim.simulation import Terminated, status_of
 
-# exit codes besides 0 (success): 2 bad input or runaway, 3 wall time reached (resumable),
-# 4 a check failed that is not a documented deviation (only with --strict), 130 interrupted
-EXIT_CHECKS_FAILED = 4
+# exit codes besides 0 (completed); each status of a run has its own (docs: Command line)
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_WALLTIME, EXIT_CHECKS_FAILED, EXIT_RUNAWAY = 1, 2, 3, 4, 5
+EXIT_CODES = {"failed": EXIT_FAILED, "walltime": EXIT_WALLTIME, "runaway": EXIT_RUNAWAY, "interrupted": 130,
+              "terminated": 143}
 
 BENCHES = {"rod": "sim.rod.bench", "spectra": "sim.radiative.bench", "network": "sim.radiative.dynamics_bench",
            "multipole": "sim.radiative.multipole_bench",
@@ -68,12 +73,14 @@ def _cmd_run(args) -> int:
     scen.check(cfg)  # before the run directory exists
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every = {args.checkpoint_every} is out of range; allowed: >= 1 (steps)")
+    walltime = parse_walltime(args.walltime)
     run_dir = io.make_run_dir(args.out, scen.name)
-    io.write_json(run_dir / "config.json", {"scenario": scen.name, "quick": args.quick, **cfg})
-    meta = io.base_metadata(cfg["seed"]) | {"scenario": scen.name, "quick": args.quick,
-                                            "checkpoint_every": args.checkpoint_every}
-    code = _execute(scen, cfg, run_dir, meta, args.quick, args.quiet, args.checkpoint_every,
-                    parse_walltime(args.walltime), resume=False, strict=args.strict)
+    with io.RunLock(run_dir):
+        io.write_json(run_dir / "config.json", {"scenario": scen.name, "quick": args.quick, **cfg})
+        meta = io.base_metadata(cfg["seed"]) | {"scenario": scen.name, "quick": args.quick,
+                                                "checkpoint_every": args.checkpoint_every}
+        code = _execute(scen, cfg, run_dir, meta, args.quick, args.quiet, args.checkpoint_every, walltime,
+                        resume=False, strict=args.strict)
     if code in (0, EXIT_CHECKS_FAILED) and args.animate:
         _animate(run_dir, args.quiet)
     return code
@@ -85,13 +92,28 @@ def _cmd_resume(args) -> int:
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.json").exists():
         raise ValueError(f"RUN_DIR = {str(run_dir)!r} has no config.json; allowed: a directory written by `run`")
-    cfg = json.loads((run_dir / "config.json").read_text())
-    meta = json.loads((run_dir / "metadata.json").read_text())
-    scen = scenario.get(cfg.pop("scenario"))
-    quick = cfg.pop("quick")
-    meta["resumed"] = meta.get("resumed", 0) + 1
-    return _execute(scen, cfg, run_dir, meta, quick, args.quiet, meta.get("checkpoint_every"),
-                    parse_walltime(args.walltime), resume=True, strict=args.strict)
+    walltime = parse_walltime(args.walltime)
+    with io.RunLock(run_dir):
+        cfg = _read_json(run_dir / "config.json")
+        meta = _read_json(run_dir / "metadata.json") if (run_dir / "metadata.json").exists() else {}
+        scen = scenario.get(cfg.pop("scenario"))
+        quick = cfg.pop("quick")
+        scen.check(cfg, source="config.json")
+        meta = (meta or io.base_metadata(cfg["seed"]) | {"scenario": scen.name, "quick": quick})
+        meta["resumed"] = meta.get("resumed", 0) + 1
+        if args.restart:
+            for stale in [*(run_dir / "timeseries").glob("*.ckpt.npz*"), *(run_dir / "timeseries").glob("*.h5")]:
+                stale.unlink()
+        return _execute(scen, cfg, run_dir, meta, quick, args.quiet, meta.get("checkpoint_every"), walltime,
+                        resume=not args.restart, strict=args.strict)
+
+
+def _read_json(path) -> dict:
+    """A run directory's JSON file; a corrupt one is a clear error naming it."""
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); allowed: the file as `run` wrote it") from None
 
 
 def _cmd_sweep(args) -> int:
@@ -115,53 +137,83 @@ def _cmd_sweep(args) -> int:
         pending = len(sweep.pending())
         if not args.quiet:
             print(f"sweep {scen.name}: {len(sweep.tasks)} runs ({pending} to do) in {out}", flush=True)
-        sweep.run(client, progress=not args.quiet)
+        table = sweep.run(client, progress=not args.quiet)
     finally:
         cluster = client.cluster if args.scheduler is None else None
         client.close()
         if cluster is not None:
             cluster.close()
+    failed = [row for row in table if row["status"] != "completed"]
     if not args.quiet:
         print(f"results: {out}/results.csv, aggregate: {out}/aggregate.csv, figure: {out}/figures/sweep.png")
+    if failed:
+        print(f"error: {len(failed)} of {len(table)} runs failed (rows marked 'failed' in {out}/results.csv; "
+              f"re-running the same sweep tries them again), e.g. {failed[0]['task']}: {failed[0]['error']}",
+              file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 
+@contextlib.contextmanager
+def _sigterm_as_exception():
+    """SIGTERM (batch schedulers) raises ``Terminated`` in the main thread, as Ctrl-C raises
+    KeyboardInterrupt, so the run stops between steps with a checkpoint and a status."""
+    def handler(signum, frame):
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _execute(scen, cfg, run_dir, meta, quick, quiet, checkpoint_every, walltime, resume, strict=False) -> int:
-    """Run (or resume) a scenario in ``run_dir``; write metadata and summary; return the exit code."""
+    """Run (or resume) a scenario in ``run_dir`` (already locked); write metadata and summary; return the
+    exit code. The status is 'completed' only when the scenario returned and its summary was written."""
     deadline = time.monotonic() + walltime if walltime else None
     ctx = scenario.RunContext(out_dir=run_dir, quick=quick, seed=cfg["seed"], quiet=quiet,
                               checkpoint_every=checkpoint_every, deadline=deadline, resume=resume)
     meta["status"] = "running"
+    meta.pop("error", None)
     io.write_json(run_dir / "metadata.json", meta)
+    (run_dir / "summary.json").unlink(missing_ok=True)  # a summary is present only for a completed run
     ctx.log(f"{scen.name}: {'resuming' if resume else 'writing to'} {run_dir}")
     t0 = time.perf_counter()
-    status, code = "completed", 0
+    status, failure = "completed", None
     try:
-        summary = scen.run(cfg, ctx)
-        io.write_json(run_dir / "summary.json", summary)
-    except RunawayError as exc:
-        status, code = "runaway", 2
-        print(f"error: {exc}\nWhat was recorded so far is kept in {run_dir}.", file=sys.stderr)
-    except WalltimeReached:
-        status, code = "walltime", 3
-        print(f"stopped before the wall-time limit with a checkpoint; continue with: "
-              f"python -m sim resume {run_dir}", file=sys.stderr)
-    except KeyboardInterrupt:
-        status, code = "interrupted", 130
-        print(f"interrupted; what was recorded so far is kept in {run_dir}.", file=sys.stderr)
+        with _sigterm_as_exception():
+            summary = scen.run(cfg, ctx)
+            io.write_json(run_dir / "summary.json", summary)
+    except BaseException as exc:  # every ending is recorded; the exception is reported below
+        status, failure = status_of(exc), exc
     finally:
         wall = time.perf_counter() - t0
         meta |= {"status": status, "wall_time_s": meta.get("wall_time_s", 0.0) + wall,
                  "ring_steps": meta.get("ring_steps", 0.0) + ctx.ring_steps,
                  "ring_steps_per_s": ctx.ring_steps / ctx.kernel_time if ctx.kernel_time else None,
                  "notes": ctx.notes}
+        if failure is not None:
+            meta["error"] = f"{type(failure).__name__}: {failure}"
         io.write_json(run_dir / "metadata.json", meta)
-    if code == 0:
+    if failure is None:
         ctx.log(f"{scen.name}: done in {wall:.1f} s; summary in {run_dir / 'summary.json'}")
         ctx.log(scenario.verdict_line(scen.name, summary))
-        if strict and scenario.failing_checks(summary)[0]:
-            code = EXIT_CHECKS_FAILED
-    return code
+        return EXIT_CHECKS_FAILED if strict and scenario.failing_checks(summary)[0] else 0
+    resume_hint = f"continue with: python -m sim resume {run_dir}"
+    if status == "failed":
+        if isinstance(failure, (ValueError, CheckpointError)):
+            raise failure  # bad input found inside the run, or no usable checkpoint: main() explains it
+        (run_dir / "error.txt").write_text("".join(traceback.format_exception(failure)))
+        print(f"error: the run failed: {type(failure).__name__}: {failure}\n(traceback in {run_dir / 'error.txt'}; "
+              f"status 'failed'; {resume_hint} once the cause is fixed)", file=sys.stderr)
+    elif status == "runaway":
+        print(f"error: {failure}\nWhat was recorded so far is kept in {run_dir}.", file=sys.stderr)
+    elif status == "walltime":
+        print(f"stopped before the wall-time limit with a checkpoint; {resume_hint}", file=sys.stderr)
+    else:
+        print(f"{status}; what was recorded so far is kept in {run_dir}; {resume_hint}", file=sys.stderr)
+    return EXIT_CODES[status]
 
 
 def _animate(run_dir, quiet: bool, **kw) -> None:
@@ -239,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--walltime", default=None, metavar="DURATION", help="as for run")
     resume.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     resume.add_argument("--strict", action="store_true", help="as for run")
+    resume.add_argument("--restart", action="store_true",
+                        help="ignore checkpoints and time series and compute the run again from its config.json "
+                             "(when no checkpoint is usable)")
     resume.set_defaults(func=_cmd_resume)
 
     sweep = sub.add_parser("sweep", help="parameter product x replicas of a scenario on a Dask cluster")
@@ -306,4 +361,8 @@ def main(argv=None) -> int:
         return args.func(args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    except CheckpointError as exc:
+        print(f"error: {exc}\nStart the run over in the same directory with: python -m sim resume "
+              f"{getattr(args, 'run_dir', 'RUN_DIR')} --restart", file=sys.stderr)
+        return EXIT_FAILED

@@ -24,6 +24,7 @@ import itertools
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -92,25 +93,53 @@ def _short(value) -> str:
     return "".join(c if c.isalnum() or c in ".-_" else "_" for c in s)[:24]
 
 
-def run_task(name: str, quick: bool, overrides: list[str], task: dict, sweep_dir: str) -> dict:
-    """Run one task in its run directory (inside a worker); return its tidy row."""
-    run_dir = Path(sweep_dir) / "runs" / task["id"]
-    summary_path = run_dir / "summary.json"
+def completed_summary(run_dir: Path) -> dict | None:
+    """The summary of a task that completed, or None: absent, not marked completed in its
+    metadata, or corrupt (then a warning names the file and the task is recomputed)."""
+    summary_path, meta_path = run_dir / "summary.json", run_dir / "metadata.json"
     if not summary_path.exists():
+        return None
+    try:
+        summary = json.loads(summary_path.read_text())
+        status = json.loads(meta_path.read_text()).get("status") if meta_path.exists() else None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        warnings.warn(f"{summary_path} or its metadata is corrupt ({exc}); the task is computed again", stacklevel=2)
+        return None
+    return summary if status == "completed" and isinstance(summary, dict) else None
+
+
+def run_task(name: str, quick: bool, overrides: list[str], task: dict, sweep_dir: str) -> dict:
+    """Run one task in its run directory (inside a worker); return its tidy row.
+
+    A task that fails becomes a row with ``status`` 'failed' and its ``error`` (its run
+    directory says the same): one bad point does not stop the sweep.
+    """
+    run_dir = Path(sweep_dir) / "runs" / task["id"]
+    head = {"task": task["id"], **task["point"], "replica": task["replica"], "seed": task["seed"]}
+    summary = completed_summary(run_dir)
+    if summary is None:
+        (run_dir / "summary.json").unlink(missing_ok=True)
         scen = scenario.get(name)
-        cfg = scenario.apply_overrides(scen.defaults(quick), overrides)
-        cfg = scenario.apply_overrides(cfg, [f"{k}={json.dumps(v)}" for k, v in task["point"].items()])
-        cfg["seed"] = task["seed"]
         run_dir.mkdir(parents=True, exist_ok=True)
-        io.write_json(run_dir / "config.json", {"scenario": name, "quick": quick, **cfg})
-        meta = io.base_metadata(task["seed"]) | {"scenario": name, "quick": quick, "task": task}
-        ctx = scenario.RunContext(out_dir=run_dir, quick=quick, seed=task["seed"], quiet=True)
+        meta = io.base_metadata(task["seed"]) | {"scenario": name, "quick": quick, "task": task, "status": "running"}
+        io.write_json(run_dir / "metadata.json", meta)
         t0 = time.perf_counter()
-        summary = scen.run(cfg, ctx)
+        try:
+            cfg = scenario.apply_overrides(scen.defaults(quick), overrides)
+            cfg = scenario.apply_overrides(cfg, [f"{k}={json.dumps(v)}" for k, v in task["point"].items()])
+            cfg["seed"] = task["seed"]
+            scen.check(cfg, source="--param")
+            io.write_json(run_dir / "config.json", {"scenario": name, "quick": quick, **cfg})
+            ctx = scenario.RunContext(out_dir=run_dir, quick=quick, seed=task["seed"], quiet=True)
+            summary = scen.run(cfg, ctx)
+        except Exception as exc:  # recorded as the task's outcome, reported in the results table
+            error = f"{type(exc).__name__}: {exc}"
+            io.write_json(run_dir / "metadata.json", meta | {"status": "failed", "error": error,
+                                                             "wall_time_s": time.perf_counter() - t0})
+            return head | {"status": "failed", "error": error}
+        io.write_json(run_dir / "summary.json", summary)
         io.write_json(run_dir / "metadata.json", meta | {"status": "completed", "wall_time_s": time.perf_counter() - t0})
-        io.write_json(summary_path, summary)  # written last: its presence marks the task done
-    summary = json.loads(summary_path.read_text())
-    return {"task": task["id"], **task["point"], "replica": task["replica"], "seed": task["seed"], **flatten(summary)}
+    return head | {"status": "completed"} | flatten(summary)
 
 
 def flatten(obj, prefix: str = "") -> dict:
@@ -145,7 +174,8 @@ class Sweep:
                                                 "seed": seed, "quick": quick, "overrides": self.overrides})
 
     def pending(self) -> list[dict]:
-        return [t for t in self.tasks if not (self.dir / "runs" / t["id"] / "summary.json").exists()]
+        """Tasks without a completed, readable summary (failed ones are tried again)."""
+        return [t for t in self.tasks if completed_summary(self.dir / "runs" / t["id"]) is None]
 
     def run(self, client, progress: bool = True) -> list[dict]:
         """Run the pending tasks on a ``dask.distributed.Client``; return every row (finished ones too)."""
@@ -165,7 +195,9 @@ class Sweep:
                 bar.update(1)
         self._write_table(rows)
         table = [rows[t["id"]] for t in self.tasks]
-        self._aggregate(table)
+        done = [row for row in table if row["status"] == "completed"]
+        if done:
+            self._aggregate(done)
         return table
 
     def _write_table(self, rows: dict) -> None:

@@ -114,6 +114,35 @@ def cf_attributes(title: str) -> dict:
             "references": REFERENCES}
 
 
+class RunLock:
+    """Exclusive use of a run directory while a run or resume works in it (``fcntl.flock`` on
+    ``RUN_DIR/.lock``, released by the OS however the process ends). A second run on the same
+    directory is refused before it touches any other file."""
+
+    def __init__(self, run_dir):
+        self.path = Path(run_dir) / ".lock"
+        self._fd = None
+
+    def __enter__(self):
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise ValueError(f"RUN_DIR = {str(self.path.parent)!r} is in use by another run (pid {holder}); "
+                             "allowed: a directory no run is using (wait for it, or choose another --out)") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self._fd)  # closing releases the lock
+
+
 class TimeSeriesWriter:
     """Append snapshots to an HDF5 file in chunks.
 

@@ -12,8 +12,11 @@
    (``sim.checkpoint``: state, initial state, frames recorded, atomically);
 5. update the progress bar (steps/s and ETA).
 
-A runaway or an interrupt (Ctrl-C) closes the recorder with what was recorded so far kept
-on disk and its status written ('runaway' or 'interrupted'), then re-raises. A run resumed
+Any other ending than reaching the last step closes the recorder with what was recorded
+so far kept on disk and its status written, then re-raises: 'runaway', 'walltime',
+'interrupted' (Ctrl-C), 'terminated' (SIGTERM, see ``Terminated``) or 'failed' (any other
+error). An interrupted or terminated run writes a checkpoint first when it stopped between
+steps (not inside the kernel), so it resumes from exactly there. A run resumed
 from a checkpoint continues at its step with the recorder cut back to the checkpoint's
 frames: the time series has no gap and no duplicate rows, and, since every random number
 is a function of (seed, step, site), it is bit-identical to an uninterrupted run.
@@ -35,6 +38,21 @@ class RunawayError(RuntimeError):
 
 class WalltimeReached(RuntimeError):
     """The run stopped before its wall-time limit; a checkpoint was written to resume from."""
+
+
+class Terminated(BaseException):
+    """SIGTERM (what batch schedulers send) arrived; raised in the main thread like Ctrl-C."""
+
+
+def status_of(exc: BaseException | None) -> str:
+    """The status a run ending with ``exc`` has (None: it completed)."""
+    if exc is None:
+        return "completed"
+    for kind, status in ((RunawayError, "runaway"), (WalltimeReached, "walltime"), (Terminated, "terminated"),
+                         (KeyboardInterrupt, "interrupted")):
+        if isinstance(exc, kind):
+            return status
+    return "failed"
 
 
 class Simulation:
@@ -100,6 +118,7 @@ class Simulation:
         """Advance to step ``end``; return {'status', 'steps', 'wall_time', 'steps_per_s'}."""
         start = self.state.step
         status = "completed"
+        between_steps = True  # False while the state may be half-updated (inside advance)
         t0 = time.perf_counter()
         bar = progress(total=max(end - start, 0), desc=self.desc, unit="step", quiet=not self.progress,
                        unit_scale=True, dynamic_ncols=True, leave=False)
@@ -114,20 +133,18 @@ class Simulation:
                         if self.checkpoint_path is not None:
                             self.save_checkpoint()
                         raise WalltimeReached(f"stopped at step {self.state.step} before the wall-time limit")
+                between_steps = False
                 self.system.advance(self.state, n)
                 if self.state.step % self.record_every == 0:
                     self._record()
                 if self.checkpoint_every and self.state.step % self.checkpoint_every == 0:
                     self.save_checkpoint()
+                between_steps = True
                 bar.update(n)
-        except RunawayError:
-            status = "runaway"
-            raise
-        except WalltimeReached:
-            status = "walltime"
-            raise
-        except KeyboardInterrupt:
-            status = "interrupted"
+        except BaseException as exc:
+            status = status_of(exc)
+            if status in ("interrupted", "terminated") and between_steps and self.checkpoint_path is not None:
+                self.save_checkpoint()  # resumable from exactly here
             raise
         finally:
             bar.close()

@@ -132,3 +132,84 @@ def test_walltime_parsing_and_bad_resume_directory(tmp_path):
             parse_walltime(bad)
     res = _sim("resume", str(tmp_path))
     assert res.returncode == 2 and "has no config.json" in res.stderr
+
+
+def _wait_for_checkpoint(out, proc, seconds=120):
+    deadline = time.time() + seconds
+    while not list((out / "timeseries").glob("*.ckpt.npz")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+
+
+def test_sigterm_stops_with_status_terminated_and_resume_is_bit_identical(reference, tmp_path):
+    out = tmp_path / "run"
+    proc = _sim("run", "rod-dc", *ARGS, "--out", str(out), wait=False)
+    _wait_for_checkpoint(out, proc)
+    time.sleep(np.random.default_rng(11).uniform(0.0, 0.5))
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=120)
+    assert proc.returncode == 143, proc.stderr.read()
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["status"] == "terminated" and not (out / "summary.json").exists()
+    statuses = {s["status"] for s in _series(out).values()}
+    assert "completed" not in statuses or len(statuses) > 1  # the file being written says terminated
+    res = _sim("resume", str(out), "--quiet")
+    assert res.returncode == 0, res.stderr
+    _assert_identical(_series(reference), _series(out))
+    assert json.loads((out / "summary.json").read_text()) == json.loads((reference / "summary.json").read_text())
+
+
+def test_a_second_run_on_a_busy_directory_is_refused_and_the_first_completes(reference, tmp_path):
+    out = tmp_path / "run"
+    first = _sim("run", "rod-dc", *ARGS, "--out", str(out), wait=False)
+    _wait_for_checkpoint(out, first)
+    second = _sim("run", "rod-dc", *ARGS, "--out", str(out))
+    assert second.returncode == 2 and "is in use by another run" in second.stderr
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    _assert_identical(_series(reference), _series(out))
+    assert json.loads((out / "metadata.json").read_text())["status"] == "completed"
+
+
+@pytest.mark.parametrize("fault", ["fsync", "replace"])
+def test_a_storage_fault_during_a_checkpoint_fails_cleanly_and_resume_is_bit_identical(reference, tmp_path,
+                                                                                        monkeypatch, fault):
+    """No space left while a checkpoint is written: status 'failed' (never 'completed'), the error
+    names the fault, the last good checkpoint survives, and resume after the fault gives the same bits."""
+    import errno
+
+    from sim import cli
+
+    out = tmp_path / "run"
+    calls = {"n": 0}
+    real = {"fsync": os.fsync, "replace": os.replace}[fault]
+
+    def full_disk(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 8:  # a few checkpoints in: the disk fills up
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*a, **k)
+
+    monkeypatch.setattr(os, fault, full_disk)
+    code = cli.main(["run", "rod-dc", *ARGS, "--out", str(out)])
+    monkeypatch.setattr(os, fault, real)
+    assert code == cli.EXIT_FAILED
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["status"] == "failed" and "No space left on device" in meta["error"]
+    assert not (out / "summary.json").exists() and (out / "error.txt").exists()
+    assert "completed" != _series(out)["rod_N6_super.h5"]["status"]
+    assert cli.main(["resume", str(out), "--quiet"]) == 0
+    _assert_identical(_series(reference), _series(out))
+
+
+def test_both_checkpoints_corrupt_is_a_clear_error_and_restart_recomputes(reference, tmp_path):
+    out = tmp_path / "run"
+    assert _sim("run", "rod-dc", *ARGS, "--out", str(out), "--walltime", "1s").returncode == 3
+    for ckpt in (out / "timeseries").glob("*.ckpt.npz*"):
+        ckpt.write_bytes(b"not a checkpoint")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = _sim("resume", str(out), "--quiet")
+    assert res.returncode == 1 and "no usable checkpoint" in res.stderr and "--restart" in res.stderr
+    assert "Traceback" not in res.stderr
+    res = _sim("resume", str(out), "--restart", "--quiet")
+    assert res.returncode == 0, res.stderr
+    _assert_identical(_series(reference), _series(out))

@@ -129,3 +129,23 @@ def test_every_run_ends_with_a_verdict_and_strict_fails_on_a_failed_check(toy_sc
     assert all(isinstance(v, bool) for v in summary["checks"].values())
     if name == "toy-fails":
         assert summary["metrics"] == {"size": 3.5}
+
+
+def test_an_unexpected_error_ends_as_failed_never_completed(tmp_path, capsys):
+    from sim import scenario as sc
+
+    sc.load_scenarios()
+
+    def broken(cfg, ctx):
+        raise RuntimeError("disk controller on fire")
+
+    sc.scenario("toy-broken", "fails", lambda quick: {"x": 1.0}, {"x": sc.Key("a number")})(broken)
+    try:
+        out = tmp_path / "run"
+        assert main(["run", "toy-broken", "--out", str(out)]) == 1
+        meta = json.loads((out / "metadata.json").read_text())
+        assert meta["status"] == "failed" and meta["error"] == "RuntimeError: disk controller on fire"
+        assert not (out / "summary.json").exists() and "disk controller" in (out / "error.txt").read_text()
+        assert "status 'failed'" in capsys.readouterr().err
+    finally:
+        sc.REGISTRY.pop("toy-broken")
