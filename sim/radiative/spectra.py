@@ -87,10 +87,48 @@ def cache_key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
+def _digest(a, b, values) -> str:
+    h = hashlib.sha256()
+    for arr in (a, b, values):
+        arr = np.ascontiguousarray(arr)
+        h.update(str(arr.dtype).encode() + str(arr.shape).encode() + arr.tobytes())
+    return h.hexdigest()
+
+
+def read_cache_entry(path: Path, n_components: int) -> dict:
+    """Panels of a cache file {(a, b): values (21, m)}, verified against the checksum stored with them.
+
+    A missing file gives {}; a truncated, corrupted or foreign one is discarded (deleted) with a
+    warning naming it, so its spectra are computed again.
+    """
+    try:
+        with np.load(path) as data:
+            a, b, values = data["a"], data["b"], data["values"]
+            ok = "checksum" in data and str(data["checksum"]) == _digest(a, b, values)
+    except FileNotFoundError:
+        return {}
+    except Exception as exc:  # a torn zip raises BadZipFile, EOFError, ValueError, ...: all mean "unusable"
+        ok, reason = False, f"{type(exc).__name__}: {exc}"
+    else:
+        reason = "checksum mismatch"
+    if not ok or values.shape[2:] != (n_components,):
+        warnings.warn(f"discarding corrupt spectra cache entry {path} ({reason if not ok else 'wrong shape'}); "
+                      "its spectra are computed again", stacklevel=3)
+        path.unlink(missing_ok=True)
+        return {}
+    return {(float(x), float(y)): v for x, y, v in zip(a, b, values)}
+
+
 class PanelStore:
     """Samples of a vector-valued spectrum f(w) (m components) at the 21 Gauss-Kronrod
     nodes of panels (a, b), computed on demand by ``evaluate(omega (n,)) -> (n, m)`` and
-    persisted to ``path`` (.npz) when given."""
+    persisted to ``path`` (.npz with a checksum) when given.
+
+    Saving is safe with several writers (Dask workers, parallel runs): under an exclusive
+    lock on ``path.lock`` it merges the panels already on disk with its own, writes a unique
+    temporary file, fsyncs it and renames it into place, so no writer's panels are lost and a
+    reader never sees a partial file.
+    """
 
     def __init__(self, evaluate, n_components: int, path: Path | None = None):
         self.evaluate = evaluate
@@ -101,12 +139,9 @@ class PanelStore:
         if path is not None and path.exists():
             try:
                 os.utime(path)  # mtime = last use, so pruning removes the least recently used
-                with np.load(path) as data:
-                    if data["values"].shape[2:] == (self.m,):
-                        self.values = {(float(a), float(b)): v
-                                       for a, b, v in zip(data["a"], data["b"], data["values"])}
-            except (OSError, KeyError, ValueError):
-                warnings.warn(f"ignoring unreadable spectra cache {path}", stacklevel=2)
+            except OSError:
+                pass
+            self.values = read_cache_entry(path, self.m)
 
     def get(self, panels: list[tuple[float, float]]) -> np.ndarray:
         """Node values (P, 21, m) for the panels, evaluating the missing ones in one batch."""
@@ -119,16 +154,29 @@ class PanelStore:
         return np.stack([self.values[p] for p in panels])
 
     def save(self) -> None:
-        """Write the samples atomically (temp file + rename) if anything new was computed."""
+        """Merge with what is on disk and write atomically (see the class docstring), if anything is new."""
+        import fcntl
+
         if self.path is None or not self._dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        keys = sorted(self.values)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz.tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, a=np.array([k[0] for k in keys]), b=np.array([k[1] for k in keys]),
-                     values=np.stack([self.values[k] for k in keys]))
-        os.replace(tmp, self.path)
+        with open(self.path.with_name(self.path.name + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            merged = read_cache_entry(self.path, self.m) | self.values
+            keys = sorted(merged)
+            a, b = np.array([k[0] for k in keys]), np.array([k[1] for k in keys])
+            values = np.stack([merged[k] for k in keys])
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    np.savez(fh, a=a, b=b, values=values, checksum=np.array(_digest(a, b, values)))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self.path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        self.values = merged
         self._dirty = False
 
 
