@@ -78,12 +78,21 @@ def cli_page() -> str:
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     for name, p in sub.choices.items():
         lines += [f"## `{name}`", "", "```text", p.format_help(), "```", ""]
-    lines += ["## Exit codes", "", "| code | meaning |", "|---|---|",
-              "| 0 | completed (with `--strict`: and every check passed or is a documented deviation) |",
-              "| 2 | bad input (the message names the key, the value and the allowed range), or a runaway |",
-              "| 3 | stopped before the wall-time limit with a checkpoint: `resume` continues |",
-              f"| {cli.EXIT_CHECKS_FAILED} | `--strict` and a check failed that is not a documented deviation |",
-              "| 130 | interrupted (Ctrl-C); what was recorded is kept |", ""]
+    lines += ["## Exit codes", "", "Each way a run can end has its own status (in `metadata.json` and in every "
+              "time-series file) and exit code:", "", "| code | status | meaning |", "|---|---|---|",
+              "| 0 | completed | the run finished; with `--strict`, every check passed or is a documented deviation |",
+              f"| {cli.EXIT_FAILED} | failed | an error inside the run (its text in `metadata.json`, the traceback "
+              "in `error.txt`); also a sweep with failed points, or no usable checkpoint |",
+              f"| {cli.EXIT_BAD_INPUT} | (none) | bad input, refused before anything runs: the message names the key, "
+              "the value and the allowed range; also a run directory in use by another run |",
+              f"| {cli.EXIT_WALLTIME} | walltime | stopped before the `--walltime` limit with a checkpoint: `resume` "
+              "continues |",
+              f"| {cli.EXIT_CHECKS_FAILED} | completed | `--strict` and a check failed that is not a documented "
+              "deviation |",
+              f"| {cli.EXIT_RUNAWAY} | runaway | the dynamics left the physical domain; what was recorded is kept |",
+              f"| {cli.EXIT_CODES['interrupted']} | interrupted | Ctrl-C: a checkpoint when it stopped between steps; "
+              "`resume` continues |",
+              f"| {cli.EXIT_CODES['terminated']} | terminated | SIGTERM (batch schedulers): as Ctrl-C |", ""]
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m sim {list, show, run, resume, sweep, animate, spectra, cache, bench} ...`` (``python -m sim -h`` for help)."""
+"""Command line: ``python -m sim {list, show, status, run, resume, sweep, animate, spectra, cache, bench} ...`` (``python -m sim -h`` for help)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,42 @@ def _cmd_list(args) -> int:
     for name in sorted(reg):
         print(f"{name:<{width}}  {reg[name].description}")
     return 0
+
+
+def _cmd_status(args) -> int:
+    from pathlib import Path
+
+    print(run_status(Path(args.run_dir)))
+    return 0
+
+
+def run_status(run_dir) -> str:
+    """What ``python -m sim status RUN_DIR`` prints: the run's status and, per time series, its step,
+    status, rate (steps/s since this run or resume began writing it) and ETA. Reads files a run is
+    still writing (SWMR); they show the frames flushed so far (every 64 frames)."""
+    if not (run_dir / "metadata.json").exists():
+        raise ValueError(f"RUN_DIR = {str(run_dir)!r} has no metadata.json; allowed: a directory written by `run`")
+    meta = _read_json(run_dir / "metadata.json")
+    lines = [f"{meta.get('scenario', '?')} in {run_dir}: {meta.get('status', '?')}"
+             + (f" ({meta['error']})" if meta.get("error") else "")]
+    now = time.time()
+    for path in sorted((run_dir / "timeseries").glob("*.h5")):
+        try:
+            with io.open_live(path) as f:
+                step = int(f["step"][-1]) if f["step"].shape[0] else 0
+                attrs = dict(f.attrs)
+        except (OSError, KeyError) as exc:
+            lines.append(f"  {path.name}: unreadable ({exc})")
+            continue
+        target = int(attrs.get("target_step", 0))
+        done = f"{step}/{target} steps ({100 * step / target:.1f} %)" if target else f"step {step}"
+        text = f"  {path.name}: {attrs.get('status', '?')}, {done}"
+        if attrs.get("status") == "running" and "writing_since_unix" in attrs:
+            rate = (step - int(attrs["writing_since_step"])) / max(now - float(attrs["writing_since_unix"]), 1e-9)
+            eta = f", ETA {(target - step) / rate:.0f} s" if rate > 0 and target > step else ""
+            text += f", {rate:.3g} steps/s{eta}"
+        lines.append(text)
+    return "\n".join(lines)
 
 
 def _cmd_show(args) -> int:
@@ -266,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
                                        "allowed ranges, meaning")
     show.add_argument("name", help="scenario name (see `list`)")
     show.set_defaults(func=_cmd_show)
+    status = sub.add_parser("status", help="a run's status; per time series: step, status, rate and ETA "
+                                           "(works while the run writes)")
+    status.add_argument("run_dir", metavar="RUN_DIR")
+    status.set_defaults(func=_cmd_status)
 
     run = sub.add_parser("run", help="run a scenario into a run directory")
     run.add_argument("name", help="scenario name (see `list`)")

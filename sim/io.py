@@ -143,6 +143,19 @@ class RunLock:
         os.close(self._fd)  # closing releases the lock
 
 
+def _opened(step: int) -> dict:
+    """Attributes by which ``sim status`` tells a live run's rate: when and at which step writing began."""
+    return {"writing_since_unix": time.time(), "writing_since_step": int(step)}
+
+
+def open_live(path):
+    """An h5py file opened read-only while a run may still write it (SWMR), or as a plain file."""
+    try:
+        return h5py.File(path, "r", libver="latest", swmr=True)
+    except (OSError, ValueError):
+        return h5py.File(path, "r")
+
+
 class TimeSeriesWriter:
     """Append snapshots to an HDF5 file in chunks.
 
@@ -164,10 +177,10 @@ class TimeSeriesWriter:
             self._reopen(resume_frames)
             return
         self.frames = 0
-        self.f = h5py.File(self.path, "w")
+        self.f = h5py.File(self.path, "w", libver="latest")  # the format SWMR needs
         self.f.attrs["status"] = "running"
         for k, v in (cf_attributes(title) | ({"unit_system": unit_system} if unit_system else {})
-                     | (attrs or {})).items():
+                     | (attrs or {}) | _opened(0)).items():
             self.f.attrs[k] = v if not isinstance(v, (dict, list)) else json.dumps(_jsonable(v))
 
         def set_units(ds, units):
@@ -196,10 +209,19 @@ class TimeSeriesWriter:
             ds.attrs["long_name"] = desc
             for axis, d in enumerate(vdims):
                 ds.dims[axis].attach_scale(scales[d])
+        self._start_swmr()
+
+    def _start_swmr(self) -> None:
+        """From here on readers may open the file while it grows (``open_live``); attributes are
+        frozen until ``close`` (SWMR cannot change them)."""
+        try:
+            self.f.swmr_mode = True
+        except (ValueError, RuntimeError, OSError):  # a file from before SWMR (older format): no live reading
+            pass
 
     def _reopen(self, frames: int) -> None:
         """Continue an existing file after its first ``frames`` frames (rows past them are cut)."""
-        self.f = h5py.File(self.path, "r+")
+        self.f = h5py.File(self.path, "r+", libver="latest")
         have = self.f["time"].shape[0]
         if have < frames:
             raise ValueError(f"{self.path} holds {have} frames, fewer than the checkpoint's {frames}")
@@ -208,6 +230,8 @@ class TimeSeriesWriter:
             ds.resize((frames,) + ds.shape[1:])
         self.frames = frames
         self.f.attrs["status"] = "running"
+        self.f.attrs.update(_opened(int(self.f["step"][frames - 1]) if frames else 0))
+        self._start_swmr()
 
     def append(self, step: int, t: float, snapshot: dict) -> None:
         self._buffer.append((step, t, snapshot))
@@ -228,13 +252,19 @@ class TimeSeriesWriter:
             ds[n0:] = np.stack([np.asarray(b[2][name], dtype=float) for b in self._buffer])
         self.frames += n
         self._buffer.clear()
+        for name in ("step", "time", *self.variables):  # SWMR readers see a dataset's rows once it is flushed
+            self.f[name].flush()
         self.f.flush()
 
     def close(self, status: str = "completed") -> None:
+        """Flush, close, and write the run's ``status`` (reopened outside SWMR, which freezes attributes)."""
         if self.f.id.valid:
-            self.flush()
-            self.f.attrs["status"] = status
-            self.f.close()
+            try:
+                self.flush()
+            finally:
+                self.f.close()
+                with h5py.File(self.path, "r+") as f:
+                    f.attrs["status"] = status
 
 
 class MemoryRecorder:

@@ -65,10 +65,16 @@ def _pairs_to_matrix(ds):
 
 
 def open_dataset(path):
-    """One time-series file as an xarray.Dataset (read into memory; the file is not held open)."""
+    """One time-series file as an xarray.Dataset (read into memory; the file is not held open).
+
+    Works while a run is still writing the file (SWMR read): the rows flushed so far."""
     import xarray as xr
 
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
+    try:
+        ds = xr.open_dataset(path, engine="h5netcdf", driver_kwds={"swmr": True, "libver": "latest"})
+    except (OSError, ValueError):  # a file from before SWMR
+        ds = xr.open_dataset(path, engine="h5netcdf")
+    with ds:
         return _pairs_to_matrix(ds.load())
 
 

@@ -24,6 +24,8 @@ is a function of (seed, step, site), it is bit-identical to an uninterrupted run
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 
 import numpy as np
@@ -177,22 +179,33 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
     else:
         from pathlib import Path
 
-        import h5py
 
         path = Path(path)
         ckpt = path.with_suffix(".ckpt.npz")
         if resume and path.exists():
-            with h5py.File(path, "r") as f:
-                done = f.attrs.get("status") == "completed"
+            from sim.io import open_live
+
+            try:
+                with open_live(path) as f:
+                    done = f.attrs.get("status") == "completed"
+            except OSError:  # unreadable: rebuilt or recomputed below
+                done = False
             if done:
                 return {"state": None, "info": {"status": "completed earlier", "wall_time": 0.0}, "recorder": _Done(path)}
         frames = None
         if resume and checkpoint.exists(ckpt):
             state, initial, frames, _ = checkpoint.load(ckpt, type(system.initial_state()))
-        recorder = TimeSeriesWriter(path, system.dims, system.observables, time_units=time_units,
-                                    attrs=attrs, resume_frames=frames,
-                                    unit_system=getattr(system, "unit_system", None),
-                                    title=getattr(system, "title", desc))
+        target = (initial.step if initial is not None else 0) + int(nsteps)  # for `sim status`: progress and ETA
+        writer = functools.partial(TimeSeriesWriter, path, system.dims, system.observables, time_units=time_units,
+                                   attrs=(attrs or {}) | {"target_step": target},
+                                   unit_system=getattr(system, "unit_system", None),
+                                   title=getattr(system, "title", desc))
+        try:
+            recorder = writer(resume_frames=frames)
+        except OSError as exc:  # a writer killed mid-write leaves the file unopenable for writing
+            recorder, frames = _rebuild(path, frames, writer, ["step", "time", *system.observables], exc)
+            if frames is None:
+                state = initial = None
     sim = Simulation(system, state=state, initial=initial, recorder=recorder, record_every=record_every,
                      progress=progress, desc=desc, checkpoint_path=path.with_suffix(".ckpt.npz") if every else None,
                      checkpoint_every=every, deadline=deadline)
@@ -204,6 +217,35 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
         ctx.ring_steps += float(sim.state.step - start) * getattr(system.params, "N", 1)
         ctx.kernel_time += info["wall_time"]
     return {"state": sim.state, "info": info, "recorder": recorder}
+
+
+def _rebuild(path, frames: int | None, writer, names: list[str], exc: OSError):
+    """A fresh time-series file holding the first ``frames`` frames of an unwritable one (read as a
+    SWMR reader can), so the run continues from its checkpoint; if even reading fails, a fresh
+    file and None frames (the run starts over: deterministic, so the result is the same)."""
+    import warnings
+
+    from sim.io import open_live
+
+    kept = None
+    if frames is not None:
+        try:
+            with open_live(path) as f:
+                kept = {k: f[k][:frames] for k in names}
+        except (OSError, KeyError, ValueError):
+            kept = None
+    os.unlink(path)
+    warnings.warn(f"{path} could not be reopened for writing ({exc}); "
+                  + (f"rebuilt from its first {frames} frames" if kept is not None else
+                     "it is computed again from the start"), stacklevel=3)
+    recorder = writer()
+    if kept is None:
+        return recorder, None
+    for row in range(frames):
+        recorder.append(int(kept["step"][row]), float(kept["time"][row]),
+                        {k: v[row] for k, v in kept.items() if k not in ("step", "time")})
+    recorder.flush()
+    return recorder, frames
 
 
 class _Done:

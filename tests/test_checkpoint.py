@@ -213,3 +213,28 @@ def test_both_checkpoints_corrupt_is_a_clear_error_and_restart_recomputes(refere
     res = _sim("resume", str(out), "--restart", "--quiet")
     assert res.returncode == 0, res.stderr
     _assert_identical(_series(reference), _series(out))
+
+
+def test_a_running_run_can_be_watched(tmp_path):
+    """While a run writes, its time series open read-only in h5py and xarray and `sim status`
+    reports step, rate and ETA; at the end the file says completed."""
+    import sim
+    from sim.io import open_live
+
+    out = tmp_path / "run"
+    args = [a if a != "t_measure=2e5" else "t_measure=2e6" for a in ARGS]
+    proc = _sim("run", "rod-dc", *args, "--out", str(out), wait=False)
+    _wait_for_checkpoint(out, proc)
+    path = out / "timeseries" / "rod_N6_super.h5"
+    try:
+        with open_live(path) as f:
+            assert f.attrs["status"] == "running" and f["T"].shape[0] > 0
+        ds = sim.open_dataset(path)
+        assert ds.sizes["time"] > 0 and ds["T"].dims == ("time", "ring")
+        res = _sim("status", str(out))
+        assert res.returncode == 0, res.stderr
+        assert "rod-dc" in res.stdout and "running" in res.stdout and "steps/s" in res.stdout and "ETA" in res.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+    assert "terminated" in _sim("status", str(out)).stdout
