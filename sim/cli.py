@@ -402,6 +402,10 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # a storage fault outside a run (creating or locking the run directory)
+        print(f"error: {exc.strerror or exc} ({exc.filename or 'a file'}); allowed: a writable directory with "
+              "free space", file=sys.stderr)
+        return EXIT_FAILED
     except CheckpointError as exc:
         print(f"error: {exc}\nStart the run over in the same directory with: python -m sim resume "
               f"{getattr(args, 'run_dir', 'RUN_DIR')} --restart", file=sys.stderr)

@@ -168,7 +168,9 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
     {"state", "info", "recorder"} and adds the work done to ``ctx``'s counters.
     """
     from sim.io import MemoryRecorder, TimeSeriesWriter
+    from sim.validation import check_step_count
 
+    check_step_count(nsteps, system.params.dt)
     every = getattr(ctx, "checkpoint_every", None)
     deadline = getattr(ctx, "deadline", None)
     resume = getattr(ctx, "resume", False)

@@ -75,3 +75,31 @@ def check_choice(name: str, value, choices: Iterable[str]) -> str:
     if value not in choices:
         raise ValueError(f"{name} = {value!r} is unknown; allowed: {', '.join(map(repr, choices))}")
     return value
+
+
+def machine_memory_bytes() -> int:
+    """Physical memory of this machine (bytes)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
+
+
+def check_fits_in_memory(name: str, count: int, bytes_each: float, what: str, fraction: float = 0.5) -> int:
+    """Refuse a ``count`` of ``what`` whose arrays (``bytes_each`` per item) would need more than
+    ``fraction`` of this machine's memory; the message names the largest count that fits."""
+    limit = int(fraction * machine_memory_bytes() / bytes_each)
+    if count > limit:
+        raise ValueError(f"{name} = {count} {what} would need {count * bytes_each / 2**30:.3g} GiB; allowed: "
+                         f"{name} <= {limit} on this machine ({machine_memory_bytes() / 2**30:.0f} GiB)")
+    return count
+
+
+def check_step_count(nsteps: float, dt: float, limit: float = 1e13) -> int:
+    """Refuse a run of more than ``limit`` steps (1e13: about a month at 4e6 steps/s), naming dt."""
+    if not nsteps <= limit:
+        raise ValueError(f"the configuration implies {nsteps:.3g} time steps (dt = {dt!r}); allowed: at most "
+                         f"{limit:.0e} steps: raise dt or shorten the run")
+    return int(nsteps)

@@ -238,3 +238,37 @@ def test_a_running_run_can_be_watched(tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=120)
     assert "terminated" in _sim("status", str(out)).stdout
+
+
+def test_a_storage_fault_while_writing_frames_fails_cleanly_and_resume_is_bit_identical(reference, tmp_path,
+                                                                                       monkeypatch):
+    import errno
+
+    from sim import cli
+    from sim.io import TimeSeriesWriter
+
+    out = tmp_path / "run"
+    real, calls = TimeSeriesWriter.flush, {"n": 0}
+
+    def failing_flush(self):
+        calls["n"] += 1
+        if calls["n"] == 12:
+            raise OSError(errno.EIO, "Input/output error", str(self.path))
+        return real(self)
+
+    monkeypatch.setattr(TimeSeriesWriter, "flush", failing_flush)
+    assert cli.main(["run", "rod-dc", *ARGS, "--out", str(out)]) == cli.EXIT_FAILED
+    monkeypatch.setattr(TimeSeriesWriter, "flush", real)
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["status"] == "failed" and "Input/output error" in meta["error"]
+    assert cli.main(["resume", str(out), "--quiet"]) == 0
+    _assert_identical(_series(reference), _series(out))
+
+
+def test_limits_of_the_machine_are_refused_naming_the_largest_allowed(tmp_path, capsys):
+    from sim import cli
+
+    assert cli.main(["run", "rod-second-sound", "--quick", "--out", str(tmp_path / "a"), "--set", "N=1000000000"]) == 2
+    assert "allowed: N <=" in capsys.readouterr().err
+    assert cli.main(["run", "rod-dc", "--quick", "--out", str(tmp_path / "b"), "--set", "dt=1e-300"]) == 2
+    assert "time steps (dt = 1e-300); allowed: at most" in capsys.readouterr().err

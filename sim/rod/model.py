@@ -18,7 +18,8 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 from sim.schedule import Schedule, make_schedule
-from sim.validation import check_choice, check_finite, check_int, check_positive, check_range
+from sim.validation import (check_choice, check_finite, check_fits_in_memory, check_int, check_positive,
+                            check_range)
 
 LAW_LINEAR, LAW_POWER, LAW_ROTOR, LAW_TABLE = 0, 1, 2, 3
 
@@ -220,7 +221,8 @@ class RodParams:
     runaway_dT: float | None = None
 
     def __post_init__(self):
-        N = check_int("N", self.N, low=2)
+        # ~20 float arrays per ring in the state, the kernel's scratch and one buffered chunk of frames
+        N = check_fits_in_memory("N", check_int("N", self.N, low=2), 64 * 20 * 8.0, "rings")
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
         set_("N", N)
         set_("C", _per_site("C", self.C, N, low=0.5, low_inclusive=True))
