@@ -17,9 +17,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from sim.schedule import Schedule, make_schedule
-from sim.validation import (check_choice, check_finite, check_fits_in_memory, check_int, check_positive,
-                            check_range)
+from sim.schedule import make_schedule
+from sim.validation import (
+    check_choice,
+    check_finite,
+    check_fits_in_memory,
+    check_int,
+    check_positive,
+    check_range,
+)
 
 LAW_LINEAR, LAW_POWER, LAW_ROTOR, LAW_TABLE = 0, 1, 2, 3
 
