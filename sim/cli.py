@@ -10,7 +10,7 @@ import sys
 import time
 import traceback
 
-from sim import io, scenario
+from sim import io, scenario, simulation
 from sim.checkpoint import CheckpointError
 from sim.simulation import Terminated, status_of
 
@@ -191,17 +191,21 @@ def _cmd_sweep(args) -> int:
 
 
 @contextlib.contextmanager
-def _sigterm_as_exception():
-    """SIGTERM (batch schedulers) raises ``Terminated`` in the main thread, as Ctrl-C raises
-    KeyboardInterrupt, so the run stops between steps with a checkpoint and a status."""
+def _sigterm_stops_the_run():
+    """SIGTERM (batch schedulers) asks the run loop to stop at its next step boundary, where it
+    raises ``Terminated`` with a checkpoint, as Ctrl-C does; a second SIGTERM stops at once."""
     def handler(signum, frame):
-        raise Terminated(f"signal {signum}")
+        if simulation.termination_requested():
+            raise Terminated(f"signal {signum} (twice)")
+        simulation.request_termination()
 
+    simulation.clear_termination()
     previous = signal.signal(signal.SIGTERM, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        simulation.clear_termination()
 
 
 def _execute(scen, cfg, run_dir, meta, quick, quiet, checkpoint_every, walltime, resume, strict=False) -> int:
@@ -218,7 +222,7 @@ def _execute(scen, cfg, run_dir, meta, quick, quiet, checkpoint_every, walltime,
     t0 = time.perf_counter()
     status, failure = "completed", None
     try:
-        with _sigterm_as_exception():
+        with _sigterm_stops_the_run():
             summary = scen.run(cfg, ctx)
             io.write_json(run_dir / "summary.json", summary)
     except BaseException as exc:  # every ending is recorded; the exception is reported below

@@ -43,7 +43,24 @@ class WalltimeReached(RuntimeError):
 
 
 class Terminated(BaseException):
-    """SIGTERM (what batch schedulers send) arrived; raised in the main thread like Ctrl-C."""
+    """SIGTERM (what batch schedulers send) arrived; raised by the run loop between steps."""
+
+
+_termination = {"requested": False}
+
+
+def request_termination() -> None:
+    """Ask every running loop to stop at its next step boundary (a signal handler calls this: raising
+    inside a handler can land in a finalizer, where Python ignores the exception)."""
+    _termination["requested"] = True
+
+
+def termination_requested() -> bool:
+    return _termination["requested"]
+
+
+def clear_termination() -> None:
+    _termination["requested"] = False
 
 
 def status_of(exc: BaseException | None) -> str:
@@ -128,6 +145,8 @@ class Simulation:
             if self.state.step % self.record_every == 0 and self.state.step == self.initial.step:
                 self._record()
             while self.state.step < end:
+                if _termination["requested"]:
+                    raise Terminated(f"SIGTERM: stopped at step {self.state.step}")
                 n = self._next_trigger(end) - self.state.step
                 if self.deadline is not None and self.state.step > start:
                     per_step = (time.perf_counter() - t0) / (self.state.step - start)
