@@ -12,7 +12,12 @@ statistics, plotting):
 cumulative heat into a current with its error.
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("sim")  # one source: pyproject.toml
+except PackageNotFoundError:  # a source tree that was not installed
+    __version__ = "0+unknown"
 
 from sim.results import Run, current, open_dataset, open_run, open_spectra  # noqa: E402
 

@@ -1,10 +1,18 @@
-"""Figure helpers: a non-interactive backend and consistent saving."""
+"""Figure helpers: a non-interactive backend for runs, and consistent saving.
+
+Runs, sweeps and their Dask workers draw figures to files, often outside the main thread,
+where a GUI backend fails: they get Agg. Inside IPython or Jupyter the session's own backend
+is left alone, so figures still show inline.
+"""
 
 from __future__ import annotations
 
+import sys
+
 import matplotlib
 
-matplotlib.use("Agg")
+if "IPython" not in sys.modules and "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
