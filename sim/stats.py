@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import correlate
 
 
 def block_average(x, min_blocks: int = 32) -> dict:
@@ -123,5 +122,7 @@ def cross_correlation(x, y, max_lag: int) -> np.ndarray:
     n = x.size
     if y.size != n or not 0 <= max_lag < n:
         raise ValueError(f"cross_correlation: x, y of equal length n = {n} and 0 <= max_lag < n; got {y.size}, {max_lag}")
+    from scipy.signal import correlate  # scipy.signal costs 0.4 s to import: only where it is used
+
     c = correlate(y, x, mode="full", method="fft")[n - 1: n + max_lag]
     return c / (n - np.arange(max_lag + 1))
