@@ -103,3 +103,44 @@ def junction_beta_c(C_half: float, d_omega_c: float, k: float) -> float:
 def running_rates(biases, beta_c: float) -> np.ndarray:
     """``winding_rate`` at each bias (units of d_omega_c)."""
     return np.array([winding_rate(b, beta_c) for b in np.atleast_1d(biases)])
+
+
+def _ac_rhs(beta_c: float, i0: float, i1: float, omega: float):
+    def f(t, y):
+        return [y[1], (i0 + i1 * math.sin(omega * t) - y[1] - math.sin(y[0])) / beta_c]
+
+    return f
+
+
+def ac_rate(i0: float, i1: float, omega: float, beta_c: float, periods: int = 300, settle: int = 60) -> float:
+    """Mean d psi / d tau of beta_c psi'' + psi' + sin psi = i0 + i1 sin(omega tau) (a Shapiro drive),
+    over ``periods`` whole drive periods after ``settle`` periods, from psi = 0, psi' = i0.
+
+    On step n the rate is n omega exactly; just off a step the phase slips once every many
+    periods, so ``periods`` sets how close to an edge on- and off-step can be told apart
+    (a slip in the window moves the rate by at least omega / periods).
+    """
+    period = 2 * math.pi / omega
+    if beta_c == 0.0:
+        f = (lambda t, y: [i0 + i1 * math.sin(omega * t) - math.sin(y[0])])
+        y0 = [0.0]
+    else:
+        f = _ac_rhs(float(beta_c), float(i0), float(i1), float(omega))
+        y0 = [0.0, float(i0)]
+    start = solve_ivp(f, (0.0, settle * period), y0, method="LSODA", rtol=RTOL, atol=ATOL).y[:, -1]
+    end = solve_ivp(f, (settle * period, (settle + periods) * period), start, method="LSODA", rtol=RTOL,
+                    atol=ATOL).y[0, -1]
+    return float((end - start[0]) / (periods * period))
+
+
+def on_step(n: int, rate: float, omega: float, periods: int) -> bool:
+    """Is a mean rate measured over ``periods`` drive periods the locked rate n omega?"""
+    return abs(rate / omega - n) < 0.5 / periods
+
+
+def bisect_edge(on_step, inside: float, outside: float, tol: float) -> float:
+    """The drive where ``on_step(drive)`` turns from True (at ``inside``) to False (at ``outside``)."""
+    while abs(outside - inside) > tol:
+        mid = 0.5 * (inside + outside)
+        inside, outside = (mid, outside) if on_step(mid) else (inside, mid)
+    return 0.5 * (inside + outside)

@@ -29,3 +29,15 @@ def test_retrapping_current():
     assert junction.keeps_running(at4 + 1e-3, 4.0) and not junction.keeps_running(at4 - 1e-3, 4.0)
     assert junction.winding_rate(at4 + 0.01, 4.0) > 0.2 and junction.winding_rate(at4 - 0.01, 4.0) == 0.0
     assert junction.retrapping_current(0.5, tol=1e-5) == pytest.approx(1.0, abs=1e-4)  # no hysteresis there
+
+
+def test_a_shapiro_drive_locks_to_whole_multiples_and_reduces_to_dc_without_modulation():
+    assert junction.ac_rate(2.0, 0.0, 1.0, 0.08) == pytest.approx(junction.winding_rate(2.0, 0.08), rel=2e-3)
+    for i0, n in ((0.1, 0), (1.0, 1), (2.2, 2)):  # inside steps 0, 1, 2 at i1 = 2, Omega = 1 (the rod's case)
+        rate = junction.ac_rate(i0, 2.0, 1.0, 0.08, periods=100)
+        assert rate == pytest.approx(n, abs=1e-9) and junction.on_step(n, rate, 1.0, 100)
+    between = junction.ac_rate(1.75, 2.0, 1.0, 0.08, periods=100)
+    assert not any(junction.on_step(n, between, 1.0, 100) for n in range(4))
+    edge = junction.bisect_edge(lambda i0: junction.on_step(
+        1, junction.ac_rate(i0, 2.0, 1.0, 0.08, periods=100), 1.0, 100), 1.0, 1.75, 1e-3)
+    assert 1.55 < edge < 1.65  # the upper edge of step 1 (the scenario finds 1.611 with longer windows)
