@@ -294,9 +294,3 @@ class MemoryRecorder:
     @property
     def data(self) -> dict:
         return {k: np.stack([f[k] for f in self._frames]) for k in self._frames[0]} if self._frames else {}
-
-
-def read_timeseries(path) -> dict:
-    """Load every variable of a time-series file into memory (small files): name -> array."""
-    with h5py.File(path, "r") as f:
-        return {k: f[k][()] for k in f.keys()} | {"attrs": dict(f.attrs)}
