@@ -204,8 +204,15 @@ def plot(cases, cfg, ctx) -> None:
     save(fig, ctx.path("figures", "rod_dc.png"))
 
 
+def precheck(cfg) -> None:
+    """Every rod of the run builds (time step within its stability limit, memory) before any runs."""
+    for N in cfg["N"]:
+        for kind in ("super", "normal"):
+            _params(cfg, N, kind, cfg["noise"], cfg["seed"])
+
+
 @scenario("rod-dc", "DC heat supercurrent vs rod length: super rods (length-independent) and normal rods (~1/N)",
-          defaults, KEYS)
+          defaults, KEYS, precheck)
 def run(cfg, ctx) -> dict:
     cases = []
     for kind in ("super", "normal"):

@@ -37,11 +37,16 @@ class Scenario:
     run: Callable[[dict, RunContext], dict]
     keys: dict = field(default_factory=dict)  # dotted key -> sim.config_keys.Key
     doc: str = ""  # the scenario module's docstring: the physics, measured vs expected
+    precheck: Callable[[dict], None] | None = None  # builds every case's parameters, runs nothing
 
     def check(self, cfg: dict, source: str = "--set") -> None:
-        """Refuse a configuration with a bad or unknown key before anything runs (see ``sim.config_keys``)."""
+        """Refuse a configuration with a bad or unknown key before anything runs (see ``sim.config_keys``),
+        then let the scenario's ``precheck`` refuse what only its cases can tell (a time step beyond a
+        case's stability limit, keys that contradict each other)."""
         if self.keys:
             check_config(self.keys | {"seed": SEED_KEY}, cfg, source)
+        if self.precheck is not None:
+            self.precheck(cfg)
 
     def declared(self, cfg: dict) -> dict:
         """The declared keys, with the seed where the configuration has one."""
@@ -69,17 +74,19 @@ class Scenario:
 SEED_KEY = Key("seed of the counter-based random streams (or of the replicas' spawned streams)", kind="integer", low=0)
 
 
-def scenario(name: str, description: str, defaults: Callable[[bool], dict], keys: dict | None = None):
+def scenario(name: str, description: str, defaults: Callable[[bool], dict], keys: dict | None = None,
+             precheck: Callable[[dict], None] | None = None):
     """Register ``run(cfg, ctx) -> summary`` under ``name``; its summaries pass through ``tally``.
 
     ``keys`` declares the configuration keys (``sim.config_keys.Key``): units, ranges and
-    meaning, for ``show``, the documentation and the input check before a run.
+    meaning, for ``show``, the documentation and the input check before a run. ``precheck(cfg)``
+    (optional) raises ValueError for a configuration its cases cannot run, before anything runs.
     """
 
     def register(fn):
         doc = sys.modules[fn.__module__].__doc__ or ""
         REGISTRY[name] = Scenario(name, description, defaults, lambda cfg, ctx: tally(fn(cfg, ctx)),
-                                  dict(keys or {}), doc)
+                                  dict(keys or {}), doc, precheck)
         return fn
 
     return register

@@ -269,6 +269,8 @@ def test_limits_of_the_machine_are_refused_naming_the_largest_allowed(tmp_path, 
     from sim import cli
 
     assert cli.main(["run", "rod-second-sound", "--quick", "--out", str(tmp_path / "a"), "--set", "N=1000000000"]) == 2
-    assert "allowed: N <=" in capsys.readouterr().err
+    assert "allowed: N <=" in capsys.readouterr().err and not (tmp_path / "a").exists()  # refused before it ran
+    assert cli.main(["run", "rod-dc", "--quick", "--out", str(tmp_path / "c"), "--set", "dt=3.0"]) == 2
+    assert "dt = 3.0 is too large" in capsys.readouterr().err and not (tmp_path / "c").exists()
     assert cli.main(["run", "rod-dc", "--quick", "--out", str(tmp_path / "b"), "--set", "dt=1e-300"]) == 2
     assert "time steps (dt = 1e-300); allowed: at most" in capsys.readouterr().err

@@ -116,23 +116,23 @@ def test_sweep_figure_shows_quantities_that_vary_not_constants_or_verdicts():
 
 
 def test_a_failing_point_becomes_a_failed_row_and_the_rest_finish(tmp_path):
-    """N = 2 passes the key check but the scenario refuses it (its fit window reaches the ends):
+    """A pulse of 50 passes every check but its front cannot be analysed (the run fails after it ran):
     that row is marked failed with its error, the other point completes and is aggregated, the exit
     code says some failed. A corrupted summary is detected, named and recomputed."""
     out = tmp_path / "sw"
-    res = subprocess.run([sys.executable, "-m", "sim", "sweep", "rod-second-sound", "--quick", "--param", "N=2,64",
-                          "--workers", "1", "--out", str(out), "--quiet"], capture_output=True, text=True, timeout=600)
+    sweep = [sys.executable, "-m", "sim", "sweep", "rod-second-sound", "--quick", "--param", "pulse=0.01,50",
+             "--workers", "1", "--out", str(out), "--quiet"]
+    res = subprocess.run(sweep, capture_output=True, text=True, timeout=600)
     assert res.returncode == 1 and "1 of 2 runs failed" in res.stderr
-    rows = {r["N"]: r for r in _rows(out)}
-    assert rows["2"]["status"] == "failed" and "fit_to_fraction" in rows["2"]["error"]
-    assert rows["64"]["status"] == "completed" and float(rows["64"]["wave_speed_measured"]) > 0
+    rows = {r["pulse"]: r for r in _rows(out)}
+    assert rows["50"]["status"] == "failed" and "on the edge of the record" in rows["50"]["error"]
+    assert rows["0.01"]["status"] == "completed" and float(rows["0.01"]["wave_speed_measured"]) > 0
     with open(out / "aggregate.csv") as f:
-        assert [a["N"] for a in csv.DictReader(f)] == ["64"]
+        assert [a["pulse"] for a in csv.DictReader(f)] == ["0.01"]
     good = next(p for p in (out / "runs").glob("*/summary.json"))
     original = good.read_text()
     good.write_text(original[: len(original) // 2])  # a truncated summary
     with pytest.warns(UserWarning, match=f"{good}.*corrupt"):
         assert ensemble.completed_summary(good.parent) is None
-    subprocess.run([sys.executable, "-m", "sim", "sweep", "rod-second-sound", "--quick", "--param", "N=2,64",
-                    "--workers", "1", "--out", str(out), "--quiet"], capture_output=True, text=True, timeout=600)
+    subprocess.run(sweep, capture_output=True, text=True, timeout=600)
     assert good.read_text() == original  # recomputed, bit for bit
