@@ -1,15 +1,17 @@
 """Scenario registry and the context a scenario runs in.
 
 A scenario is a thin script in ``scenarios/``: a function ``run(cfg, ctx) -> summary``
-registered with ``@scenario(name, description, defaults)`` where ``defaults(quick)`` gives
-the configuration dict (publication-quality unless ``quick``). ``python -m sim run NAME``
+registered with ``@scenario(name, description, defaults, keys, precheck)`` where
+``defaults(quick)`` gives the configuration dict (publication-quality unless ``quick``),
+``keys`` declares it (``sim.config_keys``) and ``precheck`` refuses what only its cases can tell. ``python -m sim run NAME``
 finds it, applies ``--set key=value`` overrides, creates the run directory and writes
 config, metadata and summary around the call.
 
-Every summary leaves ``run`` in one shape (``tally``): ``checks`` holds booleans only (a
-claim the run tested, true or false), ``metrics`` the numbers reported beside them,
+Every summary comes out of ``run`` in one shape (``tally``): ``checks`` holds booleans only
+(a claim the run tested, true or false), ``metrics`` the numbers reported beside them,
 ``deviations`` the failing checks that are documented deviations from the papers (each with
-its reason) and ``all_pass`` whether every check passed. ``verdict_line`` says it in one line.
+its reason) and ``all_pass`` whether every check passed (null for a run that has no checks:
+nothing is reported as passed that was not checked). ``verdict_line`` says it in one line.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def tally(summary: dict) -> dict:
             metrics[key] = value
     out = {k: v for k, v in summary.items() if k not in ("checks", "metrics", "deviations", "all_pass")}
     return out | {"checks": checks, "metrics": metrics, "deviations": dict(summary.get("deviations", {})),
-                  "all_pass": all(checks.values())}
+                  "all_pass": all(checks.values()) if checks else None}
 
 
 def failing_checks(summary: dict) -> tuple[list[str], list[str]]:

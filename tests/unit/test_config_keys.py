@@ -72,3 +72,4 @@ def test_tally_keeps_only_booleans_as_checks():
     s2 = scenario.tally({"checks": {"a": True, "c": False}})
     assert scenario.verdict_line("x", s2) == "x: 1/2 checks pass; FAILED: c"
     assert scenario.tally({"checks": {"a": True}})["all_pass"] is True
+    assert scenario.tally({"J": 1.0})["all_pass"] is None  # nothing checked, nothing reported as passed
