@@ -214,7 +214,7 @@ def plot(cases, sweeps, cfg, ctx) -> None:
         ax[1, 0].plot(x, [c["omega_peak_measured"] / c["d_omega_c"] for c in cs], "o", color=color, label=f"measured, m={m}")
         xf = np.linspace(0, x.max() * 1.05, 300)
         ax[1, 0].plot(xf, adler_frequency(xf, 1.0, m), color=color, lw=1, label=f"Adler, m={m}")
-        xj = np.linspace(1.0 / m, x.max() * 1.05, 40)
+        xj = np.linspace(1.02 / m, x.max() * 1.05, 24)  # just above threshold: a turn there takes very long
         ax[1, 0].plot(xj, junction.running_rates(m * xj, cs[0]["beta_c"]), ls="--", color=color, lw=1,
                       label=f"junction, beta_c = {cs[0]['beta_c']:.2g}, m={m}")
     ax[1, 0].set(xlabel="d_omega / d_omega_c", ylabel="omega_peak / d_omega_c", title="peak frequency vs drive (overdamped)")

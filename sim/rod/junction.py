@@ -55,7 +55,7 @@ def winding_rate(i: float, beta_c: float, windings: int = 20, transient: int = 5
         return math.sin(y[0] / 2.0)  # zero at psi = 2 pi n
 
     sol = solve_ivp(_rhs(beta_c, i), (0.0, t_max), [0.0, i + 2.0], method="LSODA", rtol=RTOL, atol=ATOL,
-                    events=turn)
+                    events=turn, t_eval=[t_max])  # keep only the end: long runs near threshold stay small
     crossings = sol.t_events[0]
     crossings = crossings[crossings > settle]
     if crossings.size < transient + windings or sol.y[1, -1] <= 0:
