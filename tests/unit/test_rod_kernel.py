@@ -21,7 +21,7 @@ CASES = {
     "normal-noisy": dict(K=0.0, g=0.5, noise=True),
     "mixed-g-K-noisy": dict(g=np.linspace(0.1, 0.4, 7), K=np.linspace(1, 5, 7), noise=True),
     "harmonic-m2": dict(torque="harmonic", K=2.0, m=2, noise=True),
-    "sine-m3-power": dict(m=3, law=Power(1.0, 1.5, 1.0), noise=True),
+    "sine-m3-power": dict(m=3, law=Power(1.0, 1.5, 1.0), noise=True, dt=0.25),  # within the noisy-rod step limit
     # the rotor clock ticks only for T well below T_q (omega0 ~ exp(-2 pi^2 T/T_q) beyond)
     "rotor": dict(law=Rotor(1.0, 0.25, 10.0), K=0.5, noise=True),
     "table-schedules": dict(law=Table(T=(0.5, 1.0, 1.6), omega=(0.6, 1.0, 1.3)),
