@@ -91,7 +91,7 @@ def open_run(run_dir) -> Run:
     path = Path(run_dir)
     if not (path / "config.json").exists():
         raise ValueError(f"RUN_DIR = {str(path)!r} has no config.json; allowed: a directory written by `sim run`")
-    read = lambda name: json.loads((path / name).read_text()) if (path / name).exists() else None  # noqa: E731
+    read = lambda name: json.loads((path / name).read_text()) if (path / name).exists() else None
     series = {p.stem: open_dataset(p) for p in sorted((path / "timeseries").glob("*.h5"))}
     return Run(path, read("config.json"), read("metadata.json") or {}, read("summary.json"), series)
 
