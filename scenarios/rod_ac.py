@@ -236,8 +236,16 @@ def plot(cases, sweeps, cfg, ctx) -> None:
     save(fig, ctx.path("figures", "rod_ac.png"))
 
 
+def precheck(cfg) -> None:
+    """Every overdamped rod and the inertial one build before any runs."""
+    for m in cfg["overdamped"]["m"]:
+        for ratio in cfg["overdamped"]["ratios"]:
+            weak_link_params(cfg, cfg["overdamped"]["C"], m, *_drive(cfg, ratio, m))
+    weak_link_params(cfg, cfg["inertial"]["C"], 1, *_drive(cfg, cfg["inertial"]["max_ratio"], 1))
+
+
 @scenario("rod-ac", "AC Josephson oscillation across a weak link: Adler frequency, locking, inertial hysteresis",
-          defaults, KEYS)
+          defaults, KEYS, precheck)
 def run(cfg, ctx) -> dict:
     cases = []
     for m in cfg["overdamped"]["m"]:

@@ -138,8 +138,14 @@ def plot(result, ctx) -> None:
     save(fig, ctx.path("figures", "rod_critical.png"))
 
 
+def precheck(cfg) -> None:
+    """The strictest rods of the run build (noise on, the largest drive) before any runs."""
+    top = max([*cfg["iv_drives"], *cfg["slip_drives"]])
+    _params(cfg, cfg["T_R"] + top * critical_drive(cfg), noise=True)
+
+
 @scenario("rod-critical", "critical heat current J_c = omega0 K/m, phase slips and the thermal I-V curve",
-          defaults, KEYS)
+          defaults, KEYS, precheck)
 def run(cfg, ctx) -> dict:
     result = measure_jc(cfg, ctx)
     ctx.log(f"  J_c measured {result['J_c_measured']:.5g}, expected {result['J_c_expected']:.5g}")

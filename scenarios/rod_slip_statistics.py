@@ -222,8 +222,16 @@ def plot(result, cfg, ctx) -> None:
     save(fig, ctx.path("figures", "rod_slip_statistics.png"))
 
 
+def precheck(cfg) -> None:
+    """Every (temperature, bias) rod of the run builds before any runs."""
+    law = make_law(cfg["law"])
+    for T in cfg["temperatures"]:
+        for bias in cfg["bias"]:
+            rod_params(cfg, law, T, bias * float(law.omega0(T)) * cfg["K_w"] / cfg["m"] * 2.0 / cfg["k"], seed=0)
+
+
 @scenario("rod-slip-statistics", "waiting times of thermally activated phase slips vs J/J_c and T: Poisson and Arrhenius",
-          defaults, KEYS)
+          defaults, KEYS, precheck)
 def run(cfg, ctx) -> dict:
     from tqdm.auto import tqdm
 
