@@ -102,11 +102,20 @@ def zero_frequency_noise(t, Q, tau_relax: float, shortest: float) -> tuple[float
     return float(fit["coef"][0]), float(max(fit["stderr"][0], longest_error)), int(counts[0])
 
 
-def _run(cfg, kind, dT, ctx, seed) -> dict:
+def _params(cfg, kind, dT, seed) -> RodParams:
     k = cfg["kinds"][kind]
-    T_L, T_R = cfg["T"] + dT / 2, cfg["T"] - dT / 2
-    params = RodParams(N=k["N"], C=cfg["C"], K=k["K"], g=k["g"], law=make_law(cfg["law"]), k_L=cfg["k"],
-                       k_R=cfg["k"], T_L=T_L, T_R=T_R, T_init=cfg["T"], dt=cfg["dt"], noise=True, seed=seed)
+    return RodParams(N=k["N"], C=cfg["C"], K=k["K"], g=k["g"], law=make_law(cfg["law"]), k_L=cfg["k"], k_R=cfg["k"],
+                     T_L=cfg["T"] + dT / 2, T_R=cfg["T"] - dT / 2, T_init=cfg["T"], dt=cfg["dt"], noise=True, seed=seed)
+
+
+def precheck(cfg) -> None:
+    """Every rod of the run (each kind at the largest drive) builds before any runs."""
+    for kind in cfg["kinds"]:
+        _params(cfg, kind, cfg["dT_large"], cfg["seed"])
+
+
+def _run(cfg, kind, dT, ctx, seed) -> dict:
+    params = _params(cfg, kind, dT, seed)
     nsteps = int(cfg["t_run"] / cfg["dt"]) // cfg["record_every"] * cfg["record_every"]
     path = ctx.path("timeseries", f"noise_{kind}_dT{dT:g}.h5")
     simulate(params, nsteps, cfg["record_every"], path=path, progress=not ctx.quiet,
@@ -133,7 +142,7 @@ def _log_binned(x, y, bins: int = 40):
 
 
 @scenario("rod-noise", "heat-current noise: zero-frequency limit vs 2 T^2 G (Green-Kubo vs direct drive)",
-          defaults, KEYS)
+          defaults, KEYS, precheck)
 def run(cfg, ctx) -> dict:
     results = {}
     for i, kind in enumerate(cfg["kinds"]):

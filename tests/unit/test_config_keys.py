@@ -75,7 +75,8 @@ def test_tally_keeps_only_booleans_as_checks():
     assert scenario.tally({"J": 1.0})["all_pass"] is None  # nothing checked, nothing reported as passed
 
 
-@pytest.mark.parametrize("name", ["rod-dc", "rod-ac", "rod-critical", "rod-slip-statistics", "rod-second-sound"])
+@pytest.mark.parametrize("name", ["rod-dc", "rod-ac", "rod-critical", "rod-slip-statistics", "rod-second-sound",
+                                  "rod-noise", "rod-rotor-instability"])
 def test_a_time_step_beyond_a_cases_limit_is_refused_before_the_run_directory(name, tmp_path, capsys):
     out = tmp_path / "run"
     assert cli.main(["run", name, "--quick", "--out", str(out), "--set", "dt=30"]) == 2
