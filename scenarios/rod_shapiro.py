@@ -91,17 +91,29 @@ def _baths(cfg, ratio, d_omega_c, slope, w_d):
             Schedule("sinusoid", T0=cfg["T_mean"] - dT / 2, amplitude=-A / 2, w=w_d))
 
 
-def run_point(cfg, ratio, ctx, record: bool = True) -> dict:
-    """Mean winding rate of the rod at mean drive ``ratio`` d_omega_c over ``periods`` whole drive periods."""
+def _point_params(cfg, ratio):
+    """(params, weak link, d_omega_c, w_d, period, record_every, steps_per_period) of the rod at mean
+    drive ``ratio`` d_omega_c. A drive period is a whole number of steps, frames fall on exact
+    fractions of it, and the winding is measured over whole periods (a fraction would bias the rate)."""
     d_omega_c, slope = locking_threshold(cfg)
     w_d = cfg["w_d_ratio"] * d_omega_c
     T_L, T_R = _baths(cfg, ratio, d_omega_c, slope, w_d)
-    # a drive period is a whole number of steps, frames fall on exact fractions of it, and the
-    # winding is measured over whole periods (a fraction of one would bias the mean rate)
     period = 2 * np.pi / w_d
     record_every = int(np.ceil(period / (cfg["frames_per_period"] * cfg["dt"])))
     steps_per_period = cfg["frames_per_period"] * record_every
     params, w = weak_link_params(cfg | {"dt": period / steps_per_period}, cfg["C"], 1, T_L, T_R)
+    return params, w, d_omega_c, w_d, period, record_every, steps_per_period
+
+
+def precheck(cfg) -> None:
+    """The rods at both ends of the sweep build (time step, temperatures above zero) before any runs."""
+    for ratio in (0.0, cfg["max_ratio"]):
+        _point_params(cfg, ratio)
+
+
+def run_point(cfg, ratio, ctx, record: bool = True) -> dict:
+    """Mean winding rate of the rod at mean drive ``ratio`` d_omega_c over ``periods`` whole drive periods."""
+    params, w, d_omega_c, w_d, period, record_every, steps_per_period = _point_params(cfg, ratio)
     n_settle = max(int(np.ceil(20.0 * cfg["C"] * cfg["n_half"] / cfg["k"] / period)), cfg["settle_periods"])
     nsteps = (n_settle + cfg["periods"]) * steps_per_period
     path = ctx.path("timeseries", f"shapiro_drive{ratio:.4f}.h5") if record else None
@@ -178,7 +190,7 @@ def plot(points, steps, steps_junction, cfg, ctx) -> None:
 
 
 @scenario("rod-shapiro", "phase locking of the weak-link oscillation to a modulated reservoir: Shapiro steps "
-          "with bisected edges against the mapped Josephson junction", defaults, KEYS)
+          "with bisected edges against the mapped Josephson junction", defaults, KEYS, precheck)
 def run(cfg, ctx) -> dict:
     grid = np.linspace(0.0, cfg["max_ratio"], cfg["points"])
     points = [run_point(cfg, float(r), ctx) for r in progress(grid, desc="drive sweep", quiet=ctx.quiet, leave=False)]

@@ -76,8 +76,10 @@ def test_tally_keeps_only_booleans_as_checks():
 
 
 @pytest.mark.parametrize("name", ["rod-dc", "rod-ac", "rod-critical", "rod-slip-statistics", "rod-second-sound",
-                                  "rod-noise", "rod-rotor-instability"])
+                                  "rod-noise", "rod-rotor-instability", "rod-shapiro"])
 def test_a_time_step_beyond_a_cases_limit_is_refused_before_the_run_directory(name, tmp_path, capsys):
     out = tmp_path / "run"
     assert cli.main(["run", name, "--quick", "--out", str(out), "--set", "dt=30"]) == 2
-    assert "dt = 30 is too large" in capsys.readouterr().err and not out.exists()
+    err = capsys.readouterr().err
+    # rod-shapiro lowers dt to a whole number of steps per drive period, and names the step it would use
+    assert ("dt = 30 is too large" in err or name == "rod-shapiro" and "is too large" in err) and not out.exists()
