@@ -140,16 +140,17 @@ def coarse_steps(points, periods) -> dict:
     return out
 
 
-def edges(on, grid, index_range, tol) -> tuple[float | None, float]:
+def edges(on, grid, index_range, tol) -> tuple[float | None, float | None]:
     """(lower, upper) edges of a step seen on ``grid`` at indices ``index_range``, refined by bisection
-    with ``on(drive) -> bool``; lower is None when the step reaches the sweep's start (n = 0 at drive 0)."""
+    with ``on(drive) -> bool``; an edge is None where the step reaches an end of the sweep (n = 0 at
+    drive 0, or a step running past max_ratio): no edge was found there, none is reported."""
     lo, hi = index_range
     lower = None if lo == 0 else junction.bisect_edge(on, grid[lo], grid[lo - 1], tol)
-    upper = junction.bisect_edge(on, grid[hi], grid[hi + 1], tol) if hi + 1 < len(grid) else float(grid[hi])
+    upper = None if hi + 1 == len(grid) else junction.bisect_edge(on, grid[hi], grid[hi + 1], tol)
     return lower, upper
 
 
-def junction_edges(cfg, beta_c, n, near: tuple, tol: float) -> tuple[float | None, float]:
+def junction_edges(cfg, beta_c, n, near: tuple, tol: float) -> tuple[float | None, float | None]:
     """The mapped junction's edges of step n, bracketed by widening from the rod's edges ``near``."""
     def on(i0):
         rate = junction.ac_rate(i0, cfg["modulation_ratio"], cfg["w_d_ratio"], beta_c, periods=cfg["periods"],
@@ -165,7 +166,7 @@ def junction_edges(cfg, beta_c, n, near: tuple, tol: float) -> tuple[float | Non
             outside += outward * step
         return junction.bisect_edge(on, inside, outside, tol)
 
-    return (None if near[0] is None else bracket(near[0], -1)), bracket(near[1], +1)
+    return tuple(None if edge is None else bracket(edge, outward) for edge, outward in zip(near, (-1, +1)))
 
 
 def plot(points, steps, steps_junction, cfg, ctx) -> None:
@@ -180,7 +181,8 @@ def plot(points, steps, steps_junction, cfg, ctx) -> None:
                               (steps_junction, {"color": "k", "lw": 1.0, "ls": "--"}, "junction step")):
         for k, st in enumerate(rows):
             lo = 0.0 if st["lower"] is None else st["lower"]
-            a.plot([lo, st["upper"]], [st["n"], st["n"]], label=name if k == 0 else None, **style)
+            hi = cfg["max_ratio"] if st["upper"] is None else st["upper"]  # a step past the sweep's end
+            a.plot([lo, hi], [st["n"], st["n"]], label=name if k == 0 else None, **style)
     a.set(xlabel="mean drive d_omega / d_omega_c", ylabel="mean winding rate / w_d",
           title=f"Shapiro steps ({cfg['modulation']} modulation): w_d = {cfg['w_d_ratio']:g} d_omega_c, "
                 f"amplitude {cfg['modulation_ratio']:g} d_omega_c", )
@@ -206,7 +208,7 @@ def run(cfg, ctx) -> dict:
         j_lower, j_upper = junction_edges(cfg, beta_c, n, (lower, upper), cfg["edge_tol"])
         steps.append({"n": n, "lower": lower, "upper": upper})
         steps_junction.append({"n": n, "lower": j_lower, "upper": j_upper})
-        ctx.log(f"  step n={n}: rod [{lower}, {upper:.4f}], junction [{j_lower}, {j_upper:.4f}] d_omega_c")
+        ctx.log(f"  step n={n}: rod [{lower}, {upper}], junction [{j_lower}, {j_upper}] d_omega_c")
     shifts = [r[k] - j[k] for r, j in zip(steps, steps_junction) for k in ("lower", "upper") if r[k] is not None]
     plot(points, steps, steps_junction, cfg, ctx)
     checks = {"steps_0_to_3_present": set(STEPS) <= set(found)}

@@ -41,3 +41,12 @@ def test_a_shapiro_drive_locks_to_whole_multiples_and_reduces_to_dc_without_modu
     edge = junction.bisect_edge(lambda i0: junction.on_step(
         1, junction.ac_rate(i0, 2.0, 1.0, 0.08, periods=100), 1.0, 100), 1.0, 1.75, 1e-3)
     assert 1.55 < edge < 1.65  # the upper edge of step 1 (the scenario finds 1.611 with longer windows)
+
+
+def test_step_edges_are_bisected_and_absent_where_the_step_reaches_the_sweep_end():
+    from scenarios.rod_shapiro import edges
+
+    grid = [k / 10 for k in range(11)]
+    assert edges(lambda x: x < 0.347, grid, (0, 3), 1e-5) == (None, pytest.approx(0.347, abs=1e-5))
+    lower, upper = edges(lambda x: x > 0.612, grid, (7, 10), 1e-5)
+    assert lower == pytest.approx(0.612, abs=1e-5) and upper is None  # no edge found past max_ratio: none reported
