@@ -27,17 +27,10 @@ def _cell(text: str) -> str:
 
 
 def keys_table(scen) -> list[str]:
-    full, quick = scen.defaults(False), scen.defaults(True)
     rows = ["| key | default | `--quick` | unit | allowed | meaning |", "|---|---|---|---|---|---|"]
-    for dotted, key in scen.declared(full).items():
-        values = []
-        for cfg in (full, quick):
-            try:
-                values.append(json.dumps(scenario.lookup(cfg, dotted)))
-            except (KeyError, TypeError):
-                values.append("(not set)")
-        q = "same" if values[1] == values[0] else f"`{_cell(values[1])}`"
-        rows.append(f"| `{dotted}` | `{_cell(values[0])}` | {q} | {_cell(key.unit or '-')} | "
+    for dotted, key, full, quick in scen.key_rows():
+        q = "same" if quick == full else f"`{_cell(quick)}`"
+        rows.append(f"| `{dotted}` | `{_cell(full)}` | {q} | {_cell(key.unit or '-')} | "
                     f"{_cell(key.allowed(dotted.rsplit('.', 1)[-1]))} | {_cell(key.doc)} |")
     return rows
 

@@ -406,6 +406,11 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader went away (``sim show NAME | head``): nothing more to say
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except OSError as exc:  # a storage fault outside a run (creating or locking the run directory)
         print(f"error: {exc.strerror or exc} ({exc.filename or 'a file'}); allowed: a writable directory with "
               "free space", file=sys.stderr)

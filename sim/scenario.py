@@ -54,11 +54,11 @@ class Scenario:
         """The declared keys, with the seed where the configuration has one."""
         return self.keys | ({"seed": SEED_KEY} if "seed" in cfg else {})
 
-    def describe(self) -> str:
-        """What ``python -m sim show NAME`` prints: description, then each key with both defaults."""
+    def key_rows(self) -> list[tuple[str, Key, str, str]]:
+        """(dotted key, declaration, full default, quick default) per declared key, defaults as JSON
+        text ('(not set)' where a variant lacks the key): what ``show`` and the gallery print."""
         full, quick = self.defaults(False), self.defaults(True)
-        lines = [f"{self.name}: {self.description}", "",
-                 "keys (set with --set KEY=VALUE; dotted keys reach into tables):"]
+        rows = []
         for dotted, key in self.declared(full).items():
             values = []
             for cfg in (full, quick):
@@ -66,9 +66,17 @@ class Scenario:
                     values.append(json.dumps(lookup(cfg, dotted)))
                 except (KeyError, TypeError):
                     values.append("(not set)")
-            quick_text = "same with --quick" if values[1] == values[0] else f"--quick: {values[1]}"
+            rows.append((dotted, key, *values))
+        return rows
+
+    def describe(self) -> str:
+        """What ``python -m sim show NAME`` prints: description, then each key with both defaults."""
+        lines = [f"{self.name}: {self.description}", "",
+                 "keys (set with --set KEY=VALUE; dotted keys reach into tables):"]
+        for dotted, key, full, quick in self.key_rows():
+            quick_text = "same with --quick" if quick == full else f"--quick: {quick}"
             unit = f" [{key.unit}]" if key.unit else ""
-            lines += [f"  {dotted} = {values[0]}{unit}   ({quick_text})",
+            lines += [f"  {dotted} = {full}{unit}   ({quick_text})",
                       f"      {key.doc}; allowed: {key.allowed(dotted.rsplit('.', 1)[-1])}"]
         return "\n".join(lines)
 
