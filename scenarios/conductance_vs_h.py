@@ -30,9 +30,8 @@ from sim.config_keys import Key
 from sim.radiative.drag import (MODEL_KEYS, PAPER_GEOMETRY, check_model_config, drag_network, model_at,
                                 sign_change_roots, touching)
 from sim.radiative.materials import PRESETS
-from scenarios.drag_sic import DIMER_KEYS, h_axis
+from scenarios.drag_sic import DIMER_KEYS, check_h_grids, h_axis
 from sim.scenario import scenario
-from sim.validation import check_int, check_range
 from sim.viz.plots import new_figure, save
 
 PAIRS = {"G12": (0, 1), "G13": (0, 2), "G14": (0, 3), "G23": (1, 2), "G24": (1, 3), "G34": (2, 3)}
@@ -49,7 +48,7 @@ KEYS = {
     **MODEL_KEYS,
     "n_h_multipole": Key("points of the multipole rows' h grid", "integer", low=2),
     "materials": Key("materials of particles 1-4 (drive dimer 1, 2; passive 3 facing 1, 4 facing 2)", "choices",
-                     choices=tuple(PRESETS)),
+                     choices=tuple(PRESETS), length=4),
 }
 
 
@@ -78,13 +77,17 @@ def _conductances(cfg, m, dR, model):
     return G
 
 
-@scenario("conductance-vs-h", "pair conductances at 300 K vs h, crossed SiC/Au dimers (Ben-Abdallah's Fig. 3)",
-          defaults, KEYS)
-def run(cfg, ctx) -> dict:
+def check_config(cfg: dict) -> dict:
+    """The precheck: the model keys together and the h grids (``drag_sic.check_config``)."""
     m = check_model_config(cfg)
-    check_range("h_min_multipole_over_R", cfg["h_min_multipole_over_R"], low=2.0)
-    check_int("n_h_multipole", cfg["n_h_multipole"], low=2)
-    check_range("boundary_rtol", cfg["boundary_rtol"], low=0.0, high=0.1)
+    check_h_grids(cfg, m["model"])
+    return m
+
+
+@scenario("conductance-vs-h", "pair conductances at 300 K vs h, crossed SiC/Au dimers (Ben-Abdallah's Fig. 3)",
+          defaults, KEYS, check_config)
+def run(cfg, ctx) -> dict:
+    m = check_config(cfg)
     R = cfg["R"]
     grids = {"dipole": np.geomspace(cfg["h_min_over_R"] * R, cfg["h_max"], int(cfg["n_h"])),
              "multipole": np.geomspace(cfg["h_min_multipole_over_R"] * R, cfg["h_max"], int(cfg["n_h_multipole"]))}

@@ -36,6 +36,7 @@ from sim.radiative.fluctuations import (batched_peak, discrete_stationary_covari
 from sim.radiative.materials import PRESETS
 from sim.scenario import scenario
 from sim.stats import block_average, cross_correlation
+from sim.validation import check_fits_in_memory, check_step_count
 from sim.viz.plots import new_figure, save
 
 ROLES = ["thermostat", "thermostat", "free", "free"]
@@ -49,10 +50,10 @@ KEYS = {
                        "choice", choices=(False,)),
     "h_over_R": Key("dimer separations run, over R (2: the facing spheres touch)", "numbers", low=2),
     "h_predict_over_R": Key("[first, last] separation of the prediction-only curve, over R (log-spaced)", "numbers",
-                            low=2),
+                            low=2, length=2, increasing=True),
     "n_predict": Key("separations on the prediction-only curve, both ends included", "integer", low=2),
-    "a_dt": Key("time step times the fastest relaxation rate, a_max dt (the variance bias ~ a dt / 2 is computed)",
-                low=0, low_open=True),
+    "a_dt": Key("time step times the fastest relaxation rate, a_max dt (the variance bias ~ a dt / 2 is computed; "
+                "beyond 0.5 the fast mode's variance is off by more than 70 %)", low=0, high=0.5, low_open=True),
     "n_slow": Key("run length in slow relaxation times (relative error ~ 1/sqrt(2 n_slow))", low=0, low_open=True),
     "burn_slow": Key("discarded start, in slow relaxation times", low=0),
     "samples_per_peak": Key("records per predicted peak lag of C34 (record interval = lag / this)", low=0,
@@ -99,19 +100,43 @@ def prediction(cfg, h) -> dict:
             "warnings": msgs}
 
 
+def plan(cfg, pred) -> dict:
+    """Time step dt (s), steps per record, records and burn-in steps of one h's run.
+
+    Refuses (ValueError naming the keys) a run longer than ``check_step_count`` allows or whose
+    records would not fit in memory."""
+    dt = cfg["a_dt"] / pred["a_fast"]
+    every = max(1, int(round(pred["peak"]["lag"] / cfg["samples_per_peak"] / dt)))
+    n_rec = math.ceil(cfg["n_slow"] / pred["a_slow"] / (every * dt))
+    n_burn = math.ceil(cfg["burn_slow"] / pred["a_slow"] / dt)
+    keys = f"n_slow = {cfg['n_slow']!r}, burn_slow = {cfg['burn_slow']!r} and a_dt = {cfg['a_dt']!r}"
+    try:
+        check_step_count(n_rec * every + n_burn, dt)
+        check_fits_in_memory("records", n_rec, 16.0, "(T3, T4) pairs")
+    except ValueError as e:
+        raise ValueError(f"{keys} at stiffness a_fast / a_slow = {pred['a_fast'] / pred['a_slow']:.3g}: {e}") from None
+    return {"dt": dt, "every": every, "n_rec": n_rec, "n_burn": n_burn}
+
+
+def precheck(cfg) -> None:
+    """Every h's run fits (steps, records), from its predicted rates; the spectra behind the
+    prediction land in the cache the run reads."""
+    for hR in cfg["h_over_R"]:
+        plan(cfg, prediction(cfg, hR * cfg["R"]))
+
+
 def run_h(cfg, hR, seed, ctx) -> dict:
     """One equilibrium run at h = hR R: records x = (T3, T4) - T and measures everything."""
     wall = time.perf_counter()
     T = cfg["T"]
     pred = prediction(cfg, hR * cfg["R"])
     M, Sigma, a_s, a_f, pk = pred["M"], pred["Sigma"], pred["a_slow"], pred["a_fast"], pred["peak"]
-    dt = cfg["a_dt"] / a_f
+    steps = plan(cfg, pred)
+    dt, every, n_rec = steps["dt"], steps["every"], steps["n_rec"]
     s, _ = _system(cfg, hR * cfg["R"], seed, dt=dt, tables=pred["system"].tables)
-    every = max(1, int(round(pk["lag"] / cfg["samples_per_peak"] / dt)))
     rec_dt = every * dt
-    n_rec = int(math.ceil(cfg["n_slow"] / a_s / rec_dt))
     st = s.initial_state()
-    s.advance(st, int(math.ceil(cfg["burn_slow"] / a_s / dt)))
+    s.advance(st, steps["n_burn"])
     x = np.empty((n_rec, 2))
     for k in range(n_rec):  # records kept off the Simulation loop: only T3, T4 are needed
         s.advance(st, every)
@@ -235,10 +260,8 @@ def plot(rows, curve, cfg, ctx) -> None:
 
 
 @scenario("drag-noise", "equilibrium temperature fluctuations of the SiC drag network vs h: FDT variances, "
-          "vanishing equal-time and OU lagged cross-correlation of the passive particles", defaults, KEYS)
+          "vanishing equal-time and OU lagged cross-correlation of the passive particles", defaults, KEYS, precheck)
 def run(cfg, ctx) -> dict:
-    if cfg["environment"]:
-        raise ValueError("environment = True; allowed for drag-noise: false (the drag studies neglect it)")
     rows = [run_h(cfg, hR, cfg["seed"] + k, ctx) for k, hR in enumerate(cfg["h_over_R"])]
     hp = np.geomspace(*cfg["h_predict_over_R"], int(cfg["n_predict"]))
     preds = [prediction(cfg, h * cfg["R"]) for h in hp]

@@ -65,7 +65,6 @@ from sim.config_keys import Key
 from sim.radiative.drag import (MODEL_KEYS, PAPER_GEOMETRY, check_model_config, drag_dynamics, drag_network,
                                 drag_point, model_at, sign_change_roots, touching)
 from sim.scenario import scenario
-from sim.validation import check_int, check_range
 from sim.viz.plots import new_figure, save
 
 BALANCE_TOL = 1e-3    # |R_D / R_D_balance - 1| at every h (issue)
@@ -103,9 +102,9 @@ KEYS = {
     "d_map_multipole_over_R": Key("drive-dimer distances d of the multipole sign map (multipole model only), over R "
                                   "(contact has no multipole answer)", "numbers", low=2, low_open=True),
     "spectra_points_over_R": Key("[d, h] points, over R, whose spectra T13(w), T14(w) are plotted (dipole model; "
-                                 "2: touching)", "numbers", low=2),
+                                 "2: touching)", "numbers", low=2, row_length=2),
     "spectra_band": Key("[lowest, highest] frequency of the plotted spectra (6000 points)", "numbers", unit="rad/s",
-                        low=0, low_open=True),
+                        low=0, low_open=True, length=2, increasing=True),
 }
 
 
@@ -133,20 +132,22 @@ def defaults(quick: bool) -> dict:
     }
 
 
+def check_h_grids(cfg: dict, model: str) -> None:
+    """Refuse an h grid that does not rise from its smallest h to h_max (each grid the model uses)."""
+    starts = ["h_min_over_R"] + (["h_min_multipole_over_R"] if model == "multipole" else [])
+    for key in starts:
+        h_min = cfg[key] * cfg["R"]
+        if not cfg["h_max"] > h_min:
+            raise ValueError(f"h_max = {cfg['h_max']!r} m is not above {key} * R = {h_min:.4g} m (R = {cfg['R']!r} m), "
+                             f"where its h grid starts; allowed: h_max > {key} * R")
+
+
 def check_config(cfg: dict) -> dict:
-    """Validate the keys this module adds (ValueError naming key, value, allowed); returns the
-    model keys (``check_model_config``)."""
-    if cfg["environment"]:
-        raise ValueError("environment = True; allowed for the drag scenarios: false (Ben-Abdallah neglects it)")
+    """Validate what the keys' declarations cannot (ValueError naming key, value, allowed): the
+    model keys together, the h grids; returns the model keys (``check_model_config``). The
+    drag scenarios' precheck."""
     m = check_model_config(cfg)
-    check_range("h_min_multipole_over_R", cfg["h_min_multipole_over_R"], low=2.0)
-    check_int("n_h_map_multipole", cfg["n_h_map_multipole"], low=2)
-    check_range("boundary_rtol", cfg["boundary_rtol"], low=0.0, high=0.1)
-    d_map = np.atleast_1d(np.asarray(cfg["d_map_multipole_over_R"], dtype=float))
-    bad = [float(d) for d in d_map if touching(d)]
-    if m["model"] == "multipole" and bad:
-        raise ValueError(f"d_map_multipole_over_R contains {bad[0]:g}: touching spheres have no converged multipole "
-                         "answer; allowed: values > 2 (the dipole map d_map_over_R covers d = 2R)")
+    check_h_grids(cfg, m["model"])
     return m
 
 
@@ -470,12 +471,12 @@ def _run(name, cfg, ctx):
 
 
 @scenario("drag-sic", "thermal photon drag between two SiC dimers vs separation h (Ben-Abdallah's Fig. 2a)",
-          defaults, KEYS)
+          defaults, KEYS, check_config)
 def run_sic(cfg, ctx) -> dict:
     return _run("drag-sic", cfg, ctx)
 
 
 @scenario("drag-sic-au", "drag in the crossed SiC/Au dimers: negative drag range (Ben-Abdallah's Fig. 2b)",
-          defaults, KEYS)
+          defaults, KEYS, check_config)
 def run_sic_au(cfg, ctx) -> dict:
     return _run("drag-sic-au", cfg, ctx)

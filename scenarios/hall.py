@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenarios.insb_persistent import RING_KEYS
+from scenarios.insb_persistent import RING_KEYS, check_rings
 from sim.config_keys import Key
 from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, steady_state
@@ -89,15 +89,29 @@ def checks(cases, cfg) -> dict:
         tag = "env" if env else "noenv"
         scale = max(abs(c["dT_hall"]) for c in cs.values())
         out[f"zero_at_B0_{tag}"] = abs(cs[0.0]["dT_hall"]) < 1e-6 * scale if 0.0 in cs else None
+        # a check the fields B give no case for (no pair +-B, no B != 0) is not run: None
         odd = [abs(c["dT_hall"] + cs[-B]["dT_hall"]) / abs(c["dT_hall"]) for B, c in cs.items() if B > 0 and -B in cs]
-        out[f"odd_in_B_max_rel_{tag}"] = max(odd)
-        out[f"odd_in_B_{tag}"] = max(odd) < 1e-4
+        out[f"odd_in_B_max_rel_{tag}"] = max(odd) if odd else None
+        out[f"odd_in_B_{tag}"] = max(odd) < 1e-4 if odd else None
         dev = [abs(c["ratio"] / c["ratio_linear"] - 1) for B, c in cs.items() if B != 0]
-        out[f"hall_vs_dJdT_max_rel_{tag}"] = max(dev)
-        out[f"hall_matches_dJdT_relation_{tag}"] = max(dev) < HALL_TOL
-    out["identity_max_error"] = max(c["identity_error"] for c in cases if c["B"] != 0)
-    out["antisymmetric_conductance_is_dJdT"] = out["identity_max_error"] < IDENTITY_TOL
+        out[f"hall_vs_dJdT_max_rel_{tag}"] = max(dev) if dev else None
+        out[f"hall_matches_dJdT_relation_{tag}"] = max(dev) < HALL_TOL if dev else None
+    errors = [c["identity_error"] for c in cases if c["B"] != 0]
+    out["identity_max_error"] = max(errors) if errors else None
+    out["antisymmetric_conductance_is_dJdT"] = max(errors) < IDENTITY_TOL if errors else None
     return out
+
+
+def precheck(cfg: dict) -> None:
+    """Geometry and temperatures, before anything runs."""
+    check_rings(cfg, {})
+    T, dT, dT_fd = cfg["T"], cfg["dT"], cfg["dT_fd"]
+    if not dT < 2 * T:
+        raise ValueError(f"dT = {dT!r} K with T = {T!r} K puts the cold corner at T - dT / 2 = {T - dT / 2:.4g} K; "
+                         f"allowed: dT < 2 T = {2 * T:g} K")
+    if not dT_fd < T:
+        raise ValueError(f"dT_fd = {dT_fd!r} K with T = {T!r} K evaluates the currents at T - dT_fd = {T - dT_fd:.4g} K; "
+                         f"allowed: dT_fd < T = {T:g} K")
 
 
 def plot(cases, cfg, ctx) -> None:
@@ -132,7 +146,7 @@ def plot(cases, cfg, ctx) -> None:
 
 
 @scenario("hall", "photon thermal Hall effect in a C4 square of InSb spheres, tied to dJ_persistent/dT",
-          defaults, KEYS)
+          defaults, KEYS, precheck)
 def run(cfg, ctx) -> dict:
     pos = ring(4, ring_radius_for_spacing(4, cfg["spacing"]))
     cases = []
@@ -147,7 +161,8 @@ def run(cfg, ctx) -> dict:
                     f"linear response (dJ/dT) {lin * cfg['dT'] * 1e3:+.5f} mK")
             cases.append(case)
     plot(cases, cfg, ctx)
-    top = max((c for c in cases if not c["environment"]), key=lambda c: c["B"])
+    top = max((c for c in cases if c["environment"] == cfg["environment"][0]), key=lambda c: c["B"])
     return {"scenario": "hall", "cases": cases,
             "hall_ratio_at_max_B": top["ratio"], "dT_hall_at_max_B": top["dT_hall"], "B_max": top["B"],
+            "environment_at_max_B": top["environment"],
             "checks": checks(cases, cfg)}

@@ -67,14 +67,14 @@ KEYS = {
                   low=0, low_open=True),
     "h_far": Key("ring separation of the far case (beyond the near field)", unit="m", low=0, low_open=True),
     "wavelength": Key("[shortest, longest wavelength, number of points] of the persistent spectra", "numbers",
-                      unit="m", low=0, low_open=True),
+                      unit="m", low=0, low_open=True, length=3),
     "h_sweep_R": Key("ring separations of the sweep of the circulation I vs h, over R (2: touching)", "numbers",
                      low=2),
     "B_sweep": Key("fields of the sweep of I vs B, rings at h_near (the oddness check needs pairs +-B)", "numbers",
                    unit="T"),
     "T_sweep": Key("temperatures of the sweep of I vs T", "numbers", unit="K", low=0, low_open=True),
     "inset_B": Key("[lowest, highest field, number of points] of the single-sphere resonance inset", "numbers",
-                   unit="T"),
+                   unit="T", length=3),
     "rtol": Key("relative tolerance of the spectral integrals behind the circulations", low=0, low_open=True),
     "displacement": Key("outward radial push of particle 0 in the symmetry-breaking dynamics runs", unit="m", low=0,
                         low_open=True),
@@ -106,6 +106,37 @@ def defaults(quick: bool) -> dict:
         "n_relax": 5 if quick else 20,        # run length in slowest relaxation times
         "record_every": 10,
     }
+
+
+def check_rings(cfg: dict, separations: dict) -> None:
+    """Refuse ring geometries whose spheres would overlap, naming the key: the neighbour spacing on
+    a ring and each separation of stacked rings (centre distance of facing spheres) must be >= 2R."""
+    R = cfg["R"]
+    for key, value in {"spacing": cfg["spacing"], **separations}.items():
+        if value < 2 * R * (1 - 1e-12):
+            raise ValueError(f"{key} = {value!r} m is below 2R = {2 * R:.4g} m (R = {R!r} m): spheres would overlap; "
+                             f"allowed: {key} >= 2R")
+
+
+def check_grid(key: str, value: list, unit: str) -> None:
+    """A [lowest, highest, number of points] key: lowest < highest, an integer number >= 2."""
+    lo, hi, n = value
+    if not lo < hi:
+        raise ValueError(f"{key} = {value!r}: the lowest ({lo!r} {unit}) is not below the highest ({hi!r} {unit}); "
+                         "allowed: [lowest, highest, number of points] with lowest < highest")
+    if not (float(n).is_integer() and n >= 2):
+        raise ValueError(f"{key} = {value!r}: the number of points {n!r} is not an integer >= 2; allowed: "
+                         "[lowest, highest, number of points >= 2]")
+
+
+def precheck(cfg: dict) -> None:
+    """Geometry and grids, before anything runs."""
+    check_rings(cfg, {"h_near": cfg["h_near"], "h_far": cfg["h_far"]})
+    check_grid("wavelength", cfg["wavelength"], "m")
+    check_grid("inset_B", cfg["inset_B"], "T")
+    if len(set(cfg["B_spectra"])) < 2:
+        raise ValueError(f"B_spectra = {cfg['B_spectra']!r} holds one field; allowed: at least two different fields "
+                         "(the first and the last are compared)")
 
 
 def _net(cfg, h, B, positions=None):
@@ -213,10 +244,11 @@ def checks(spec, res, sw, dyn, cfg) -> dict:
     B = np.array(sw["B"])
     I_B = np.array(sw["I_B"])
     scale = np.abs(I_B).max()
-    out["zero_at_B0"] = bool(np.all(np.abs(I_B[B == 0]) < 1e-9 * scale))
+    # a check B_sweep gives no case for (no B = 0, no pair +-B) is not run: None
+    out["zero_at_B0"] = bool(np.all(np.abs(I_B[B == 0]) < 1e-9 * scale)) if np.any(B == 0) else None
     odd = [abs(I_B[i] + I_B[list(B).index(-b)]) / abs(I_B[i]) for i, b in enumerate(B) if b > 0 and -b in B]
-    out["odd_in_B_max_rel"] = max(odd)
-    out["odd_in_B"] = max(odd) < 1e-3
+    out["odd_in_B_max_rel"] = max(odd) if odd else None
+    out["odd_in_B"] = max(odd) < 1e-3 if odd else None
     out["two_identical_particles_zero"] = abs(sw["pair_J"]) < 1e-9 * sw["pair_Phi"]
     out["net_power_pairs_max_rel"] = float(np.abs(sw["net_power_pairs_near"]).max() / abs(sw["I_near"]))
     out["every_particle_balanced_at_uniform_T"] = out["net_power_pairs_max_rel"] < 1e-6
@@ -305,7 +337,7 @@ def plot(spec, res, sw, cfg, ctx) -> None:
 
 
 @scenario("insb-persistent", "persistent heat currents in two rings of InSb spheres in a field B (Ben-Abdallah's Fig. 4)",
-          defaults, KEYS)
+          defaults, KEYS, precheck)
 def run(cfg, ctx) -> dict:
     ctx.log(f"ring radius {ring_radius_for_spacing(N_RING, cfg['spacing']) * 1e9:.1f} nm "
             f"(neighbours {cfg['spacing'] / cfg['R']:g}R apart)")

@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from scenarios.insb_persistent import RING_KEYS
+from scenarios.insb_persistent import RING_KEYS, check_rings
 from sim.config_keys import Key
 from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, steady_state
@@ -127,8 +127,17 @@ def plot(cases, cfg, ctx) -> None:
     save(fig, ctx.path("figures", "persistent_drag.png"))
 
 
+def precheck(cfg: dict) -> None:
+    """Geometry and the passive ring's start temperature, before anything runs."""
+    check_rings(cfg, {})
+    T_low = min(cfg["T"])
+    if not T_low - cfg["T_offset"] > 0:
+        raise ValueError(f"T_offset = {cfg['T_offset']!r} K with the lowest T = {T_low!r} K starts the passive ring at "
+                         f"{T_low - cfg['T_offset']:.4g} K; allowed: T_offset < {T_low:g} K")
+
+
 @scenario("persistent-drag", "drag of a thermostated InSb ring on a free ring's persistent current, vs h and T",
-          defaults, KEYS)
+          defaults, KEYS, precheck)
 def run(cfg, ctx) -> dict:
     radius = ring_radius_for_spacing(N_RING, cfg["spacing"])
     single = Network(ring(N_RING, radius), cfg["R"], cfg["material"], B=cfg["B"])

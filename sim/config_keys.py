@@ -8,8 +8,10 @@ message naming the user's own key (``--set T_L = -1.0 is out of range; allowed: 
 
 Kinds: ``number`` (a real number, not a bool), ``integer``, ``bool``, ``choice`` (one of
 ``choices``), ``numbers`` / ``integers`` / ``bools`` / ``choices`` (a non-empty list whose
-every item is of that kind and range), ``mapping`` (a nested table whose own keys are
-checked by the code that reads it) and ``text``.
+every item is of that kind and range; ``length`` fixes how many items it holds, ``row_length``
+makes it a table of rows of that many items, ``increasing`` asks for strictly increasing items
+in the list or in each row), ``mapping`` (a
+nested table whose own keys are checked by the code that reads it) and ``text``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class Key:
     high_open: bool = False
     choices: tuple = ()
     nullable: bool = False  # null (None) is allowed and means what ``doc`` says (e.g. automatic)
+    length: int | None = None  # list kinds: items per list
+    row_length: int | None = None  # list kinds: a table, a non-empty list of rows of this many items
+    increasing: bool = False  # list kinds: items (of the list or of each row) strictly increasing
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -67,7 +72,11 @@ class Key:
         else:
             text = "text"
         if self.kind != kind:
-            text = f"a non-empty list, each item {text}"
+            if self.row_length:
+                count = f"a non-empty list of rows [{', '.join(['x'] * self.row_length)}]"
+            else:
+                count = f"a list of {self.length}" if self.length else "a non-empty list"
+            text = f"{count}{', increasing' if self.increasing else ''}, each item {text}"
         return f"null or {text}" if self.nullable else text
 
     def check_item(self, where: str, name: str, value) -> None:
@@ -98,6 +107,15 @@ class Key:
             return False
         return self.high is None or (value < self.high if self.high_open else value <= self.high)
 
+    def _check_list(self, where: str, name: str, items: list, length: int | None) -> None:
+        for item in items:
+            self.check_item(where, name, item)
+        if length is not None and len(items) != length:
+            raise ValueError(f"{where} = {items!r} has {len(items)} item{'s' * (len(items) != 1)}; allowed: "
+                             f"{self.allowed(name)}")
+        if self.increasing and any(b <= a for a, b in zip(items, items[1:])):
+            raise ValueError(f"{where} = {items!r} is not increasing; allowed: {self.allowed(name)}")
+
     def check(self, where: str, name: str, value) -> None:
         """Raise ValueError naming ``where`` (the user's key path) if ``value`` is not allowed."""
         if value is None and self.nullable:
@@ -105,11 +123,13 @@ class Key:
         if self.kind != self.item_kind:
             if not isinstance(value, list) or not value:
                 raise ValueError(f"{where} = {value!r} is not valid; allowed: {self.allowed(name)}")
-            for item in value:  # rows of a table ([[d, h], ...]) are lists of items too
-                if isinstance(item, list) and item:
-                    self.check(where, name, item)
-                else:
-                    self.check_item(where, name, item)
+            if self.row_length is None:
+                self._check_list(where, name, value, self.length)
+                return
+            for row in value:  # a table: [[d, h], ...]
+                if not isinstance(row, list):
+                    raise ValueError(f"{where} = {value!r} is not valid; allowed: {self.allowed(name)}")
+                self._check_list(where, name, row, self.row_length)
         else:
             self.check_item(where, name, value)
 

@@ -70,3 +70,28 @@ def test_unparsable_or_overflowing_text_is_refused_naming_the_key(tmp_path, caps
     code = cli.main(["run", "rod-dc", "--quick", "--out", str(tmp_path / "r"), "--set", f"K={text}"])
     assert code == cli.EXIT_BAD_INPUT and "--set K" in capsys.readouterr().err
     assert math.isinf(float("1e400"))  # what JSON makes of the overflow: not finite, so refused
+
+
+CONTRADICTIONS = [  # (scenario, overrides that each pass their own key, the key the refusal must name)
+    ("drag-sic", {"h_max": 1e-7}, "h_max"),                        # below the grid's first h
+    ("drag-sic-au", {"model": "dipole", "lmax": 3}, "lmax"),
+    ("conductance-vs-h", {"h_max": 2.5e-7}, "h_max"),               # below the multipole grid's first h
+    ("drag-noise", {"a_dt": 1e-12}, "a_dt"),                       # 2e15 steps
+    ("hall", {"dT": 700.0}, "dT"),                                 # the cold corner below 0 K
+    ("hall", {"spacing": 1e-7}, "spacing"),                        # overlapping spheres
+    ("insb-persistent", {"h_near": 1e-7}, "h_near"),
+    ("insb-persistent", {"wavelength": [9e-6, 11e-6, 1.5]}, "wavelength"),
+    ("insb-persistent", {"B_spectra": [5.0, 5.0]}, "B_spectra"),
+    ("persistent-drag", {"T_offset": 200.0}, "T_offset"),          # the passive ring below 0 K
+]
+
+
+@pytest.mark.parametrize("name, overrides, key", CONTRADICTIONS)
+def test_keys_that_contradict_each_other_are_refused_before_the_run(tmp_path, capsys, name, overrides, key):
+    out = tmp_path / "run"
+    sets = [arg for k, v in overrides.items() for arg in ("--set", f"{k}={json.dumps(v)}")]
+    code = cli.main(["run", name, "--quick", "--quiet", "--out", str(out), *sets])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_BAD_INPUT, err
+    assert f"{key} = " in err and "allowed:" in err and "Traceback" not in err, err
+    assert not out.exists()

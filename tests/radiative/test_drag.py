@@ -114,20 +114,20 @@ def test_contact_runs_in_the_dipole_model():
 
 @pytest.mark.parametrize("scenario_name,bad,words", [
     ("drag-sic", {"model": "tmatrix"}, ["model = 'tmatrix'"]),
-    ("drag-sic", {"d_map_multipole_over_R": [2.0, 3.0]}, ["d_map_multipole_over_R contains 2", "> 2"]),
+    ("drag-sic", {"d_map_multipole_over_R": [2.0, 3.0]}, ["d_map_multipole_over_R = 2.0", "> 2"]),
     ("drag-sic-au", {"h_min_multipole_over_R": 2.0}, ["h_min_multipole_over_R = 2.0", "> 2"]),
     ("drag-sic-au", {"n_h_map_multipole": 1}, ["n_h_map_multipole = 1"]),
     ("drag-sic", {"boundary_rtol": 0.5}, ["boundary_rtol = 0.5"]),
+    ("drag-sic", {"model": "dipole", "lmax": 4}, ["lmax = 4", "model = 'dipole'"]),
     ("conductance-vs-h", {"lmax": -1}, ["lmax = -1"]),
     ("conductance-vs-h", {"order_rtol": -1e-4}, ["order_rtol = -0.0001"]),
     ("conductance-vs-h", {"n_h_multipole": 0}, ["n_h_multipole = 0"]),
 ])
-def test_scenarios_refuse_bad_model_keys_before_computing(scenario_name, bad, words, tmp_path):
-    from sim.scenario import RunContext, get
+def test_scenarios_refuse_bad_model_keys_before_computing(scenario_name, bad, words):
+    """The check every run passes before its run directory exists (keys, then the precheck)."""
+    from sim.scenario import get
 
     sc_ = get(scenario_name)
-    cfg = {**sc_.defaults(True), **bad}
     with pytest.raises(ValueError) as e:
-        sc_.run(cfg, RunContext(tmp_path, quick=True, quiet=True))
+        sc_.check({**sc_.defaults(True), **bad})
     assert all(w in str(e.value) for w in words), str(e.value)
-    assert not (tmp_path / "figures").exists()

@@ -199,3 +199,16 @@ def test_hall_quick_run_meets_every_check(tmp_path):
     summary = _quick_run("hall", tmp_path)
     assert not _failed(summary["checks"])
     assert summary["dT_hall_at_max_B"] != 0
+
+
+def test_hall_checks_the_fields_give_no_case_for_are_not_run():
+    """B = [1] alone: no +-B pair, no B = 0: those checks are None (not run), never True."""
+    from scenarios.hall import checks
+
+    case = {"B": 1.0, "environment": False, "dT_hall": 1e-3, "ratio": 5e-4, "ratio_linear": 5e-4,
+            "identity_error": 1e-12}
+    out = checks([case], {"environment": [False]})
+    assert out["odd_in_B_noenv"] is None and out["zero_at_B0_noenv"] is None
+    assert out["hall_matches_dJdT_relation_noenv"] is True and out["antisymmetric_conductance_is_dJdT"] is True
+    out = checks([case | {"B": 0.0, "dT_hall": 0.0}], {"environment": [False]})
+    assert out["hall_matches_dJdT_relation_noenv"] is None and out["antisymmetric_conductance_is_dJdT"] is None

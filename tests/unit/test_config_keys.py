@@ -29,6 +29,11 @@ def test_every_default_key_is_declared_and_allowed(name, quick):
     (Key("x", "numbers", low=0), [], "non-empty list"),
     (Key("x", "numbers", low=0), [1.0, -2.0], "each item x >= 0"),
     (Key("x", "choice", choices=("dipole", "multipole")), "multipol", "did you mean 'multipole'"),
+    (Key("x", "numbers", length=2), [1.0], "has 1 item; allowed: a list of 2"),
+    (Key("x", "numbers", length=2, increasing=True), [2.0, 1.0], "not increasing"),
+    (Key("x", "numbers", row_length=2), [1.0, 2.0], "list of rows [x, x]"),     # a row, not a table
+    (Key("x", "numbers", row_length=2), [[1.0, 2.0], [3.0]], "has 1 item"),
+    (Key("x", "numbers", row_length=2, low=2), [[1.0, 2.0]], "each item x >= 2"),
 ])
 def test_bad_values_are_refused_with_the_users_key(key, value, fragment):
     with pytest.raises(ValueError, match="--set x = ") as err:
@@ -39,6 +44,8 @@ def test_bad_values_are_refused_with_the_users_key(key, value, fragment):
 def test_good_values_pass_and_integers_may_be_written_as_floats():
     keys = {"n": Key("n", "integer", low=1), "xs": Key("xs", "numbers", low=0, high=1), "on": Key("on", "bool")}
     check_config(keys, {"n": 3.0, "xs": [0, 0.5, 1], "on": False})
+    shaped = {"band": Key("band", "numbers", length=2, increasing=True), "pts": Key("pts", "numbers", row_length=2)}
+    check_config(shaped, {"band": [1.0, 2.0], "pts": [[3.0, 5.0], [6.0, 5.0]]})
 
 
 def test_unknown_key_names_the_closest():
