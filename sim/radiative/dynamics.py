@@ -25,7 +25,11 @@ One LU factorisation of M = diag(C) - gamma dt A per step (A = dP/dT on the free
 from the Hermite derivative at the step's start), two solves; above DENSE_MIN free
 particles, two LAPACK solves (np.linalg.solve: pivoted, blocked) instead, which beat one
 unblocked factorisation there. The step is set by accuracy,
-not by the fastest pair: stiff modes are damped (R(inf) = 0). Energy is conserved exactly:
+not by the fastest pair: stiff modes are damped (R(inf) = 0). No dt is unstable: a linear
+mode of rate a is multiplied by R(a dt) in (0, 1) per step, at any dt, so there is no upper
+bound to check; but the Jacobian is frozen at the step's start, and a start far from the
+steady state at dt >> tau_fast overshoots in its first steps (a 90 K jump, dt = 70 tau_fast:
+~40 K past the hottest thermostat) before settling (docs/limits.md). Energy is conserved exactly:
 each stage is rewritten as pair flows q_ij = dt f_ij + gamma dt (G_ij k_j - G_ji k_i) (...),
 antisymmetric in (i, j), and the update applies Q_ij = 3/2 q1_ij + 1/2 q2_ij pairwise, so
 sum_i C_i dT_i = thermostat + environment supply to round-off. Thermostated particles
@@ -90,7 +94,9 @@ class NetworkParams:
     C: heat capacities (N,) or scalar, J/K. Default ``network.heat_capacities`` (rho c_p V).
     environment: exchange with the vacuum field at T_env (K). True by default for user
         networks; Ben-Abdallah's studies switch it off.
-    dt: time step (s); None: 1/20 of the slowest relaxation time at T_init (accuracy-set).
+    dt: time step (s); None: 1/20 of the slowest relaxation time at T_init (accuracy-set). Any dt
+        is stable; for faithful transients far from the steady state take dt <~ the fastest
+        relaxation time (``NetworkSystem.relaxation_times``; module docstring).
     noise, seed: energy-conserving pair noise (module doc) and its Philox seed.
     T_grid: None (auto: from the lowest to the highest temperature the run can reach,
         padded), a (low, high) pair in K, or an explicit increasing uniform grid (K).

@@ -130,3 +130,32 @@ def test_drag_noise_quick_checks(tmp_path):
     failed = [k for k, v in checks.items() if v is not True]
     assert not failed, failed
     assert (out / "figures" / "drag_noise.png").exists()
+
+
+def test_noisy_run_at_the_largest_accepted_step_stays_on_the_exact_discrete_law():
+    """drag-noise's dimer at h = 3R and the largest a_max dt its a_dt key accepts, 2e5 steps: the
+    passive temperatures stay bounded (inside 7 standard deviations) and their means (0) and
+    variances match the discrete scheme's exact stationary covariance, which is measurably not
+    kB T^2 / C there (the bias the scenario's expectations carry)."""
+    from scenarios import drag_noise
+    from sim import scenario
+    from sim.stats import block_average
+
+    cfg = scenario.get("drag-noise").defaults(True) | {"a_dt": drag_noise.KEYS["a_dt"].high}
+    pred = drag_noise.prediction(cfg, 3 * R)
+    dt = drag_noise.plan(cfg, pred)["dt"]
+    s, _ = drag_noise._system(cfg, 3 * R, 5, dt=dt, tables=pred["system"].tables)
+    st = s.initial_state()
+    s.advance(st, 200)
+    x = np.empty((50_000, 2))
+    for k in range(len(x)):
+        s.advance(st, 4)
+        x[k] = st.T[2:] - cfg["T"]
+    M, Sigma = pred["M"], pred["Sigma"]
+    Sd = discrete_stationary_covariance(ros2_step_matrix(M, dt), M, Sigma, dt)
+    assert np.all(np.abs(x) < 7 * np.sqrt(np.diag(Sd)))
+    for i in range(2):
+        mean, var = block_average(x[:, i]), block_average(x[:, i] ** 2)
+        assert abs(mean["mean"]) < 4 * mean["stderr"]
+        assert abs(var["mean"] - Sd[i, i]) < 4 * var["stderr"], (var, Sd[i, i])
+        assert abs(Sd[i, i] - Sigma[i, i]) > 10 * var["stderr"]

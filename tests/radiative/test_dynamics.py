@@ -12,6 +12,7 @@ from scipy.linalg import expm
 from sim.radiative.dynamics import DENSE_MIN, KB, NetworkParams, NetworkSystem, simulate_network, steady_state
 from sim.radiative.dynamics_bench import lattice_system
 from sim.radiative.dynamics_reference import advance_numpy
+from sim.radiative.fluctuations import ros2_step_matrix
 from sim.radiative.network import Network
 from sim.schedule import Schedule
 from sim.simulation import RunawayError
@@ -119,6 +120,41 @@ def test_ledger_closes_and_entropy_grows(quad):
     assert np.abs(d["ledger_error"]).max() < 1e-12 * (scale + np.abs(p.C * p.T_init).sum() * 1e-4)
     # pair flows are antisymmetric by construction: their sum over a particle's pairs is what it gained
     assert np.all(np.diff(d["entropy_production"]) > 0)
+
+
+def test_ros2_step_damps_every_mode_without_overshoot_at_any_step():
+    """Why a network's dt has no upper bound: a linear mode of rate a is multiplied per step by
+    R(a dt), and R stays in (0, 1), decreasing, for a dt from 1e-6 to 1e12 (L-stable: R -> 0)."""
+    a_dt = np.geomspace(1e-6, 1e12, 3000)
+    R_of = np.array([ros2_step_matrix(np.array([[a]]), 1.0)[0, 0] for a in a_dt])
+    assert R_of.min() > 0 and R_of.max() < 1 and np.all(np.diff(R_of) < 0)
+
+
+def test_a_long_run_far_past_the_explicit_limit_stays_bounded_and_lands_on_the_steady_state(quad):
+    """dt = 1e4 fastest relaxation times (5000x explicit Euler's limit 2/lambda_max), 3000 steps
+    from 90 K below the hot thermostat, environment on: the largest distance to the steady state
+    never grows (to round-off) and the run ends on the steady state found at the accuracy-set dt;
+    ledger closed. The first step overshoots (the Jacobian is frozen at 250 K: docs/limits.md):
+    at dt = the fastest relaxation time, no temperature leaves the range the run started in."""
+    roles = ["thermostat", "free", "thermostat", "free"]
+    kw = dict(T_init=250.0, environment=True, T_env=300.0, T_grid=(200.0, 450.0))
+    p0 = NetworkParams(quad, roles, [350.0, 300.0], **kw)
+    s0 = NetworkSystem(p0)
+    tau_fast = s0.relaxation_times(p0.T_init).min()
+    ss = steady_state(p0, rtol=1e-12)
+    T = {}
+    for f in (1e4, 1.0):
+        p = NetworkParams(quad, roles, [350.0, 300.0], dt=f * tau_fast, **kw)
+        out = simulate_network(p, 3000, 1, system=NetworkSystem(p, tables=s0.tables))
+        T[f] = np.asarray(out["recorder"].data["T"])
+        d = out["recorder"].data
+        scale = np.abs(d["Q_thermostat"]).sum(axis=1).max() + np.abs(d["Q_env"]).sum(axis=1).max()
+        assert np.abs(d["ledger_error"]).max() < 1e-12 * (scale + np.abs(p.C * p.T_init).sum())
+    distance = np.abs(T[1e4] - ss["T"]).max(axis=1)
+    assert np.all(np.isfinite(T[1e4])) and np.all(np.diff(distance) < 1e-9)
+    np.testing.assert_allclose(T[1e4][-1], ss["T"], rtol=1e-10)
+    assert T[1e4].max() > 350.0 + 10  # the overshoot this test documents (see the docstring)
+    assert T[1.0].min() >= 250.0 - 1e-9 and T[1.0].max() <= 350.0 + 1e-9
 
 
 def test_thermostat_schedule_is_followed(dimer):
