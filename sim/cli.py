@@ -244,9 +244,15 @@ def _execute(scen, cfg, run_dir, meta, quick, quiet, checkpoint_every, walltime,
     if status == "failed":
         if isinstance(failure, (ValueError, CheckpointError)):
             raise failure  # bad input found inside the run, or no usable checkpoint: main() explains it
-        (run_dir / "error.txt").write_text("".join(traceback.format_exception(failure)))
-        print(f"error: the run failed: {type(failure).__name__}: {failure}\n(traceback in {run_dir / 'error.txt'}; "
-              f"status 'failed'; {resume_hint} once the cause is fixed)", file=sys.stderr)
+        kept = run_dir / "error.txt"
+        try:
+            kept.write_text("".join(traceback.format_exception(failure)))
+        except OSError:  # the fault may be the disk's: the message below still says what happened
+            kept = "error.txt could not be written either"
+        what = (f"could not write {failure.filename}: {failure.strerror}" if isinstance(failure, OSError)
+                and failure.filename else f"{type(failure).__name__}: {failure}")
+        print(f"error: the run failed: {what}\n(traceback in {kept}; status 'failed'; {resume_hint} once the "
+              "cause is fixed)", file=sys.stderr)
     elif status == "runaway":
         print(f"error: {failure}\nWhat was recorded so far is kept in {run_dir}.", file=sys.stderr)
     elif status == "walltime":
@@ -397,6 +403,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
     bench.set_defaults(func=_cmd_bench)
     return ap
+
+
+def entry() -> int:
+    """The command line (``python -m sim``, ``sim``): ``main``, then the exit after a storage fault."""
+    code = main()
+    io.exit_after_storage_fault(code)
+    return code
 
 
 def main(argv=None) -> int:

@@ -11,9 +11,12 @@ appended in chunks, so memory stays O(chunk) however long the run.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -156,6 +159,49 @@ def open_live(path):
         return h5py.File(path, "r")
 
 
+class StorageFault(OSError):
+    """A time-series file could not be written (no space, file too large, I/O error): names the
+    file and the system's reason (HDF5 reports the errno only inside its message)."""
+
+
+_abandoned_hdf5: list[str] = []  # files a write failed on: HDF5 can no longer close them
+
+
+def _storage_fault(path, exc: BaseException) -> StorageFault:
+    found = re.search(r"errno = (\d+), error message = '([^']*)'", str(exc))
+    code, reason = (int(found[1]), found[2]) if found else (getattr(exc, "errno", None) or errno.EIO, str(exc))
+    _abandoned_hdf5.append(str(path))
+    return StorageFault(code, reason, str(path))
+
+
+@contextlib.contextmanager
+def _hdf5_echoes_muted():
+    """While HDF5 writes, file descriptor 2 goes to /dev/null: after a failed write h5py prints the
+    failure again, from C, each time one of the file's objects is freed (the write itself raises,
+    and that is what the user is told); h5py raises every other HDF5 error, so nothing is lost."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def exit_after_storage_fault(code: int) -> None:
+    """End the process now, with ``code``, if an HDF5 file could not be written: the HDF5 library
+    crashes (segmentation fault) when it tears down such a file at interpreter exit (h5py issue
+    914, a bug in the library). Everything the run keeps (metadata, error.txt, checkpoints) is on
+    disk by then; only the command-line entry calls this, never a library caller's process."""
+    if _abandoned_hdf5:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 class TimeSeriesWriter:
     """Append snapshots to an HDF5 file in chunks.
 
@@ -173,6 +219,7 @@ class TimeSeriesWriter:
         self.variables = variables
         self.chunk = int(chunk_frames)
         self._buffer: list = []
+        self._broken = False  # a write failed: nothing more is written to this file
         if resume_frames is not None:
             self._reopen(resume_frames)
             return
@@ -239,8 +286,20 @@ class TimeSeriesWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Write the buffered frames; a failed write raises ``StorageFault`` and leaves the file
+        abandoned (resume recomputes what followed the last checkpoint)."""
         if not self._buffer:
             return
+        if self._broken:
+            raise StorageFault(errno.EIO, "an earlier write of this time series failed", str(self.path))
+        try:
+            with _hdf5_echoes_muted():
+                self._write_buffer()
+        except (OSError, RuntimeError) as exc:
+            self._broken = True
+            raise _storage_fault(self.path, exc) from exc
+
+    def _write_buffer(self) -> None:
         n0, n = self.frames, len(self._buffer)
         for name, column in (("step", [b[0] for b in self._buffer]), ("time", [b[1] for b in self._buffer])):
             ds = self.f[name]
@@ -257,14 +316,29 @@ class TimeSeriesWriter:
         self.f.flush()
 
     def close(self, status: str = "completed") -> None:
-        """Flush, close, and write the run's ``status`` (reopened outside SWMR, which freezes attributes)."""
-        if self.f.id.valid:
-            try:
+        """Flush, close, and write the run's ``status`` (reopened outside SWMR, which freezes attributes).
+
+        A storage fault raises only when ``status`` is 'completed' (the run must not end so);
+        ending any other way, the file is left with status 'running' and the run's own error stands."""
+        if not self.f.id.valid:
+            return
+        try:
+            if not self._broken:
                 self.flush()
-            finally:
                 self.f.close()
                 with h5py.File(self.path, "r+") as f:
                     f.attrs["status"] = status
+                return
+        except (OSError, RuntimeError) as exc:
+            fault = exc if isinstance(exc, StorageFault) else _storage_fault(self.path, exc)
+            self._broken = True
+            if status == "completed":
+                raise fault from exc
+        with _hdf5_echoes_muted():
+            try:
+                self.f.close()
+            except (OSError, RuntimeError):
+                pass  # HDF5 cannot close what it failed to write; exit_after_storage_fault ends the process
 
 
 class MemoryRecorder:

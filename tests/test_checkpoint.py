@@ -200,6 +200,35 @@ def test_a_storage_fault_during_a_checkpoint_fails_cleanly_and_resume_is_bit_ide
     _assert_identical(_series(reference), _series(out))
 
 
+def test_a_real_file_size_limit_fails_cleanly_without_a_crash_and_resume_is_bit_identical(reference, tmp_path):
+    """RLIMIT_FSIZE (what a full disk or a quota does to a growing file), hit while HDF5 appends
+    frames: exit code 1 (not the segmentation fault HDF5 gives when it tears down such a file),
+    one clear message naming the file and the reason, status 'failed'; resume once the limit is
+    gone rebuilds the unopenable file from its checkpoint and ends bit-identical."""
+    import resource
+
+    def limited():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write then fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))  # the first file needs ~0.9 MB
+
+    out = tmp_path / "run"
+    res = subprocess.run([sys.executable, "-m", "sim", "run", "rod-dc", *ARGS, "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, preexec_fn=limited)
+    assert res.returncode == 1, (res.returncode, res.stderr[-2000:])
+    assert "Traceback" not in res.stderr and "could not write" in res.stderr and "File too large" in res.stderr
+    assert "rod_N6_super.h5" in res.stderr
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["status"] == "failed" and "File too large" in meta["error"]
+    assert not (out / "summary.json").exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = _sim("resume", str(out), "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert "rebuilt from its first" in res.stderr
+    _assert_identical(_series(reference), _series(out))
+    assert json.loads((out / "summary.json").read_text()) == json.loads((reference / "summary.json").read_text())
+
+
 def test_both_checkpoints_corrupt_is_a_clear_error_and_restart_recomputes(reference, tmp_path):
     out = tmp_path / "run"
     assert _sim("run", "rod-dc", *ARGS, "--out", str(out), "--walltime", "1s").returncode == 3
