@@ -149,3 +149,19 @@ def test_an_unexpected_error_ends_as_failed_never_completed(tmp_path, capsys):
         assert "status 'failed'" in capsys.readouterr().err
     finally:
         sc.REGISTRY.pop("toy-broken")
+
+
+@pytest.mark.parametrize("error", [(13, "Permission denied"), (30, "Read-only file system")])
+def test_an_unwritable_output_directory_is_a_clear_error(tmp_path, capsys, monkeypatch, error):
+    """Root may write where a user may not, so the refusal of the file system is injected."""
+    from pathlib import Path
+
+    out = tmp_path / "run"
+
+    def refuse(self, *a, **k):
+        raise OSError(*error, str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    assert main(["run", "rod-dc", "--quick", "--quiet", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert error[1] in err and str(out) in err and "allowed: a writable directory" in err and "Traceback" not in err

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from sim import cli, scenario
 
-SCENARIOS = ["rod-dc", "rod-ac", "rod-critical", "rod-second-sound", "drag-sic", "insb-persistent", "drag-noise"]
+SCENARIOS = ["rod-dc", "rod-ac", "rod-critical", "rod-second-sound", "rod-shapiro", "drag-sic", "drag-sic-au",
+             "conductance-vs-h", "insb-persistent", "drag-noise", "hall", "persistent-drag"]
 
 
 def _bad_value(key, draw):
