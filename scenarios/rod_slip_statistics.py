@@ -129,23 +129,29 @@ def rod_params(cfg, law, T, dT, seed) -> RodParams:
                      dt=cfg["dt"], noise=True, seed=seed)
 
 
-def run_point(cfg, T, bias, replica, ctx) -> dict:
+def run_point(cfg, T, bias, ctx) -> list[dict]:
+    """The replicas of one grid point, run as one batch (one kernel call for all of them);
+    replica r's file is the one its run alone would write."""
     law = make_law(cfg["law"])
     J_c = float(law.omega0(T)) * cfg["K_w"] / cfg["m"]
     dT = bias * J_c * 2.0 / cfg["k"]
-    seed = cfg["seed"] + 1000 * replica + int(round(1e4 * T)) + int(round(100 * bias))
-    params = rod_params(cfg, law, T, dT, seed)
+    seeds = [cfg["seed"] + 1000 * r + int(round(1e4 * T)) + int(round(100 * bias)) for r in range(cfg["replicas"])]
+    params = rod_params(cfg, law, T, dT, seeds[0])
     nsteps = int(cfg["t_run"] / cfg["dt"]) // cfg["record_every"] * cfg["record_every"]
-    path = ctx.path("timeseries", f"slips_T{T:g}_s{bias:g}_r{replica}.h5")
-    simulate(params, nsteps, cfg["record_every"], path=path, progress=False, ctx=ctx)
-    d = load(path, ["twist", "link_heat"])
-    w = cfg["weak_link"]
-    slips = count_slips(d["twist"][:, w], cfg["m"])
-    times = d["time"][slips["times"]]
-    J = winding_rate(d["time"], d["link_heat"][:, w])
-    return {"T": T, "bias": bias, "replica": replica, "slips": slips["total"], "net": slips["net"],
-            "waits": np.diff(times).tolist(), "t_run": float(d["time"][-1] - d["time"][0]), "J_over_Jc": J / J_c,
-            "other_link_slips": count_slips(np.delete(d["twist"], w, axis=1), cfg["m"])["total"]}
+    paths = [ctx.path("timeseries", f"slips_T{T:g}_s{bias:g}_r{r}.h5") for r in range(cfg["replicas"])]
+    simulate(params, nsteps, cfg["record_every"], path=paths, progress=False, ctx=ctx, seeds=seeds)
+    runs = []
+    for replica, path in enumerate(paths):
+        d = load(path, ["twist", "link_heat"])
+        w = cfg["weak_link"]
+        slips = count_slips(d["twist"][:, w], cfg["m"])
+        times = d["time"][slips["times"]]
+        J = winding_rate(d["time"], d["link_heat"][:, w])
+        runs.append({"T": T, "bias": bias, "replica": replica, "slips": slips["total"], "net": slips["net"],
+                     "waits": np.diff(times).tolist(), "t_run": float(d["time"][-1] - d["time"][0]),
+                     "J_over_Jc": J / J_c,
+                     "other_link_slips": count_slips(np.delete(d["twist"], w, axis=1), cfg["m"])["total"]})
+    return runs
 
 
 def analyse(runs, cfg) -> dict:
@@ -235,8 +241,9 @@ def precheck(cfg) -> None:
 def run(cfg, ctx) -> dict:
     from tqdm.auto import tqdm
 
-    grid = [(T, b, r) for T in cfg["temperatures"] for b in cfg["bias"] for r in range(cfg["replicas"])]
-    runs = [run_point(cfg, T, b, r, ctx) for T, b, r in tqdm(grid, desc="slip runs", disable=ctx.quiet, leave=False)]
+    grid = [(T, b) for T in cfg["temperatures"] for b in cfg["bias"]]
+    runs = [run for T, b in tqdm(grid, desc="slip batches", disable=ctx.quiet, leave=False)
+            for run in run_point(cfg, T, b, ctx)]
     result = analyse(runs, cfg)
     result["_runs"] = runs
     plot(result, cfg, ctx)

@@ -300,7 +300,17 @@ def _cmd_bench(args) -> int:
 
     if args.what not in BENCHES:
         raise ValueError(f"bench = {args.what!r} is unknown; allowed: {', '.join(sorted(BENCHES))}")
-    print(importlib.import_module(BENCHES[args.what]).main(quick=args.quick))
+    module = importlib.import_module(BENCHES[args.what])
+    if args.json is None:
+        print(module.main(quick=args.quick))
+        return 0
+    if not hasattr(module, "measure"):
+        machine_readable = sorted(k for k, v in BENCHES.items() if hasattr(importlib.import_module(v), "measure"))
+        raise ValueError(f"--json with bench = {args.what!r}: not available; allowed: bench {', '.join(machine_readable)}")
+    figures = module.measure(quick=args.quick)
+    io.write_json(args.json, figures)
+    print(module.report(figures))
+    print(f"every figure: {args.json}")
     return 0
 
 
@@ -401,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks: ratios against the NumPy twin and the cost floor")
     bench.add_argument("what", help=f"one of: {', '.join(sorted(BENCHES))}")
     bench.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
+    bench.add_argument("--json", metavar="FILE", default=None, help="also write every figure to FILE (JSON)")
     bench.set_defaults(func=_cmd_bench)
     return ap
 

@@ -341,6 +341,37 @@ class TimeSeriesWriter:
                 pass  # HDF5 cannot close what it failed to write; exit_after_storage_fault ends the process
 
 
+class ReplicaRecorders:
+    """One recorder per replica of a batch, driven as one: ``append`` hands replica r the r-th
+    row of every observable (the batch's snapshots carry a leading replica axis)."""
+
+    def __init__(self, recorders: list):
+        self.recorders = list(recorders)
+
+    @property
+    def frames(self) -> int:
+        return min(r.frames for r in self.recorders)
+
+    def append(self, step, t, snapshot):
+        for r, rec in enumerate(self.recorders):
+            rec.append(step, t, {k: v[r] for k, v in snapshot.items()})
+
+    def flush(self):
+        for rec in self.recorders:
+            rec.flush()
+
+    def close(self, status="completed"):
+        """Close every file; the first fault is raised once all were tried."""
+        fault = None
+        for rec in self.recorders:
+            try:
+                rec.close(status)
+            except OSError as exc:
+                fault = fault or exc
+        if fault is not None:
+            raise fault
+
+
 class MemoryRecorder:
     """Keep snapshots in memory (tests, short analyses): ``data[name]`` is (frames, ...)."""
 

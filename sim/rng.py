@@ -131,6 +131,23 @@ def gamma(shape, k0, k1, step, site, stream):
 
 
 @njit(cache=True, error_model="numpy")
+def cir_coefficients(T_bath, rate_dt):
+    """(decay, scale) of :func:`cir_update`'s transition: exp(-rate_dt) and the chi-square scale
+    T_b (1 - exp(-rate_dt)) / 2. The same for every replica of a batch: computed once."""
+    return math.exp(-rate_dt), -0.5 * T_bath * math.expm1(-rate_dt)
+
+
+@njit(cache=True, error_model="numpy")
+def cir_step(E, C, T_bath, decay, scale, noisy, k0, k1, step, site, stream):
+    """:func:`cir_update` with its coefficients (``cir_coefficients``) given."""
+    if not noisy:
+        return C * T_bath + (E - C * T_bath) * decay
+    lam = E * decay / scale
+    z = normal(k0, k1, step, site, stream, 0)
+    return scale * (z + math.sqrt(lam)) ** 2 + 2.0 * scale * gamma(C - 0.5, k0, k1, step, site, stream)
+
+
+@njit(cache=True, error_model="numpy")
 def cir_update(E, C, T_bath, rate_dt, noisy, k0, k1, step, site, stream):
     """Exact transition of a ring's energy in contact with a reservoir over one sub-step.
 
@@ -142,13 +159,8 @@ def cir_update(E, C, T_bath, rate_dt, noisy, k0, k1, step, site, stream):
 
     Units: E, T_b in reduced energy units (k_B = 1); C dimensionless (units of k_B).
     """
-    decay = math.exp(-rate_dt)
-    if not noisy:
-        return C * T_bath + (E - C * T_bath) * decay
-    scale = -0.5 * T_bath * math.expm1(-rate_dt)
-    lam = E * decay / scale
-    z = normal(k0, k1, step, site, stream, 0)
-    return scale * (z + math.sqrt(lam)) ** 2 + 2.0 * scale * gamma(C - 0.5, k0, k1, step, site, stream)
+    decay, scale = cir_coefficients(T_bath, rate_dt)
+    return cir_step(E, C, T_bath, decay, scale, noisy, k0, k1, step, site, stream)
 
 
 def cir_moments(E0: float, C: float, T_bath: float, rate_dt: float) -> tuple[float, float]:

@@ -178,66 +178,87 @@ class Simulation:
 
 
 def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bool = True, desc: str = "steps",
-                 ctx=None, attrs: dict | None = None, time_units: str = "time") -> dict:
+                 ctx=None, attrs: dict | list | None = None, time_units: str = "time") -> dict:
     """Run ``system`` for ``nsteps`` steps from its initial state, recording to ``path`` (HDF5) or memory.
 
+    A batch system (``system.replicas`` R > 1, e.g. ``Rod(params, seeds)``) records each
+    replica to its own file: ``path`` is then a list of R paths (None: R recorders in
+    memory), written as one (``sim.io.ReplicaRecorders``), with one checkpoint for the batch
+    beside the first file; the batch counts as completed only when every file is. ``attrs``
+    (file attributes) may then be a list, one dict per file.
+
     With a run context ``ctx`` (``sim.scenario.RunContext``) this honours its checkpoint
-    interval, its wall-time deadline and resuming: a file already completed is not run again
-    (its state is then None), and a file with a checkpoint continues from it. Returns
-    {"state", "info", "recorder"} and adds the work done to ``ctx``'s counters.
+    interval, its wall-time deadline and resuming: a file (a batch's files) already completed
+    is not run again (its state is then None), and one with a checkpoint continues from it.
+    Returns {"state", "info", "recorder"} and adds the work done to ``ctx``'s counters.
     """
-    from sim.io import MemoryRecorder, TimeSeriesWriter
+    from pathlib import Path
+
+    from sim.io import MemoryRecorder, ReplicaRecorders, TimeSeriesWriter
     from sim.validation import check_step_count
 
     check_step_count(nsteps, system.params.dt)
+    replicas = getattr(system, "replicas", 1)
     every = getattr(ctx, "checkpoint_every", None)
     deadline = getattr(ctx, "deadline", None)
     resume = getattr(ctx, "resume", False)
-    state = initial = None
+    state = initial = ckpt = None
     if path is None:
-        recorder = MemoryRecorder()
+        recorders = [MemoryRecorder() for _ in range(replicas)]
         every = None
     else:
-        from pathlib import Path
-
-
-        path = Path(path)
-        ckpt = path.with_suffix(".ckpt.npz")
-        if resume and path.exists():
-            from sim.io import open_live
-
-            try:
-                with open_live(path) as f:
-                    done = f.attrs.get("status") == "completed"
-            except OSError:  # unreadable: rebuilt or recomputed below
-                done = False
-            if done:
-                return {"state": None, "info": {"status": "completed earlier", "wall_time": 0.0}, "recorder": _Done(path)}
+        paths = [Path(p) for p in path] if isinstance(path, (list, tuple)) else [Path(path)]
+        if len(paths) != replicas:
+            raise ValueError(f"path names {len(paths)} files; allowed: one per replica ({replicas})")
+        ckpt = paths[0].with_suffix(".ckpt.npz")
+        if resume and all(_completed(p) for p in paths):
+            return {"state": None, "info": {"status": "completed earlier", "wall_time": 0.0}, "recorder": _Done(paths[0])}
         frames = None
         if resume and checkpoint.exists(ckpt):
             state, initial, frames, _ = checkpoint.load(ckpt, type(system.initial_state()))
         target = (initial.step if initial is not None else 0) + int(nsteps)  # for `sim status`: progress and ETA
-        writer = functools.partial(TimeSeriesWriter, path, system.dims, system.observables, time_units=time_units,
-                                   attrs=(attrs or {}) | {"target_step": target},
-                                   unit_system=getattr(system, "unit_system", None),
-                                   title=getattr(system, "title", desc))
-        try:
-            recorder = writer(resume_frames=frames)
-        except OSError as exc:  # a writer killed mid-write leaves the file unopenable for writing
-            recorder, frames = _rebuild(path, frames, writer, ["step", "time", *system.observables], exc)
-            if frames is None:
-                state = initial = None
+        per_file = attrs if isinstance(attrs, list) else [attrs or {}] * replicas  # a batch may name each file's own
+        writers = [functools.partial(TimeSeriesWriter, p, system.dims, system.observables, time_units=time_units,
+                                     attrs=per_file[r] | {"target_step": target},
+                                     unit_system=getattr(system, "unit_system", None),
+                                     title=getattr(system, "title", desc)) for r, p in enumerate(paths)]
+        recorders = []
+        for p, writer in zip(paths, writers):
+            try:
+                recorders.append(writer(resume_frames=frames))
+            except OSError as exc:  # a writer killed mid-write leaves the file unopenable for writing
+                recorder, kept = _rebuild(p, frames, writer, ["step", "time", *system.observables], exc)
+                recorders.append(recorder)
+                if kept is None and frames is not None:  # this file starts over, so does the batch
+                    for rec in recorders:
+                        rec.close("running")
+                    recorders = [w() for w in writers[:len(recorders)]]
+                    frames = state = initial = None
+    recorder = recorders[0] if replicas == 1 else ReplicaRecorders(recorders)
     sim = Simulation(system, state=state, initial=initial, recorder=recorder, record_every=record_every,
-                     progress=progress, desc=desc, checkpoint_path=path.with_suffix(".ckpt.npz") if every else None,
+                     progress=progress, desc=desc, checkpoint_path=ckpt if every else None,
                      checkpoint_every=every, deadline=deadline)
     start = sim.state.step
     info = sim.run_to(sim.initial.step + int(nsteps))
     if every:  # the time series is complete: its checkpoints have served
         checkpoint.remove(sim.checkpoint_path)
     if ctx is not None:
-        ctx.ring_steps += float(sim.state.step - start) * getattr(system.params, "N", 1)
+        ctx.ring_steps += float(sim.state.step - start) * getattr(system.params, "N", 1) * replicas
         ctx.kernel_time += info["wall_time"]
     return {"state": sim.state, "info": info, "recorder": recorder}
+
+
+def _completed(path) -> bool:
+    """Whether the time series at ``path`` says it completed (an unreadable one did not)."""
+    from sim.io import open_live
+
+    if not path.exists():
+        return False
+    try:
+        with open_live(path) as f:
+            return f.attrs.get("status") == "completed"
+    except OSError:  # unreadable: rebuilt or recomputed
+        return False
 
 
 def _rebuild(path, frames: int | None, writer, names: list[str], exc: OSError):

@@ -165,3 +165,25 @@ def test_an_unwritable_output_directory_is_a_clear_error(tmp_path, capsys, monke
     assert main(["run", "rod-dc", "--quick", "--quiet", "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert error[1] in err and str(out) in err and "allowed: a writable directory" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_bench_rod_writes_every_figure_as_json(tmp_path):
+    """The benchmark's harness, not its speed: every row present, every rate finite and positive,
+    each cost ratio the one its definition gives (per link-step, against the floor measured)."""
+    out = tmp_path / "bench.json"
+    res = _run("bench", "rod", "--quick", "--json", str(out))
+    assert res.returncode == 0, res.stderr
+    m = json.loads(out.read_text())
+    assert [(r["N"], r["kind"]) for r in m["single"]] == [(64, "super"), (64, "normal"), (1024, "super"),
+                                                           (1024, "normal")]
+    assert {(r["N"], r["kind"]) for r in m["batched"]} == {(16, "super"), (16, "normal"), (64, "super"),
+                                                            (64, "normal")}
+    for r in m["single"] + m["batched"]:
+        assert np.isfinite(r["ring_steps_per_s"]) and r["ring_steps_per_s"] > 0
+        N = r["N"]
+        assert r["cost_over_sin_floor"] == pytest.approx(r["sin_floor_link_steps_per_s"] * N
+                                                         / (r["ring_steps_per_s"] * (N - 1)))
+    for key in ("two_processes_single", "two_processes_batched"):
+        assert m[key]["ratio"] == pytest.approx(m[key]["two"] / m[key]["one"])
+    assert "batches of replicas" in res.stdout and str(out) in res.stdout

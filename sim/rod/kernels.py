@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.rng import cir_update, normal_pair
+from sim.rng import cir_coefficients, cir_step, normal_pair
 from sim.schedule import schedule_T
 
 # Random streams (word 3 of the Philox counter): one per use within a step. The two
@@ -38,6 +38,9 @@ ACC_Q_L, ACC_Q_R, ACC_IMPULSE_L, ACC_IMPULSE_R, ACC_S_FLOW = 0, 1, 2, 3, 4
 N_ACC = 5
 
 _SMALL_ANGLE = 0.1  # below, sin/cos/sinc of the half increment come from their series
+# the series' coefficients as products: a division costs several multiplications
+_INV6, _INV20, _INV42, _INV72 = 1.0 / 6.0, 1.0 / 20.0, 1.0 / 42.0, 1.0 / 72.0
+_INV12, _INV30, _INV56 = 1.0 / 12.0, 1.0 / 30.0, 1.0 / 56.0
 RESYNC_EVERY = 1024  # steps between re-computations of the rotated sin/cos(m phi) from phi
 
 
@@ -95,36 +98,38 @@ def omega0(law_id, p, tab_T, tab_w, tab_d, T):
 
 
 @njit(cache=True, error_model="numpy")
-def _clock_rates(law_id, p, tab_T, tab_w, tab_d, E, C, out):
-    """out[i] = omega0(E[i] / C[i]). The law is dispatched once per sweep, not per ring, so
-    the loops stay free of calls and vectorise (a per-ring dispatch costs a factor ~4)."""
+def _clock_rates(law_id, p, tab_T, tab_w, tab_d, E, inv_C, scale, out):
+    """out[j] = scale omega0(E[j] / C[j]), with 1/C precomputed (a division costs as much as the
+    rest of the loop). The law is dispatched once per sweep, not per ring, so the loops stay
+    free of calls and vectorise (a per-ring dispatch costs a factor ~4)."""
     n = E.shape[0]
     if law_id == 0:
-        for i in range(n):
-            out[i] = _linear(p, E[i] / C[i])
+        for j in range(n):
+            out[j] = _linear(p, E[j] * inv_C[j]) * scale
     elif law_id == 1:
-        for i in range(n):
-            out[i] = _power(p, E[i] / C[i])
+        for j in range(n):
+            out[j] = _power(p, E[j] * inv_C[j]) * scale
     elif law_id == 2:
-        for i in range(n):
-            out[i] = _rotor(p, E[i] / C[i])
+        for j in range(n):
+            out[j] = _rotor(p, E[j] * inv_C[j]) * scale
     else:
-        for i in range(n):
-            out[i] = _table(tab_T, tab_w, tab_d, E[i] / C[i])
+        for j in range(n):
+            out[j] = _table(tab_T, tab_w, tab_d, E[j] * inv_C[j]) * scale
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _half_angle_series(y):
     """sin(y), cos(y), sin(y)/y by series: round-off accurate for |y| < _SMALL_ANGLE, branch-free."""
     y2 = y * y
-    sinc = 1.0 - y2 / 6.0 * (1.0 - y2 / 20.0 * (1.0 - y2 / 42.0 * (1.0 - y2 / 72.0)))
-    cos_y = 1.0 - y2 / 2.0 * (1.0 - y2 / 12.0 * (1.0 - y2 / 30.0 * (1.0 - y2 / 56.0)))
+    sinc = 1.0 - y2 * _INV6 * (1.0 - y2 * _INV20 * (1.0 - y2 * _INV42 * (1.0 - y2 * _INV72)))
+    cos_y = 1.0 - y2 * 0.5 * (1.0 - y2 * _INV12 * (1.0 - y2 * _INV30 * (1.0 - y2 * _INV56)))
     return y * sinc, cos_y, sinc
 
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _half_angle(y):
-    """sin(y), cos(y) and sin(y)/y for any y (series when small: no cancellation in sinc)."""
+    """sin(y), cos(y) and sin(y)/y for any y (series when small: no cancellation in sinc). The
+    choice is per element, so a value never depends on the other links or replicas."""
     if abs(y) < _SMALL_ANGLE:
         return _half_angle_series(y)
     s = math.sin(y)
@@ -132,49 +137,61 @@ def _half_angle(y):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _sine_link(i, d, sy, cy, sinc, K, inv_m, tau, sin_mphi, cos_mphi):
-    """Discrete-gradient torque of sine link i over increment d; rotate its cached sin/cos(m phi)."""
-    tau[i] = K[i] * inv_m * (sin_mphi[i] * cy + cos_mphi[i] * sy) * sinc
+def _sine_link(j, sy, cy, sinc, K, inv_m, tau, sin_mphi, cos_mphi):
+    """Discrete-gradient torque of sine link element j over increment d; rotate its cached sin/cos(m phi)."""
+    tau[j] = K[j] * inv_m * (sin_mphi[j] * cy + cos_mphi[j] * sy) * sinc
     c2, s2 = 1.0 - 2.0 * sy * sy, 2.0 * sy * cy  # cos 2y, sin 2y
-    sin_mphi[i], cos_mphi[i] = sin_mphi[i] * c2 + cos_mphi[i] * s2, cos_mphi[i] * c2 - sin_mphi[i] * s2
+    sin_mphi[j], cos_mphi[j] = sin_mphi[j] * c2 + cos_mphi[j] * s2, cos_mphi[j] * c2 - sin_mphi[j] * s2
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _link_moves(j, R, dt, tau, dtheta, phi, link_heat, link_impulse):
+    """Link element j after its torque: the twist advances, energy and impulse are booked."""
+    phi[j] += dtheta[j] - dtheta[j + R]
+    link_heat[j] += tau[j] * 0.5 * (dtheta[j] + dtheta[j + R])
+    link_impulse[j] += tau[j] * dt
 
 
 @njit(cache=True, error_model="numpy")
 def sync_trig(phi, m, sin_mphi, cos_mphi):
     """sin/cos(m phi) from phi. Called on global step multiples of RESYNC_EVERY only, so the
     rounding of the rotated values never depends on how a run is cut into kernel calls."""
-    for i in range(phi.shape[0]):
-        sin_mphi[i] = math.sin(m * phi[i])
-        cos_mphi[i] = math.cos(m * phi[i])
+    for j in range(phi.shape[0]):
+        sin_mphi[j] = math.sin(m * phi[j])
+        cos_mphi[j] = math.cos(m * phi[j])
 
 
 @njit(cache=True, error_model="numpy")
 def all_positive(E):
     """True when every entry is > 0 (and not NaN); no temporary array."""
-    for i in range(E.shape[0]):
-        if not E[i] > 0.0:
+    for j in range(E.shape[0]):
+        if not E[j] > 0.0:
             return False
     return True
 
 
 @njit(cache=True, error_model="numpy")
 def _reservoir(E, C, site, T_b, k, tau, noisy, k0, k1, step, stream, acc, slot, law_id, lp, tT, tw, td):
-    """Exact reservoir exchange of end ring ``site``; books heat, angular impulse, entropy flow.
-    k == 0 is a closed end: nothing happens."""
+    """Exact reservoir exchange of end ring ``site`` of every replica; books heat, angular
+    impulse, entropy flow. k == 0 is a closed end: nothing happens."""
     if k == 0.0:
         return
-    E_old = E[site]
-    E_new = cir_update(E_old, C[site], T_b, k * tau / C[site], noisy, k0, k1, step, site, stream)
-    dQ = E_new - E_old
-    E[site] = E_new
-    acc[slot] += dQ
-    # each kick of energy dQ carries the angular impulse dQ / omega0 (docs/model.md §A3)
-    acc[slot + 2] += dQ / omega0(law_id, lp, tT, tw, td, 0.5 * (E_old + E_new) / C[site])
-    acc[ACC_S_FLOW] += dQ / T_b
+    R = k0.shape[0]
+    decay, scale = cir_coefficients(T_b, k * tau / C[site * R])  # the replicas share C and T_b
+    for r in range(R):
+        j = site * R + r
+        E_old = E[j]
+        E_new = cir_step(E_old, C[j], T_b, decay, scale, noisy, k0[r], k1[r], step, site, stream)
+        dQ = E_new - E_old
+        E[j] = E_new
+        acc[slot * R + r] += dQ
+        # each kick of energy dQ carries the angular impulse dQ / omega0 (docs/model.md §A3)
+        acc[(slot + 2) * R + r] += dQ / omega0(law_id, lp, tT, tw, td, 0.5 * (E_old + E_new) / C[j])
+        acc[ACC_S_FLOW * R + r] += dQ / T_b
 
 
 @njit(cache=True, error_model="numpy")
-def _conduction(E, C, g, tau, noisy, k0, k1, step, first_half, xi_second, flux, drift, link_heat):
+def _conduction(E, inv_C, g, tau, noisy, k0, k1, step, first_half, xi_second, flux, drift, link_heat):
     """Pairwise energy-conserving conduction over a sub-step tau.
 
     Drift by Heun's rule (trapezoid of the fluxes at the start and after an Euler predictor:
@@ -184,104 +201,130 @@ def _conduction(E, C, g, tau, noisy, k0, k1, step, first_half, xi_second, flux, 
     draws a normal pair per link and keeps the second in ``xi_second`` for the second half.
     Energy moved from ring i to i+1 is booked in ``link_heat``.
     """
-    L = g.shape[0]
-    for i in range(L):
-        Ti = E[i] / C[i]
-        Tj = E[i + 1] / C[i + 1]
-        drift[i] = g[i] * (Tj - Ti) * tau
-        q = drift[i]
-        if noisy and g[i] > 0.0:
-            if first_half:
-                xi, xi_second[i] = normal_pair(k0, k1, step, i, STREAM_COND, 0)
-            else:
-                xi = xi_second[i]
-            q += math.sqrt(2.0 * g[i] * Ti * Tj * tau) * xi
-        flux[i] = q
-    _apply_transfers(E, flux, link_heat)
+    R = k0.shape[0]
+    LR = g.shape[0]
+    if noisy:  # link i of replica r draws its normals with replica r's key, as it does alone
+        i = r = 0
+        for j in range(LR):  # j = i R + r, counted along (one flat loop: no per-link loop set-up)
+            Ti = E[j] * inv_C[j]
+            Tj = E[j + R] * inv_C[j + R]
+            drift[j] = g[j] * (Tj - Ti) * tau
+            q = drift[j]
+            if g[j] > 0.0:
+                if first_half:
+                    xi, xi_second[j] = normal_pair(k0[r], k1[r], step, i, STREAM_COND, 0)
+                else:
+                    xi = xi_second[j]
+                q += math.sqrt(2.0 * g[j] * Ti * Tj * tau) * xi
+            flux[j] = q
+            r += 1
+            if r == R:
+                r = 0
+                i += 1
+    else:
+        for j in range(LR):
+            drift[j] = g[j] * (E[j + R] * inv_C[j + R] - E[j] * inv_C[j]) * tau
+            flux[j] = drift[j]
+    _apply_transfers(E, flux, link_heat, R)
     # corrector: move by half the change of the drift between start and predicted state
-    for i in range(L):
-        flux[i] = 0.5 * (g[i] * (E[i + 1] / C[i + 1] - E[i] / C[i]) * tau - drift[i])
-    _apply_transfers(E, flux, link_heat)
+    for j in range(LR):
+        flux[j] = 0.5 * (g[j] * (E[j + R] * inv_C[j + R] - E[j] * inv_C[j]) * tau - drift[j])
+    _apply_transfers(E, flux, link_heat, R)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _apply_transfers(E, flux, link_heat):
-    """Ring i gains flux[i] from ring i+1 (and i+1 loses it); booked as link heat i -> i+1."""
-    for i in range(flux.shape[0]):
-        E[i] += flux[i]
-        E[i + 1] -= flux[i]
-        link_heat[i] -= flux[i]
+def _apply_transfers(E, flux, link_heat, R):
+    """Ring i gains flux from ring i+1 (and i+1 loses it); booked as link heat i -> i+1."""
+    for j in range(flux.shape[0]):
+        E[j] += flux[j]
+        E[j + R] -= flux[j]
+        link_heat[j] -= flux[j]
 
 
 @njit(cache=True, error_model="numpy")
-def _coherent(theta, phi, E, link_heat, link_impulse, dt, C, K, inv_m, harmonic,
-              law_id, lp, tT, tw, td, tau, dtheta, sin_mphi, cos_mphi):
+def _coherent(theta, phi, E, link_heat, link_impulse, dt, inv_C, K, m, harmonic,
+              law_id, lp, tT, tw, td, tau, dtheta, sin_mphi, cos_mphi, R):
     """Coherent sub-step: clocks advance, links exchange work; sum(E) + sum(U) conserved exactly.
 
     Predictor: torques at the start give a half-kick, whose clock rates set the increments
     dtheta (Verlet-like). Corrector: link i moves tau_bar_i * dtheta from ring i to ring
     i+1's side, tau_bar_i the discrete gradient of U over the link's increment d.
+    Element j = i R + r is ring (or link) i of replica r: a neighbour is R elements away.
     """
-    N = E.shape[0]
-    L = N - 1
+    NR = E.shape[0]
+    LR = NR - R
     half = 0.5 * dt
-    for i in range(L):
-        tau[i] = K[i] * phi[i] if harmonic else K[i] * inv_m * sin_mphi[i]
-    # predictor half-kick into dtheta (used as the mid-step energy), then its clock rates
-    _clock_rates(law_id, lp, tT, tw, td, E, C, dtheta)
-    dtheta[0] = E[0] - half * dtheta[0] * tau[0]
-    for i in range(1, L):
-        dtheta[i] = E[i] + half * dtheta[i] * (tau[i - 1] - tau[i])
-    dtheta[L] = E[L] + half * dtheta[L] * tau[L - 1]
-    _clock_rates(law_id, lp, tT, tw, td, dtheta, C, dtheta)
-    for i in range(N):
-        dtheta[i] *= dt
-    # half increments y = m d / 2; when all are small the series loop has no branch (SIMD)
-    y_max = 0.0
-    for i in range(L):
-        y_max = max(y_max, abs(0.5 * (dtheta[i] - dtheta[i + 1]) / inv_m))
+    inv_m = 1.0 / m
+    half_m = 0.5 * m
+    # predictor half-kick into dtheta (used as the mid-step energy), the torques computed on
+    # the way; then the mid-step clock rates times dt: the increments
+    _clock_rates(law_id, lp, tT, tw, td, E, inv_C, 1.0, dtheta)
+    for j in range(R):
+        tau[j] = K[j] * phi[j] if harmonic else K[j] * inv_m * sin_mphi[j]
+        dtheta[j] = E[j] - half * dtheta[j] * tau[j]
+    for j in range(R, LR):
+        tau[j] = K[j] * phi[j] if harmonic else K[j] * inv_m * sin_mphi[j]
+        dtheta[j] = E[j] + half * dtheta[j] * (tau[j - R] - tau[j])
+    for j in range(LR, NR):
+        dtheta[j] = E[j] + half * dtheta[j] * tau[j - R]
+    _clock_rates(law_id, lp, tT, tw, td, dtheta, inv_C, dt, dtheta)
+    # half increments y = m d / 2; when all are small the series loop has no branch (SIMD).
+    # Counted, not maximised: an integer sum vectorises, a floating-point max does not
+    n_large = 0
+    for j in range(LR):
+        n_large += abs(half_m * (dtheta[j] - dtheta[j + R])) >= _SMALL_ANGLE
+    # the discrete-gradient torque, then what the link moves: one loop per branch, each free
+    # of branches (the series loop vectorises)
     if harmonic:
-        for i in range(L):
-            tau[i] = K[i] * (phi[i] + 0.5 * (dtheta[i] - dtheta[i + 1]))
-    elif y_max < _SMALL_ANGLE:
-        for i in range(L):
-            sy, cy, sinc = _half_angle_series(0.5 * (dtheta[i] - dtheta[i + 1]) / inv_m)
-            _sine_link(i, dtheta[i] - dtheta[i + 1], sy, cy, sinc, K, inv_m, tau, sin_mphi, cos_mphi)
+        for j in range(LR):
+            tau[j] = K[j] * (phi[j] + 0.5 * (dtheta[j] - dtheta[j + R]))
+            _link_moves(j, R, dt, tau, dtheta, phi, link_heat, link_impulse)
+    elif n_large == 0:
+        for j in range(LR):
+            sy, cy, sinc = _half_angle_series(half_m * (dtheta[j] - dtheta[j + R]))
+            _sine_link(j, sy, cy, sinc, K, inv_m, tau, sin_mphi, cos_mphi)
+            _link_moves(j, R, dt, tau, dtheta, phi, link_heat, link_impulse)
     else:
-        for i in range(L):
-            sy, cy, sinc = _half_angle(0.5 * (dtheta[i] - dtheta[i + 1]) / inv_m)
-            _sine_link(i, dtheta[i] - dtheta[i + 1], sy, cy, sinc, K, inv_m, tau, sin_mphi, cos_mphi)
-    for i in range(L):
-        phi[i] += dtheta[i] - dtheta[i + 1]
-        link_heat[i] += tau[i] * 0.5 * (dtheta[i] + dtheta[i + 1])
-        link_impulse[i] += tau[i] * dt
-    E[0] -= tau[0] * dtheta[0]
-    for i in range(1, L):
-        E[i] += (tau[i - 1] - tau[i]) * dtheta[i]
-    E[L] += tau[L - 1] * dtheta[L]
-    for i in range(N):
-        theta[i] += dtheta[i]
+        for j in range(LR):
+            sy, cy, sinc = _half_angle(half_m * (dtheta[j] - dtheta[j + R]))
+            _sine_link(j, sy, cy, sinc, K, inv_m, tau, sin_mphi, cos_mphi)
+            _link_moves(j, R, dt, tau, dtheta, phi, link_heat, link_impulse)
+    for j in range(R):
+        E[j] -= tau[j] * dtheta[j]
+        theta[j] += dtheta[j]
+    for j in range(R, LR):
+        E[j] += (tau[j - R] - tau[j]) * dtheta[j]
+        theta[j] += dtheta[j]
+    for j in range(LR, NR):
+        E[j] += tau[j - R] * dtheta[j]
+        theta[j] += dtheta[j]
 
 
 @njit(cache=True, error_model="numpy")
 def advance(theta, phi, E, link_heat, link_impulse, acc, step0, nsteps, dt, C, K, m, harmonic, g, has_g, k_L, k_R,
             sL_kind, sL_p, sR_kind, sR_p, law_id, lp, tT, tw, td, noisy, k0, k1,
             sin_mphi, cos_mphi, tau, dtheta, flux, drift, xi_second):
-    """Advance the rod state in place by ``nsteps`` steps of ``dt`` starting at step ``step0``.
+    """Advance R replicas of one rod in place by ``nsteps`` steps of ``dt`` from step ``step0``.
 
-    Shapes: theta, E, C, dtheta (N,); phi, link_heat, link_impulse, K, g, sin_mphi, cos_mphi,
-    tau, flux, drift, xi_second (N-1,); acc (N_ACC,). link_heat accumulates the energy each link
-    carries (coherent: tau_bar (dtheta_i + dtheta_{i+1}) / 2; plus conduction) and
-    link_impulse the angular impulse tau_bar dt: their rates are the link current and torque.
-    sin_mphi, cos_mphi are state: sin/cos(m phi) advanced by the rotation through each
-    increment (series, no libm call for small increments), re-synced from phi every
-    RESYNC_EVERY global steps. tau, dtheta, flux, drift, xi_second are scratch. Returns the number of steps completed: fewer
-    than ``nsteps`` when an energy became non-positive or non-finite (a runaway).
+    R = len(k0): the replicas' Philox keys (k0, k1 uint64, (R,)); they share every parameter
+    and the step counter, and replica r's arithmetic is exactly that of the rod run alone
+    with its key (no value depends on another replica), so it is bit-identical to it.
+    Layout: element j = i R + r holds ring (or link) i of replica r, replicas innermost (the
+    vector axis); for R = 1 these are the rod's own arrays. Shapes (flat): theta, E, C,
+    dtheta (N R,); phi, link_heat, link_impulse, K, g, sin_mphi, cos_mphi, tau, flux, drift,
+    xi_second ((N-1) R,); acc (N_ACC R,). C, K, g are the per-ring/link parameters repeated
+    over the replicas. link_heat accumulates the energy each link carries (coherent: tau_bar
+    (dtheta_i + dtheta_{i+1}) / 2; plus conduction) and link_impulse the angular impulse
+    tau_bar dt: their rates are the link current and torque. sin_mphi, cos_mphi are state:
+    sin/cos(m phi) advanced by the rotation through each increment (series, no libm call for
+    small increments), re-synced from phi every RESYNC_EVERY global steps. tau, dtheta,
+    flux, drift, xi_second are scratch. Returns the number of steps completed: fewer than
+    ``nsteps`` when an energy of any replica became non-positive or non-finite (a runaway).
     """
-    N = E.shape[0]
-    L = N - 1
+    R = k0.shape[0]
+    NR = E.shape[0]
     half = 0.5 * dt
-    inv_m = 1.0 / m
+    inv_C = 1.0 / C
     for n in range(nsteps):
         step = step0 + n
         if step % RESYNC_EVERY == 0:
@@ -290,21 +333,23 @@ def advance(theta, phi, E, link_heat, link_impulse, acc, step0, nsteps, dt, C, K
         T_L1 = schedule_T(sL_kind, sL_p, t + 0.25 * dt)
         T_R1 = schedule_T(sR_kind, sR_p, t + 0.25 * dt)
         _reservoir(E, C, 0, T_L1, k_L, half, noisy, k0, k1, step, STREAM_BATH_FIRST, acc, ACC_Q_L, law_id, lp, tT, tw, td)
-        _reservoir(E, C, N - 1, T_R1, k_R, half, noisy, k0, k1, step, STREAM_BATH_FIRST, acc, ACC_Q_R, law_id, lp, tT, tw, td)
+        _reservoir(E, C, NR // R - 1, T_R1, k_R, half, noisy, k0, k1, step, STREAM_BATH_FIRST, acc, ACC_Q_R, law_id,
+                   lp, tT, tw, td)
         if has_g:
-            _conduction(E, C, g, half, noisy, k0, k1, step, True, xi_second, flux, drift, link_heat)
+            _conduction(E, inv_C, g, half, noisy, k0, k1, step, True, xi_second, flux, drift, link_heat)
 
-        _coherent(theta, phi, E, link_heat, link_impulse, dt, C, K, inv_m, harmonic,
-                  law_id, lp, tT, tw, td, tau, dtheta, sin_mphi, cos_mphi)
+        _coherent(theta, phi, E, link_heat, link_impulse, dt, inv_C, K, m, harmonic,
+                  law_id, lp, tT, tw, td, tau, dtheta, sin_mphi, cos_mphi, R)
         if not all_positive(E):
             return n + 1
 
         if has_g:
-            _conduction(E, C, g, half, noisy, k0, k1, step, False, xi_second, flux, drift, link_heat)
+            _conduction(E, inv_C, g, half, noisy, k0, k1, step, False, xi_second, flux, drift, link_heat)
         T_L2 = schedule_T(sL_kind, sL_p, t + 0.75 * dt)
         T_R2 = schedule_T(sR_kind, sR_p, t + 0.75 * dt)
         _reservoir(E, C, 0, T_L2, k_L, half, noisy, k0, k1, step, STREAM_BATH_SECOND, acc, ACC_Q_L, law_id, lp, tT, tw, td)
-        _reservoir(E, C, N - 1, T_R2, k_R, half, noisy, k0, k1, step, STREAM_BATH_SECOND, acc, ACC_Q_R, law_id, lp, tT, tw, td)
+        _reservoir(E, C, NR // R - 1, T_R2, k_R, half, noisy, k0, k1, step, STREAM_BATH_SECOND, acc, ACC_Q_R, law_id,
+                   lp, tT, tw, td)
         if has_g and not all_positive(E):
             return n + 1
     return nsteps
@@ -316,3 +361,20 @@ def sin_floor(phi, nsteps):
     for _ in range(nsteps):
         for i in range(phi.shape[0]):
             phi[i] += 1e-3 * math.sin(phi[i])
+
+
+#: multiply-adds per ring-step of a sine rod on the series path (the coherent sub-step's
+#: multiplications, additions and divisions, counted by hand from ``_coherent``; the
+#: reservoirs touch two rings only): the work of the benchmark's second floor
+MULADDS_PER_RING_STEP = 48
+
+
+@njit(cache=True)
+def muladd_floor(x, nsteps):
+    """Second cost floor: MULADDS_PER_RING_STEP multiply-adds per element and step, each a sweep
+    over the elements (rings or replicas) with no dependence between them, as the kernel's
+    loops are: the sweeps vectorise, and load and store x as the kernel does its arrays."""
+    for _ in range(nsteps):
+        for _k in range(MULADDS_PER_RING_STEP):
+            for j in range(x.shape[0]):
+                x[j] = x[j] * 0.999999 + 1e-7

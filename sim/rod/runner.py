@@ -13,18 +13,24 @@ from sim.rod.system import Rod
 from sim.simulation import run_recorded
 
 
-def simulate(params: RodParams, nsteps: int, record_every: int, path: str | Path | None = None,
-             progress: bool = True, desc: str = "rod", ctx=None) -> dict:
+def simulate(params: RodParams, nsteps: int, record_every: int, path: str | Path | list | None = None,
+             progress: bool = True, desc: str = "rod", ctx=None, seeds=None) -> dict:
     """Run ``params`` for ``nsteps`` steps, recording every ``record_every`` steps.
 
     path: HDF5 file to stream to (None: keep the record in memory, for short runs).
+    seeds: run a batch of replicas in one kernel, one per seed (``params.seed`` is then not
+    used); ``path`` is then a list of files, one per replica, each as the replica's run alone
+    would write it (bit for bit; its ``params`` attribute carries the replica's seed).
     ctx: a ``sim.scenario.RunContext``: its work counters are updated, and its checkpoint,
     wall-time and resume settings apply (see ``sim.simulation.run_recorded``).
     Returns {"rod", "state", "info", "recorder"}.
     """
-    rod = Rod(params)
+    rod = Rod(params, seeds)
+    attrs = {"system": "rod", "params": params.to_dict()}
+    if seeds is not None:  # each file names its own replica's seed
+        attrs = [attrs | {"params": params.to_dict() | {"seed": int(s)}} for s in seeds]
     run = run_recorded(rod, nsteps, record_every, path=path, progress=progress, desc=desc, ctx=ctx,
-                       attrs={"system": "rod", "params": params.to_dict()}, time_units="reduced time")
+                       attrs=attrs, time_units="reduced time")
     return {"rod": rod} | run
 
 

@@ -4,6 +4,12 @@
 Numba kernel (``sim.rod.kernels.advance``); ``Rod.observe(state)`` computes every recorded
 observable from the state with NumPy. The state owns everything needed to continue a run
 exactly, the RNG position included (the step counter: the generator is counter-based).
+
+``Rod(params, seeds=[s0, s1, ...])`` is a batch: R replicas of the same rod that differ only
+in their random streams, advanced by one kernel call with the replicas as the innermost
+(vector) axis; every state array then has a trailing replica axis ((N, R), (N-1, R),
+(5, R)). Replica r is bit-identical to ``Rod(replace(params, seed=seeds[r]))`` run alone,
+whatever R; ``replica(state, r)`` is its single-rod state, for ``observe`` and recording.
 """
 
 from __future__ import annotations
@@ -74,15 +80,24 @@ class Rod:
     unit_system = ("reduced units (docs/model.md section A1): k_B = 1; energy, time and angle are "
                    "dimensionless; each variable's reduced_units attribute names its dimension")
 
-    def __init__(self, params: RodParams):
+    def __init__(self, params: RodParams, seeds=None):
         self.params = params
         p = params
         self.law_id, self.law_p, (self.tab_T, self.tab_w, self.tab_d) = p.law.encode()
         self.sL = p.T_L.encode()
         self.sR = p.T_R.encode()
-        self.key = seed_key(p.seed)
+        self.seeds = [p.seed] if seeds is None else list(seeds)
+        if not self.seeds:
+            raise ValueError("seeds = []; allowed: one seed per replica, at least one")
+        keys = [seed_key(s) for s in self.seeds]
+        self.key = keys[0]
+        self.replicas = R = len(keys)
+        self._keys = tuple(np.array([k[w] for k in keys], dtype=np.uint64) for w in (0, 1))
+        # per-ring and per-link parameters repeated over the replicas (the kernel's flat layout)
+        self._C, self._K, self._g = (np.repeat(np.asarray(x, float), R) for x in (p.C, p.K, p.g))
         N = p.N
-        self._scratch = (np.empty(N - 1), np.empty(N), np.empty(N - 1), np.empty(N - 1), np.zeros(N - 1))
+        L = (N - 1) * R
+        self._scratch = (np.empty(L), np.empty(N * R), np.empty(L), np.empty(L), np.zeros(L))
         self.dims = {"ring": N, "link": N - 1}
         self.observables = OBSERVABLES
 
@@ -91,26 +106,41 @@ class Rod:
         p = self.params
         theta = p.theta_init.astype(float).copy()
         phi = theta[:-1] - theta[1:]
-        return RodState(theta=theta, phi=phi, E=p.C * p.T_init, link_heat=np.zeros(p.N - 1),
-                        link_impulse=np.zeros(p.N - 1), sin_mphi=np.sin(p.m * phi), cos_mphi=np.cos(p.m * phi),
-                        acc=np.zeros(kernels.N_ACC), step=0)
+        state = RodState(theta=theta, phi=phi, E=p.C * p.T_init, link_heat=np.zeros(p.N - 1),
+                         link_impulse=np.zeros(p.N - 1), sin_mphi=np.sin(p.m * phi), cos_mphi=np.cos(p.m * phi),
+                         acc=np.zeros(kernels.N_ACC), step=0)
+        if self.replicas > 1:
+            for f in ARRAY_FIELDS:  # every replica starts from the same state: (n,) -> (n, R), contiguous
+                setattr(state, f, np.repeat(getattr(state, f)[:, None], self.replicas, axis=1))
+        return state
+
+    def replica(self, state: RodState, r: int) -> RodState:
+        """Replica ``r`` of a batch state as a single-rod state (copies); the state itself if R = 1."""
+        if self.replicas == 1:
+            return state
+        return RodState(*(np.ascontiguousarray(getattr(state, f)[:, r]) for f in ARRAY_FIELDS), step=state.step)
 
     def advance(self, state: RodState, nsteps: int) -> None:
         """Advance ``state`` in place by ``nsteps`` steps; raise RunawayError on a runaway."""
         p = self.params
+        flat = [getattr(state, f).reshape(-1) for f in ARRAY_FIELDS]  # views: the arrays are contiguous
+        theta, phi, E, link_heat, link_impulse, sin_mphi, cos_mphi, acc = flat
         done = kernels.advance(
-            state.theta, state.phi, state.E, state.link_heat, state.link_impulse, state.acc, state.step, nsteps, p.dt, p.C, p.K, p.m,
-            p.torque == "harmonic", p.g, bool(p.g.any()), p.k_L, p.k_R, self.sL[0], self.sL[1],
+            theta, phi, E, link_heat, link_impulse, acc, state.step, nsteps, p.dt, self._C, self._K, p.m,
+            p.torque == "harmonic", self._g, bool(p.g.any()), p.k_L, p.k_R, self.sL[0], self.sL[1],
             self.sR[0], self.sR[1], self.law_id, self.law_p, self.tab_T, self.tab_w, self.tab_d,
-            p.noise, self.key[0], self.key[1], state.sin_mphi, state.cos_mphi, *self._scratch)
+            p.noise, *self._keys, sin_mphi, cos_mphi, *self._scratch)
         state.step += done
         # the kernel stops after the step that failed: that may be the last step asked for
         if not np.all(state.E > 0):
-            bad = int(np.argmax(~(state.E > 0)))
+            bad = int(np.argmax(~(E > 0)))
+            ring, r = divmod(bad, self.replicas)
+            where = f"ring {ring}" + (f" of replica {r} (seed {self.seeds[r]})" if self.replicas > 1 else "")
             raise RunawayError(
-                f"runaway at step {state.step} (t = {state.step * p.dt:.6g}): the energy of ring {bad} became "
-                f"{float(state.E[bad]):.4g}; " + self._runaway_cause())
-        self.check_runaway(state)
+                f"runaway at step {state.step} (t = {state.step * p.dt:.6g}): the energy of {where} became "
+                f"{float(E[bad]):.4g}; " + self._runaway_cause())
+        for r in range(self.replicas):
+            self.check_runaway(self.replica(state, r), r)
 
     def _runaway_cause(self) -> str:
         if self.params.unstable_law:
@@ -118,13 +148,14 @@ class Rod:
                     f"instability of the uniform state (negative effective inertia), not a numerical failure.")
         return "the time step or the parameters drive a ring below zero energy."
 
-    def check_runaway(self, state: RodState) -> None:
+    def check_runaway(self, state: RodState, replica: int = 0) -> None:
         """Stop a run whose temperatures separate (the unstable clock law, docs/model.md §A4)."""
         T = state.E / self.params.C
         spread = float(T.max() - T.min())
         if not spread <= self.params.runaway_dT:
+            of = f" of replica {replica} (seed {self.seeds[replica]})" if self.replicas > 1 else ""
             raise RunawayError(
-                f"runaway at step {state.step} (t = {state.step * self.params.dt:.6g}): ring temperatures "
+                f"runaway at step {state.step} (t = {state.step * self.params.dt:.6g}): ring temperatures{of} "
                 f"separate, spread max(T) - min(T) = {spread:.4g} > runaway_dT = {self.params.runaway_dT:.4g} "
                 f"(ring {int(T.argmax())} at T = {T.max():.4g}, ring {int(T.argmin())} at T = {T.min():.4g}); "
                 + self._runaway_cause())
@@ -145,7 +176,14 @@ class Rod:
         return float(state.E.sum() + self.bond_energy(state.phi).sum())
 
     def observe(self, state: RodState, reference: RodState) -> dict:
-        """Every observable of ``OBSERVABLES`` at ``state``; ``reference`` is the initial state."""
+        """Every observable of ``OBSERVABLES`` at ``state``; ``reference`` is the initial state.
+        A batch gives each observable with a leading replica axis (R, ...)."""
+        if self.replicas > 1:
+            snaps = [self._observe(self.replica(state, r), self.replica(reference, r)) for r in range(self.replicas)]
+            return {k: np.stack([np.asarray(s[k]) for s in snaps]) for k in snaps[0]}
+        return self._observe(state, reference)
+
+    def _observe(self, state: RodState, reference: RodState) -> dict:
         p = self.params
         T = state.E / p.C
         omega = p.law.omega0(T)
