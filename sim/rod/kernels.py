@@ -17,6 +17,20 @@ One step of length h is a Strang splitting
 The link twist phi_i = theta_i - theta_{i+1} is integrated directly (not recomputed from
 the unwrapped clocks, which lose precision as they grow), so the bookkeeping is exact.
 Random numbers come from ``sim.rng`` keyed on (seed, step, site, stream); streams below.
+
+Replicas: one call advances R replicas of the same rod (``sim.rod.system.Rod(params,
+seeds)``), element j = i R + r holding ring (link) i of replica r: the replicas are the
+innermost, contiguous axis, so the loops over elements vectorise across them, and a
+neighbour is R elements away. Each replica has its own Philox key; no value of one replica
+depends on another's (the series/libm choice of the half angle is made per element), so a
+replica is bit-identical to its run alone whatever R. R = 1 is the single rod.
+
+Hand-written for speed (Numba, not NumPy): a step is a few dozen operations per ring spread
+over ~10 sweeps, which NumPy would run as ~40 temporary arrays. No fastmath anywhere: it
+would let LLVM reorder the energy bookkeeping, which is exact only in the order written.
+Divisions are products with precomputed reciprocals (a division costs as much as a dozen
+multiplications in a vector loop). ``python -m sim bench rod`` lists which loops LLVM
+vectorised (its loop-vectorize remarks on a fresh compile).
 """
 
 from __future__ import annotations
@@ -203,24 +217,19 @@ def _conduction(E, inv_C, g, tau, noisy, k0, k1, step, first_half, xi_second, fl
     """
     R = k0.shape[0]
     LR = g.shape[0]
-    if noisy:  # link i of replica r draws its normals with replica r's key, as it does alone
-        i = r = 0
-        for j in range(LR):  # j = i R + r, counted along (one flat loop: no per-link loop set-up)
+    if noisy:
+        if first_half:  # flux holds the first normals until the fluxes replace them
+            _draw_normals(k0, k1, step, STREAM_COND, flux, xi_second)
+        else:
+            flux[:] = xi_second
+        for j in range(LR):
             Ti = E[j] * inv_C[j]
             Tj = E[j + R] * inv_C[j + R]
             drift[j] = g[j] * (Tj - Ti) * tau
             q = drift[j]
             if g[j] > 0.0:
-                if first_half:
-                    xi, xi_second[j] = normal_pair(k0[r], k1[r], step, i, STREAM_COND, 0)
-                else:
-                    xi = xi_second[j]
-                q += math.sqrt(2.0 * g[j] * Ti * Tj * tau) * xi
+                q += math.sqrt(2.0 * g[j] * Ti * Tj * tau) * flux[j]
             flux[j] = q
-            r += 1
-            if r == R:
-                r = 0
-                i += 1
     else:
         for j in range(LR):
             drift[j] = g[j] * (E[j + R] * inv_C[j + R] - E[j] * inv_C[j]) * tau
@@ -232,12 +241,34 @@ def _conduction(E, inv_C, g, tau, noisy, k0, k1, step, first_half, xi_second, fl
     _apply_transfers(E, flux, link_heat, R)
 
 
+@njit(cache=True, error_model="numpy")
+def _draw_normals(k0, k1, step, stream, first, second):
+    """Both normals of the Philox block of every link element: link i of replica r with replica
+    r's key, as alone. The innermost loop runs over the replicas (or, for one rod, the links),
+    so the draws vectorise (``sim.rng`` is branch-free for that)."""
+    R = k0.shape[0]
+    if R == 1:
+        for i in range(first.shape[0]):
+            first[i], second[i] = normal_pair(k0[0], k1[0], step, i, stream, 0)
+        return
+    for i in range(first.shape[0] // R):
+        for r in range(R):
+            first[i * R + r], second[i * R + r] = normal_pair(k0[r], k1[r], step, i, stream, 0)
+
+
 @njit(cache=True, error_model="numpy", inline="always")
 def _apply_transfers(E, flux, link_heat, R):
-    """Ring i gains flux from ring i+1 (and i+1 loses it); booked as link heat i -> i+1."""
-    for j in range(flux.shape[0]):
+    """Ring i gains flux from ring i+1 (and i+1 loses it); booked as link heat i -> i+1.
+    Written per ring (what it gains from both sides), so no element is written twice and the
+    loops vectorise."""
+    LR = flux.shape[0]
+    for j in range(R):
         E[j] += flux[j]
-        E[j + R] -= flux[j]
+    for j in range(R, LR):
+        E[j] += flux[j] - flux[j - R]
+    for j in range(LR, LR + R):
+        E[j] -= flux[j - R]
+    for j in range(LR):
         link_heat[j] -= flux[j]
 
 
@@ -363,10 +394,10 @@ def sin_floor(phi, nsteps):
             phi[i] += 1e-3 * math.sin(phi[i])
 
 
-#: multiply-adds per ring-step of a sine rod on the series path (the coherent sub-step's
-#: multiplications, additions and divisions, counted by hand from ``_coherent``; the
-#: reservoirs touch two rings only): the work of the benchmark's second floor
-MULADDS_PER_RING_STEP = 48
+#: multiply-adds per ring-step of a sine rod on the series path with a linear clock law: the
+#: coherent sub-step's 76 additions and multiplications, counted by hand from ``_coherent``
+#: (the reservoirs touch two rings only). The work of the benchmark's second floor.
+MULADDS_PER_RING_STEP = 38
 
 
 @njit(cache=True)
