@@ -15,12 +15,18 @@ finite beta_c: against the junction at the rod's beta_c the deviation is below 1
 Inertial regime (large C_half, beta_c = 4): sweeping the drive up and down shows
 hysteresis; the down sweep retraps at the junction's exact retrapping current
 (0.597 d_omega_c at beta_c = 4; the large-beta_c formula 4/(pi sqrt(beta_c)) = 0.637 is 6 %
-too high there), within the sweep's resolution.
+too high there), within the sweep's resolution. Switching vs sweep rate: ramps of both
+reservoirs in antiphase (mean temperature, hence d_omega_c, fixed) from i = 0 at several
+rates; the phase leaves its well later the faster the ramp (i_s - 1 ~ rate^(2/3), the delay
+of a saddle-node), at the junction's switching current (``junction.switching_current``,
+same ramp) within 0.005 d_omega_c (measured: 1e-4). The rod is deterministic here: thermal
+escape, which would switch it early, is off.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullLocator
 from scipy import signal
 
 from sim.config_keys import REDUCED, Key
@@ -40,6 +46,7 @@ from sim.viz.plots import new_figure, save
 
 ADLER_TOL = 0.02  # overdamped, unlocked: within 2 % of the Adler frequency
 JUNCTION_TOL = 1e-3  # ... and within 0.1 % of the junction at the rod's beta_c (measured: <= 5e-4)
+SWITCH_TOL = 0.005  # switching currents within 0.005 d_omega_c of the junction's (as the Shapiro edges)
 
 KEYS = {
     **rod_keys.WEAK_LINK, **rod_keys.LAW,
@@ -57,6 +64,11 @@ KEYS = {
     "inertial.sweep_time": Key("duration of each ramp of the hot reservoir (up and down)", unit=REDUCED, low=0,
                                low_open=True),
     "inertial.windows": Key("time windows per sweep, each giving one mean winding rate", "integer", low=1),
+    "inertial.switching_sweep_times": Key("durations of the antisymmetric ramps from i = 0 to switching_top that "
+                                          "measure the switching current vs sweep rate", "numbers", unit=REDUCED,
+                                          low=0, low_open=True),
+    "inertial.switching_top": Key("bias i = m d_omega / d_omega_c those ramps end at (then held)", low=1,
+                                  low_open=True),
     "periods": Key("beat periods measured per overdamped case (after the settling time)", "integer", low=1),
     "record_every": Key("steps between recorded frames (10x that in the inertial sweeps)", "integer", low=1),
 }
@@ -71,7 +83,10 @@ def defaults(quick: bool) -> dict:
         "T_mean": 1.0,
         "dt": 0.1,
         "overdamped": {"C": 1.0, "m": [1, 2], "ratios": [0.5, 0.9, 1.2, 1.5, 2.0, 3.0, 4.0]},
-        "inertial": {"C": 50.0, "max_ratio": 2.5, "sweep_time": 2.0e5 if quick else 6.0e5, "windows": 60},
+        "inertial": {"C": 50.0, "max_ratio": 2.5, "sweep_time": 2.0e5 if quick else 6.0e5, "windows": 60,
+                     "switching_sweep_times": [1.25e4, 2.5e4, 5.0e4, 1.0e5] if quick else
+                     [1.25e4, 2.5e4, 5.0e4, 1.0e5, 2.0e5, 4.0e5],
+                     "switching_top": 1.3},
         "periods": 20 if quick else 60,  # beat periods measured per unlocked case
         "record_every": 10,
         "seed": 0,
@@ -168,7 +183,39 @@ def run_sweep(cfg, direction, ctx) -> dict:
             "beta_c": junction.junction_beta_c(inert["C"] * cfg["n_half"], d_omega_c, cfg["k"])}
 
 
-def checks(cases, sweeps) -> dict:
+def run_switching(cfg, sweep_time, ctx) -> dict:
+    """Inertial regime, switching: T_L and T_R ramped in antiphase (their mean, so d_omega_c,
+    fixed) from i = 0 to ``switching_top`` over ``sweep_time``; the switch is the first time the
+    weak link's phase reaches pi (interpolated between frames), against the junction's."""
+    inert = cfg["inertial"]
+    law = make_law(cfg["law"])
+    d_omega_c, slope = locking_threshold(cfg)
+    top = inert["switching_top"]
+    dT = top * d_omega_c / slope
+    t_settle = 20.0 * inert["C"] * cfg["n_half"] / cfg["k"]
+    T_L, T_R = (Schedule("ramp", T0=cfg["T_mean"], T1=cfg["T_mean"] + sign * dT / 2, t0=t_settle,
+                         t1=t_settle + sweep_time) for sign in (1, -1))
+    params, w = weak_link_params(cfg, inert["C"], 1, T_L, T_R)
+    every = 10 * cfg["record_every"]
+    nsteps = int((t_settle + 1.5 * sweep_time) / cfg["dt"])  # and half as long again held at the top
+    nsteps -= nsteps % every
+    run = simulate(params, nsteps, every, path=ctx.path("timeseries", f"ac_switching_sweep{sweep_time:g}.h5"),
+                   progress=not ctx.quiet, desc=f"switching, sweep {sweep_time:g}", ctx=ctx)
+    d = load(run["recorder"].path, ["twist"])
+    t, psi = d["time"], d["twist"][:, w]
+    rate = top / (sweep_time * d_omega_c)  # di / d tau, tau = d_omega_c t
+    beta_c = junction.junction_beta_c(inert["C"] * cfg["n_half"], d_omega_c, cfg["k"])
+    out = {"sweep_time": sweep_time, "rate": rate, "switching_junction": junction.switching_current(beta_c, rate, top)}
+    left = np.nonzero(psi > np.pi)[0]
+    if left.size == 0 or left[0] == 0:
+        return out | {"switching_measured": None}
+    k = int(left[0])
+    t_switch = t[k - 1] + (np.pi - psi[k - 1]) / (psi[k] - psi[k - 1]) * (t[k] - t[k - 1])
+    i_switch = (law.omega0(T_L.at(t_switch)) - law.omega0(T_R.at(t_switch))) / d_omega_c
+    return out | {"switching_measured": float(i_switch)}
+
+
+def checks(cases, sweeps, switching=()) -> dict:
     running = [c for c in cases if not c["locked"]]
     locked = [c for c in cases if c["locked"]]
     out = {
@@ -187,6 +234,13 @@ def checks(cases, sweeps) -> dict:
         out["inertial_hysteresis"] = bool(down["switch_d_omega"] < 0.9 * up["switch_d_omega"])
         out["retrapping_at_the_junction_value"] = bool(
             abs(down["retrapping_measured"] - down["retrapping_expected"]) <= down["resolution_d_omega"] / down["d_omega_c"])
+    if switching:
+        by_rate = sorted(switching, key=lambda s: s["rate"])
+        measured = [s["switching_measured"] for s in by_rate]
+        out["switching_at_the_junction_value"] = all(
+            m is not None and abs(m - s["switching_junction"]) <= SWITCH_TOL for m, s in zip(measured, by_rate))
+        out["switching_current_rises_with_sweep_rate"] = None if None in measured else bool(
+            np.all(np.diff(measured) > 0))
     return out
 
 
@@ -236,12 +290,36 @@ def plot(cases, sweeps, cfg, ctx) -> None:
     save(fig, ctx.path("figures", "rod_ac.png"))
 
 
+def plot_switching(switching, beta_c, ctx) -> None:
+    """Excess switching current i_s - 1 against the sweep rate, rod and junction, log-log."""
+    if not switching:
+        return
+    fig, ax = new_figure(1, 1, width=5.0, height=3.8)
+    a = ax[0, 0]
+    s = sorted(switching, key=lambda s: s["rate"])
+    rate = np.array([x["rate"] for x in s])
+    a.loglog(rate, [x["switching_junction"] - 1 for x in s], "k-", lw=1, label=f"junction, beta_c = {beta_c:.2g}")
+    got = [(r, x["switching_measured"] - 1) for r, x in zip(rate, s) if x["switching_measured"] is not None]
+    if got:
+        a.loglog(*zip(*got), "o", mfc="none", ms=8, label="rod")
+    a.loglog(rate, (s[0]["switching_junction"] - 1) * (rate / rate[0]) ** (2 / 3), ":", color="0.5", lw=1,
+             label="~ rate^(2/3) (saddle-node delay)")
+    a.set(xlabel="sweep rate di/dtau (tau = d_omega_c t)", ylabel="switching current i_s - 1 (units of d_omega_c)")
+    a.set_title("inertial weak link: switching current vs sweep rate", fontsize=10)
+    a.xaxis.set_major_locator(FixedLocator(rate))  # the rates run, not a decade grid
+    a.xaxis.set_major_formatter(FormatStrFormatter("%.2g"))
+    a.xaxis.set_minor_locator(NullLocator())
+    a.legend(fontsize=8)
+    save(fig, ctx.path("figures", "rod_ac_switching.png"))
+
+
 def precheck(cfg) -> None:
     """Every overdamped rod and the inertial one build before any runs."""
     for m in cfg["overdamped"]["m"]:
         for ratio in cfg["overdamped"]["ratios"]:
             weak_link_params(cfg, cfg["overdamped"]["C"], m, *_drive(cfg, ratio, m))
     weak_link_params(cfg, cfg["inertial"]["C"], 1, *_drive(cfg, cfg["inertial"]["max_ratio"], 1))
+    weak_link_params(cfg, cfg["inertial"]["C"], 1, *_drive(cfg, cfg["inertial"]["switching_top"], 1))
 
 
 @scenario("rod-ac", "AC Josephson oscillation across a weak link: Adler frequency, locking, inertial hysteresis",
@@ -255,6 +333,10 @@ def run(cfg, ctx) -> dict:
                     f"(Adler {c['omega_peak_expected']:.5g}), locked={c['locked']}, J_mean={c['J_mean']:.4g}")
             cases.append(c)
     sweeps = {direction: run_sweep(cfg, direction, ctx) for direction in ("up", "down")}
+    switching = [run_switching(cfg, S, ctx) for S in cfg["inertial"]["switching_sweep_times"]]
+    for s in switching:
+        ctx.log(f"  switching, sweep {s['sweep_time']:g} (di/dtau = {s['rate']:.3g}): i = {s['switching_measured']} "
+                f"measured, {s['switching_junction']:.5f} junction")
     down = sweeps["down"]
     down["retrapping_expected"] = junction.retrapping_current(down["beta_c"])  # units of d_omega_c
     down["retrapping_measured"] = down["switch_d_omega"] / down["d_omega_c"]
@@ -263,5 +345,7 @@ def run(cfg, ctx) -> dict:
             f"{down['retrapping_measured']:.4f} d_omega_c, junction {down['retrapping_expected']:.4f} at beta_c = "
             f"{down['beta_c']:.3g}")
     plot(cases, sweeps, cfg, ctx)
+    plot_switching(switching, sweeps["up"]["beta_c"], ctx)
     summary_cases = [{k: v for k, v in c.items() if not k.startswith("trace_")} for c in cases]
-    return {"scenario": "rod-ac", "cases": summary_cases, "inertial_sweeps": sweeps, "checks": checks(cases, sweeps)}
+    return {"scenario": "rod-ac", "cases": summary_cases, "inertial_sweeps": sweeps, "switching_vs_sweep_rate": switching,
+            "checks": checks(cases, sweeps, switching)}

@@ -95,6 +95,25 @@ def retrapping_current(beta_c: float, tol: float = 1e-6) -> float:
     return 0.5 * (lo + hi)
 
 
+def switching_current(beta_c: float, rate: float, top: float) -> float:
+    """The bias at which a junction at rest, biased by i(tau) = rate tau up to ``top`` (then held),
+    switches: its phase first reaches pi (it left the well it was locked in). Slow ramps switch
+    just above i = 1, faster ones later: the phase lags the moving well (i - 1 ~ rate^(2/3) as
+    rate -> 0, the delay of a saddle-node). nan if it never switches."""
+    beta_c = float(check_range("beta_c", beta_c, low=0.0))
+    rate = float(check_range("rate", rate, low=0.0))
+
+    def f(tau, y):
+        return [y[1], (min(rate * tau, top) - y[1] - math.sin(y[0])) / beta_c]
+
+    def leaves(_, y):
+        return y[0] - math.pi
+
+    leaves.terminal = True
+    sol = solve_ivp(f, (0.0, 3.0 * top / rate), [0.0, 0.0], method="LSODA", rtol=RTOL, atol=ATOL, events=leaves)
+    return min(rate * float(sol.t_events[0][0]), top) if sol.t_events[0].size else float("nan")
+
+
 def junction_beta_c(C_half: float, d_omega_c: float, k: float) -> float:
     """beta_c = C_half d_omega_c / k of a weak link between halves of heat capacity C_half."""
     return float(C_half * d_omega_c / k)

@@ -74,6 +74,10 @@ def test_rod_ac_quick_meets_every_tolerance(tmp_path):
     assert running and all(abs(c["omega_peak_measured"] / c["omega_peak_expected"] - 1) < 0.02 for c in running)
     up, down = s["inertial_sweeps"]["up"], s["inertial_sweeps"]["down"]
     assert up["beta_c"] > 1 and down["switch_d_omega"] < up["switch_d_omega"]  # hysteresis when inertial
+    switching = sorted(s["switching_vs_sweep_rate"], key=lambda x: x["rate"])
+    assert len(switching) >= 3 and all(abs(x["switching_measured"] - x["switching_junction"]) <= 0.005
+                                       for x in switching)
+    assert 1 < switching[0]["switching_measured"] < switching[-1]["switching_measured"]
 
 
 @pytest.mark.slow

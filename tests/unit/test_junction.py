@@ -50,3 +50,12 @@ def test_step_edges_are_bisected_and_absent_where_the_step_reaches_the_sweep_end
     assert edges(lambda x: x < 0.347, grid, (0, 3), 1e-5) == (None, pytest.approx(0.347, abs=1e-5))
     lower, upper = edges(lambda x: x > 0.612, grid, (7, 10), 1e-5)
     assert lower == pytest.approx(0.612, abs=1e-5) and upper is None  # no edge found past max_ratio: none reported
+
+
+def test_switching_current_is_delayed_past_the_critical_current_as_a_saddle_node():
+    """A slow ramp switches just above i = 1, later the faster it goes: i_s - 1 ~ rate^(2/3)
+    (the delay at a saddle-node bifurcation); held below i = 1 it never switches."""
+    slow, slower = (junction.switching_current(4.0, r, 1.5) for r in (1e-3, 1.25e-4))
+    assert 1.0 < slower < slow < 1.1
+    assert (slow - 1) / (slower - 1) == pytest.approx(8 ** (2 / 3), rel=0.1)
+    assert math.isnan(junction.switching_current(4.0, 1e-2, 0.95))
