@@ -86,8 +86,8 @@ _LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # ln 
 _SQRT2 = math.sqrt(2.0)
 # the series' coefficients, highest power first (Horner's order)
 _ATANH = tuple(1.0 / (2 * n + 1) for n in reversed(range(12)))  # 2 atanh(s) = 2 s sum_n s^2n / (2n + 1)
-_SIN = tuple((-1.0) ** n / math.factorial(2 * n + 1) for n in reversed(range(9)))
-_COS = tuple((-1.0) ** n / math.factorial(2 * n) for n in reversed(range(10)))
+_SIN = (0.0,) * 3 + tuple((-1.0) ** n / math.factorial(2 * n + 1) for n in reversed(range(9)))
+_COS = (0.0,) * 2 + tuple((-1.0) ** n / math.factorial(2 * n) for n in reversed(range(10)))
 _TWO_PI = 2.0 * math.pi
 _MANTISSA, _ONE_BITS = 0xFFFFFFFFFFFFF, 0x3FF0000000000000
 
@@ -104,51 +104,23 @@ def _double_of(typingctx, b):
     return types.float64(types.int64), lambda context, builder, sig, args: builder.bitcast(args[0], ir.DoubleType())
 
 
-# Horner's rule written out: a loop over the coefficients (a tuple indexed by a variable)
-# compiles to a switch, and a loop calling it no longer vectorises
+# Horner's rule written out for 12 coefficients (shorter series lead with zeros, which change
+# no bit): a loop over a tuple indexed by a variable compiles to a switch, and a loop calling
+# it would no longer vectorise
 @njit(cache=True, error_model="numpy", inline="always")
-def _atanh_series(x):
-    a = _ATANH[0]
-    a = a * x + _ATANH[1]
-    a = a * x + _ATANH[2]
-    a = a * x + _ATANH[3]
-    a = a * x + _ATANH[4]
-    a = a * x + _ATANH[5]
-    a = a * x + _ATANH[6]
-    a = a * x + _ATANH[7]
-    a = a * x + _ATANH[8]
-    a = a * x + _ATANH[9]
-    a = a * x + _ATANH[10]
-    a = a * x + _ATANH[11]
-    return a
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _sin_series(x):
-    a = _SIN[0]
-    a = a * x + _SIN[1]
-    a = a * x + _SIN[2]
-    a = a * x + _SIN[3]
-    a = a * x + _SIN[4]
-    a = a * x + _SIN[5]
-    a = a * x + _SIN[6]
-    a = a * x + _SIN[7]
-    a = a * x + _SIN[8]
-    return a
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _cos_series(x):
-    a = _COS[0]
-    a = a * x + _COS[1]
-    a = a * x + _COS[2]
-    a = a * x + _COS[3]
-    a = a * x + _COS[4]
-    a = a * x + _COS[5]
-    a = a * x + _COS[6]
-    a = a * x + _COS[7]
-    a = a * x + _COS[8]
-    a = a * x + _COS[9]
+def _horner12(x, c):
+    a = c[0]
+    a = a * x + c[1]
+    a = a * x + c[2]
+    a = a * x + c[3]
+    a = a * x + c[4]
+    a = a * x + c[5]
+    a = a * x + c[6]
+    a = a * x + c[7]
+    a = a * x + c[8]
+    a = a * x + c[9]
+    a = a * x + c[10]
+    a = a * x + c[11]
     return a
 
 
@@ -163,7 +135,7 @@ def _log_unit(u):
     m = m * 0.5 if big else m
     fe = float(e + 1) if big else float(e)
     s = (m - 1.0) / (m + 1.0)
-    return fe * _LN2_HI + (2.0 * s * _atanh_series(s * s) + fe * _LN2_LO)
+    return fe * _LN2_HI + (2.0 * s * _horner12(s * s, _ATANH) + fe * _LN2_LO)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -173,8 +145,8 @@ def _sincos_2pi(v):
     q = math.floor(4.0 * v + 0.5)
     t = (v - 0.25 * q) * _TWO_PI
     t2 = t * t
-    s = t * _sin_series(t2)
-    c = _cos_series(t2)
+    s = t * _horner12(t2, _SIN)
+    c = _horner12(t2, _COS)
     k = int(q)  # the quarter turns: odd ones swap sine and cosine, the signs follow
     swap = (k & 1) == 1
     cos_ = s if swap else c

@@ -175,7 +175,10 @@ class Network:
         path = self._order_path(rtol)
         try:
             found = json.loads(path.read_text()) if path is not None else None
-            return found if isinstance(found, dict) and isinstance(found.get("lmax"), int) else None
+            if not (isinstance(found, dict) and isinstance(found.get("lmax"), int)):
+                return None
+            os.utime(path)  # a read is a use: the cache's pruning removes the least recently used
+            return found
         except (OSError, ValueError):
             return None  # absent or unreadable: search again
 

@@ -181,9 +181,14 @@ class PanelStore:
 
 
 def cache_usage(cache_dir: Path | None = None) -> list[tuple[Path, int, float]]:
-    """The cache's spectra files as (path, bytes, last use as a POSIX time), oldest use first."""
+    """The cache's files, spectra (.npz) and multipole orders (-order.json), as (path, bytes,
+    last use as a POSIX time), oldest use first. (Lock files, empty, stay: deleting one a
+    writer holds would let a second writer lock a new file of the same name.)"""
     d = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    files = [(f, st.st_size, st.st_mtime) for f in d.glob("*.npz") for st in [f.stat()]] if d.is_dir() else []
+    if not d.is_dir():
+        return []
+    files = [(f, st.st_size, st.st_mtime) for pattern in ("*.npz", "*-order.json") for f in d.glob(pattern)
+             for st in [f.stat()]]
     return sorted(files, key=lambda e: e[2])
 
 

@@ -209,6 +209,12 @@ def test_prune_cache_removes_least_recently_used_first(tmp_path):
     assert [f.name for f in prune_cache(older_than_days=2, cache_dir=tmp_path)] == ["b.npz"]
     assert [f.name for f in prune_cache(max_bytes=0, cache_dir=tmp_path)] == ["c.npz"]
     assert prune_cache(max_bytes=0, cache_dir=tmp_path / "missing") == []
+    # the multipole orders kept beside the spectra count and age like them
+    order = tmp_path / "d-order.json"
+    order.write_text('{"lmax": 3}')
+    os.utime(order, (now - 40 * 86400, now - 40 * 86400))
+    assert [f for f, _, _ in cache_usage(tmp_path)] == [order]
+    assert prune_cache(older_than_days=30, cache_dir=tmp_path) == [order] and not order.exists()
     for bad in [dict(max_bytes=-1), dict(older_than_days=-2.0), dict(max_bytes=float("nan"))]:
         with pytest.raises(ValueError, match="allowed: >= 0"):
             prune_cache(cache_dir=tmp_path, **bad)
@@ -235,3 +241,15 @@ def test_planck_functions():
     dT = 1e-3
     np.testing.assert_allclose(dtheta_dT(w, T), (theta(w, T + dT) - theta(w, T - dT)) / (2 * dT), rtol=1e-7)
     assert np.all(np.isfinite(dtheta_dT(np.array([1e17]), 1.0)))
+
+
+def test_reading_a_kept_multipole_order_counts_as_a_use(tmp_path):
+    """The pruning removes the least recently used files: a kept order read again is young."""
+    net = Network(PAIR, R, "SiC", cache_dir=tmp_path)
+    path = net._order_path(1e-4)
+    path.write_text('{"lmax": 3, "order_change": 1e-5}')
+    old = time.time() - 40 * 86400
+    os.utime(path, (old, old))
+    assert net._remembered_order(1e-4)["lmax"] == 3
+    assert path.stat().st_mtime > old + 39 * 86400
+    assert prune_cache(older_than_days=30, cache_dir=tmp_path) == []
