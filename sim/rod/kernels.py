@@ -220,15 +220,14 @@ def _conduction(E, inv_C, g, tau, noisy, k0, k1, step, first_half, xi_second, fl
     if noisy:
         if first_half:  # flux holds the first normals until the fluxes replace them
             _draw_normals(k0, k1, step, STREAM_COND, flux, xi_second)
-        else:
-            flux[:] = xi_second
+        xi = flux if first_half else xi_second
         for j in range(LR):
             Ti = E[j] * inv_C[j]
             Tj = E[j + R] * inv_C[j + R]
             drift[j] = g[j] * (Tj - Ti) * tau
             q = drift[j]
             if g[j] > 0.0:
-                q += math.sqrt(2.0 * g[j] * Ti * Tj * tau) * flux[j]
+                q += math.sqrt(2.0 * g[j] * Ti * Tj * tau) * xi[j]
             flux[j] = q
     else:
         for j in range(LR):
