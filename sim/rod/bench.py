@@ -148,8 +148,9 @@ for name, call in (
 def vectorisation() -> dict:
     """Which loops of the hot sub-steps LLVM vectorised: the loop vectoriser's remarks while the
     coherent step and the conduction compile afresh (a new Numba cache), per function:
-    {"vectorized": [widths], "not vectorized": count}. The same by hand:
-    NUMBA_CACHE_DIR=$(mktemp -d) python -c '<_VECTOR_PROBE>' (LLVM prints the remarks)."""
+    {"vectorized": [widths], "not vectorized": count} (the scalar remainder of a vectorised loop
+    counts as not vectorised). ``python -c "from sim.rod.bench import vectorisation;
+    print(vectorisation())"``."""
     with tempfile.TemporaryDirectory() as cache:
         env = os.environ | {"NUMBA_CACHE_DIR": cache}
         res = subprocess.run([sys.executable, "-c", _VECTOR_PROBE], capture_output=True, text=True, env=env,
