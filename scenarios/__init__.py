@@ -1,7 +1,2 @@
-"""Runnable studies, one module each; importing this package registers them all."""
-
-import importlib
-import pkgutil
-
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+"""Runnable studies, one module each, registered when imported: ``sim.scenario.get(name)``
+imports the one it needs, ``sim.scenario.load_scenarios()`` all of them."""

@@ -25,10 +25,11 @@ BENCHES = {"rod": "sim.rod.bench", "spectra": "sim.radiative.bench", "network": 
 
 
 def _cmd_list(args) -> int:
-    reg = scenario.load_scenarios()
-    width = max(map(len, reg), default=0)
-    for name in sorted(reg):
-        print(f"{name:<{width}}  {reg[name].description}")
+    known = {name: description for name, (_, description) in scenario.catalog().items()}
+    known |= {name: s.description for name, s in scenario.REGISTRY.items()}  # registered by a program itself
+    width = max(map(len, known), default=0)
+    for name in sorted(known):
+        print(f"{name:<{width}}  {known[name]}")
     return 0
 
 

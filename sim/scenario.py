@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -140,20 +141,42 @@ def verdict_line(name: str, summary: dict) -> str:
     return line
 
 
-def load_scenarios() -> dict[str, Scenario]:
-    """Import the ``scenarios`` package (which registers every scenario) and return the registry."""
-    import scenarios  # noqa: F401  (registration happens on import)
+def catalog() -> dict[str, tuple[str, str]]:
+    """name -> (module, description) of every scenario of the ``scenarios`` package, read from the
+    modules' source (their ``@scenario("name", "description", ...)`` lines) without importing
+    them: ``python -m sim list`` stays fast, and ``get`` imports only the module it needs."""
+    import ast
+    import importlib.util
 
+    spec = importlib.util.find_spec("scenarios")  # locates the package, runs nothing
+    found = {}
+    for folder in spec.submodule_search_locations if spec else []:
+        for path in sorted(Path(folder).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                for deco in getattr(node, "decorator_list", []):
+                    if isinstance(deco, ast.Call) and getattr(deco.func, "id", None) == "scenario" and \
+                            len(deco.args) >= 2:
+                        found[ast.literal_eval(deco.args[0])] = (path.stem, ast.literal_eval(deco.args[1]))
+    return found
+
+
+def load_scenarios() -> dict[str, Scenario]:
+    """Import every module of the ``scenarios`` package (registering its scenarios); the registry."""
+    for module in sorted({m for m, _ in catalog().values()}):
+        importlib.import_module(f"scenarios.{module}")
     return REGISTRY
 
 
 def get(name: str) -> Scenario:
-    reg = load_scenarios()
-    if name not in reg:
-        close = difflib.get_close_matches(str(name), sorted(reg), n=1)
+    """The scenario ``name``, importing only its module."""
+    if name not in REGISTRY and name in (known := catalog()):
+        importlib.import_module(f"scenarios.{known[name][0]}")
+    if name not in REGISTRY:
+        names = sorted(set(catalog()) | set(REGISTRY))
+        close = difflib.get_close_matches(str(name), names, n=1)
         raise ValueError(f"scenario = {name!r} is unknown" + (f" (did you mean {close[0]!r}?)" if close else "")
-                         + f"; allowed: {', '.join(sorted(reg))}")
-    return reg[name]
+                         + f"; allowed: {', '.join(names)}")
+    return REGISTRY[name]
 
 
 def _parse_value(text: str):

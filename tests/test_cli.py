@@ -187,3 +187,23 @@ def test_bench_rod_writes_every_figure_as_json(tmp_path):
     for key in ("two_processes_single", "two_processes_batched"):
         assert m[key]["ratio"] == pytest.approx(m[key]["two"] / m[key]["one"])
     assert "batches of replicas" in res.stdout and str(out) in res.stdout
+
+
+def test_list_reads_the_catalog_without_importing_scenarios_and_get_imports_one():
+    """`sim list` names every registered scenario with its description from the modules' source;
+    asking for one scenario imports its module (and what it imports), not the others."""
+    from sim import scenario as sc
+
+    catalog = sc.catalog()
+    registry = sc.load_scenarios()
+    assert {n: d for n, (_, d) in catalog.items()} == {n: s.description for n, s in registry.items()
+                                                       if not n.startswith("toy-")}
+    code = ("import sys; from sim import scenario; scenario.get('hall'); "
+            "print(sorted(m for m in sys.modules if m.startswith('scenarios.')))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout.replace("'", '"')) == ["scenarios.hall", "scenarios.insb_persistent"]
+    res = subprocess.run([sys.executable, "-c", "import sys; from sim import cli; cli.main(['list']); "
+                          "print([m for m in sys.modules if m.startswith('scenarios.')])"],
+                         capture_output=True, text=True, timeout=300)
+    assert res.stdout.strip().endswith("[]") and "rod-dc" in res.stdout
