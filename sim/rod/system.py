@@ -139,8 +139,7 @@ class Rod:
             raise RunawayError(
                 f"runaway at step {state.step} (t = {state.step * p.dt:.6g}): the energy of {where} became "
                 f"{float(E[bad]):.4g}; " + self._runaway_cause())
-        for r in range(self.replicas):
-            self.check_runaway(self.replica(state, r), r)
+        self.check_runaway(state)
 
     def _runaway_cause(self) -> str:
         if self.params.unstable_law:
@@ -148,11 +147,16 @@ class Rod:
                     f"instability of the uniform state (negative effective inertia), not a numerical failure.")
         return "the time step or the parameters drive a ring below zero energy."
 
-    def check_runaway(self, state: RodState, replica: int = 0) -> None:
-        """Stop a run whose temperatures separate (the unstable clock law, docs/model.md §A4)."""
-        T = state.E / self.params.C
-        spread = float(T.max() - T.min())
-        if not spread <= self.params.runaway_dT:
+    def check_runaway(self, state: RodState) -> None:
+        """Stop a run whose temperatures separate (the unstable clock law, docs/model.md §A4); in a
+        batch, the first replica whose do."""
+        T = state.E / (self.params.C if self.replicas == 1 else self.params.C[:, None])
+        spreads = np.atleast_1d(T.max(axis=0) - T.min(axis=0))
+        bad = np.nonzero(~(spreads <= self.params.runaway_dT))[0]
+        if bad.size:
+            replica = int(bad[0])
+            T = T if self.replicas == 1 else T[:, replica]
+            spread = float(spreads[replica])
             of = f" of replica {replica} (seed {self.seeds[replica]})" if self.replicas > 1 else ""
             raise RunawayError(
                 f"runaway at step {state.step} (t = {state.step * self.params.dt:.6g}): ring temperatures{of} "

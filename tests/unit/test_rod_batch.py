@@ -57,3 +57,16 @@ def test_a_batch_stopped_at_its_wall_time_resumes_bit_identically(rod_params, tm
     assert not cut[0].with_suffix(".ckpt.npz").exists()
     # resumed again: every file is complete, nothing runs
     assert simulate(params, 6000, 100, path=cut, progress=False, seeds=SEEDS, ctx=ctx)["state"] is None
+
+
+def test_a_runaway_in_a_batch_names_its_replica(rod_params):
+    """Temperatures separating in one replica stop the batch, and the message says which."""
+    from sim.rod.system import Rod
+    from sim.simulation import RunawayError
+
+    rod = Rod(rod_params(N=6, runaway_dT=0.5), seeds=SEEDS)
+    state = rod.initial_state()
+    rod.check_runaway(state)  # all uniform: nothing to report
+    state.E[0, 1] *= 2.0  # replica 1's first ring twice as hot
+    with pytest.raises(RunawayError, match=r"ring temperatures of replica 1 \(seed 9\) separate"):
+        rod.check_runaway(state)
