@@ -1,6 +1,7 @@
 """Sweeps on Dask: reproducible across worker counts, resumable, robust to a dying worker."""
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -70,6 +71,16 @@ def test_a_worker_killed_mid_task_is_retried_and_nothing_is_lost(one_worker, tmp
     assert _rows(tmp_path) == one_worker
 
 
+def _completed_runs(out) -> dict:
+    """Run directory -> mtime of its summary, for the runs marked completed (a kill between a
+    run's summary and its completed status leaves a run that is, rightly, computed again)."""
+    done = {}
+    for meta in out.glob("runs/*/metadata.json"):
+        if json.loads(meta.read_text()).get("status") == "completed":
+            done[meta.parent.name] = (meta.parent / "summary.json").stat().st_mtime_ns
+    return done
+
+
 def test_rerunning_an_interrupted_sweep_does_only_the_missing_runs(one_worker, tmp_path):
     out = tmp_path / "sweep"
     cmd = [sys.executable, "-m", "sim", "sweep", "rod-dc", "--quick", "--quiet", "--workers", "1",
@@ -77,11 +88,11 @@ def test_rerunning_an_interrupted_sweep_does_only_the_missing_runs(one_worker, t
         a for s in TINY for a in ("--set", s)]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
-    while not list(out.glob("runs/*/summary.json")) and time.time() < deadline and proc.poll() is None:
+    while not _completed_runs(out) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its worker processes
     proc.wait()
-    finished = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("runs/*/summary.json")}
+    finished = _completed_runs(out)
     assert 1 <= len(finished) < 4, "the kill must land mid-sweep"
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
