@@ -25,12 +25,13 @@ from __future__ import annotations
 import math
 import time
 
+import h5py
 import numpy as np
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from sim.config_keys import Key
 from sim.radiative.drag import drag_network
-from sim.radiative.dynamics import NetworkParams, NetworkSystem
+from sim.radiative.dynamics import NetworkParams, NetworkSystem, simulate_network
 from sim.radiative.fluctuations import (batched_peak, discrete_stationary_covariance,
                                         lagged_covariance, linear_response, predicted_peak, ros2_step_matrix)
 from sim.radiative.materials import PRESETS
@@ -135,18 +136,27 @@ def run_h(cfg, hR, seed, ctx) -> dict:
     dt, every, n_rec = steps["dt"], steps["every"], steps["n_rec"]
     s, _ = _system(cfg, hR * cfg["R"], seed, dt=dt, tables=pred["system"].tables)
     rec_dt = every * dt
-    st = s.initial_state()
-    s.advance(st, steps["n_burn"])
-    x = np.empty((n_rec, 2))
-    for k in range(n_rec):  # records kept off the Simulation loop: only T3, T4 are needed
-        s.advance(st, every)
-        x[k] = st.T[2:] - T
+
+    def burned_in():
+        st = s.initial_state()
+        s.advance(st, steps["n_burn"])
+        return st
+
+    # the shared loop (checkpoints, wall time, resume) records the temperatures only; the first
+    # frame is the burned-in start
+    path = ctx.path("timeseries", f"drag_noise_h{hR:g}R.h5")
+    simulate_network(s.params, n_rec * every, every, path=path, progress=not ctx.quiet, desc=f"h = {hR:g}R",
+                     ctx=ctx, system=s, observables=["T"], start=burned_in)
+    with h5py.File(path, "r") as f:
+        x = f["T"][1:, 2:] - T
+    if x.shape != (n_rec, 2):
+        raise RuntimeError(f"{path} holds {x.shape[0]} records after the start; expected {n_rec}")
     # exact expectations of the discretised (linearised) scheme: bias of the equilibrium law
     Rm = ros2_step_matrix(M, dt)
     Sd = discrete_stationary_covariance(Rm, M, Sigma, dt)
     out = {"h": hR * cfg["R"], "h_over_R": hR, "dt": dt, "a_max_dt": a_f * dt, "a_slow_dt": a_s * dt,
            "stiffness": a_f / a_s, "tau_fast_s": 1 / a_f, "tau_slow_s": 1 / a_s, "record_every": every,
-           "n_records": n_rec, "steps": int(st.step), "simulated_time_s": n_rec * rec_dt,
+           "n_records": n_rec, "steps": steps["n_burn"] + n_rec * every, "simulated_time_s": n_rec * rec_dt,
            "n_slow": cfg["n_slow"], "dipole_warnings": pred["warnings"]}
     conv = []
     for i, name in enumerate(("T3", "T4")):

@@ -73,11 +73,14 @@ def spectral(cfg, net) -> dict:
             "J_01": float(net.persistent_currents(T, rtol=1e-8)[0, 1])}
 
 
-def measure(cfg, net, environment: bool) -> dict:
+def measure(cfg, net, environment: bool, ctx=None) -> dict:
+    """The steady state with the corners held at T +- dT/2; with a run context, checkpointed (and
+    kept) per (B, environment), so an interrupted run resumes it."""
     T, dT = cfg["T"], cfg["dT"]
     params = NetworkParams(net, roles=ROLES, thermostats=[T + dT / 2, T - dT / 2], T_init=T,
                            environment=environment, T_env=T)
-    ss = steady_state(params, rtol=cfg["rtol_steady"])
+    ckpt = None if ctx is None else ctx.path("steady", f"B{net.B:+g}_{'env' if environment else 'noenv'}.ckpt.npz")
+    ss = steady_state(params, rtol=cfg["rtol_steady"], checkpoint_path=ckpt, ctx=ctx)
     return {"T": ss["T"].tolist(), "dT_hall": float(ss["T"][1] - ss["T"][3]), "time": ss["time"],
             "steps": ss["steps"]}
 
@@ -154,7 +157,7 @@ def run(cfg, ctx) -> dict:
         net = Network(pos, cfg["R"], cfg["material"], B=B)
         sp = spectral(cfg, net)
         for env in cfg["environment"]:
-            m = measure(cfg, net, env)
+            m = measure(cfg, net, env, ctx)
             lin = hall_ratio(sp["G_nn"], sp["G_diag"], sp["dJ_dT"], sp["G_env"] if env else 0.0)
             case = {"B": B, "environment": env, **sp, **m, "ratio": m["dT_hall"] / cfg["dT"], "ratio_linear": lin}
             ctx.log(f"  B = {B:+5.2f} T, env {'on ' if env else 'off'}: T1 - T3 = {m['dT_hall'] * 1e3:+.5f} mK, "

@@ -66,13 +66,16 @@ def passive_circulation(J, positions) -> float:
     return circulation(np.where(mask, J, 0.0), positions, PHI0)
 
 
-def measure(cfg, h, T, I_ring) -> dict:
+def measure(cfg, h, T, I_ring, ctx=None) -> dict:
+    """The passive ring's steady state at separation h and temperature T; with a run context,
+    checkpointed (and kept) per (T, h), so an interrupted run resumes it."""
     net = Network(stacked_rings(N_RING, ring_radius_for_spacing(N_RING, cfg["spacing"]), h), cfg["R"],
                   cfg["material"], B=cfg["B"])
     roles = ["thermostat"] * N_RING + ["free"] * N_RING
     params = NetworkParams(net, roles=roles, thermostats=[T] * N_RING, T_init=T - cfg["T_offset"],
                            environment=cfg["environment"], T_env=T)
-    ss = steady_state(params, rtol=cfg["rtol_steady"])
+    ckpt = None if ctx is None else ctx.path("steady", f"T{T:g}K_h{h / cfg['R']:g}R.ckpt.npz")
+    ss = steady_state(params, rtol=cfg["rtol_steady"], checkpoint_path=ckpt, ctx=ctx)
     J = -ss["rates"]["pair"]                 # rates: heat into i from j; J: net heat from i to j
     I_p = passive_circulation(J, net.positions)
     I_p_spectral = passive_circulation(net.persistent_currents(T, rtol=1e-8), net.positions)
@@ -147,7 +150,7 @@ def run(cfg, ctx) -> dict:
         for T in cfg["T"]:
             I_ring = circulation(single.persistent_currents(T, rtol=1e-8), single.positions, PHI0)
             for hR in cfg["h_R"]:
-                c = measure(cfg, hR * cfg["R"], T, I_ring)
+                c = measure(cfg, hR * cfg["R"], T, I_ring, ctx)
                 ctx.log(f"  T = {T:6g} K, h = {hR:5g}R: I_passive = {c['I_passive']:+.4g} W, isolated ring "
                         f"{I_ring:+.4g} W, A = {c['A']:+.4f}, whole system / 2: {c['A_total']:+.4f}")
                 cases.append(c)

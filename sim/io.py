@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import platform
 import re
@@ -210,13 +211,21 @@ class TimeSeriesWriter:
     Coordinates "time" (units of the system's time) and "step" are written alongside.
     unit_system: None for SI units; otherwise a sentence naming a reduced unit system: every
     ``units`` attribute is then "1" and the variable's dimension goes to ``reduced_units``.
+    chunk_frames: frames buffered per write (and the HDF5 chunk length); None: about
+    ``CHUNK_BYTES`` per write, at least 64 frames (a write costs ~0.2 ms whatever its size, so
+    small frames are written many at a time).
     """
 
+    CHUNK_BYTES = 1 << 18
+
     def __init__(self, path, dims: dict, variables: dict, time_units: str = "s",
-                 chunk_frames: int = 64, attrs: dict | None = None, resume_frames: int | None = None,
+                 chunk_frames: int | None = None, attrs: dict | None = None, resume_frames: int | None = None,
                  unit_system: str | None = None, title: str = "time series"):
         self.path = Path(path)
         self.variables = variables
+        if chunk_frames is None:
+            frame_bytes = 16 + 8 * sum(math.prod(dims[d] for d in v[0] if d != "time") for v in variables.values())
+            chunk_frames = max(64, self.CHUNK_BYTES // frame_bytes)
         self.chunk = int(chunk_frames)
         self._buffer: list = []
         self._broken = False  # a write failed: nothing more is written to this file
@@ -258,6 +267,9 @@ class TimeSeriesWriter:
                 ds.dims[axis].attach_scale(scales[d])
         self._start_swmr()
 
+    def _datasets(self) -> None:
+        self._ds = {name: self.f[name] for name in ("step", "time", *self.variables)}
+
     def _start_swmr(self) -> None:
         """From here on readers may open the file while it grows (``open_live``); attributes are
         frozen until ``close`` (SWMR cannot change them)."""
@@ -265,6 +277,7 @@ class TimeSeriesWriter:
             self.f.swmr_mode = True
         except (ValueError, RuntimeError, OSError):  # a file from before SWMR (older format): no live reading
             pass
+        self._datasets()
 
     def _reopen(self, frames: int) -> None:
         """Continue an existing file after its first ``frames`` frames (rows past them are cut)."""
@@ -302,17 +315,17 @@ class TimeSeriesWriter:
     def _write_buffer(self) -> None:
         n0, n = self.frames, len(self._buffer)
         for name, column in (("step", [b[0] for b in self._buffer]), ("time", [b[1] for b in self._buffer])):
-            ds = self.f[name]
+            ds = self._ds[name]
             ds.resize((n0 + n,))
             ds[n0:] = column
         for name in self.variables:
-            ds = self.f[name]
+            ds = self._ds[name]
             ds.resize((n0 + n,) + ds.shape[1:])
             ds[n0:] = np.stack([np.asarray(b[2][name], dtype=float) for b in self._buffer])
         self.frames += n
         self._buffer.clear()
-        for name in ("step", "time", *self.variables):  # SWMR readers see a dataset's rows once it is flushed
-            self.f[name].flush()
+        for ds in self._ds.values():  # SWMR readers see a dataset's rows once it is flushed
+            ds.flush()
         self.f.flush()
 
     def close(self, status: str = "completed") -> None:

@@ -1,25 +1,37 @@
-"""The one run loop, shared by every system (rod, nanoparticle network).
+"""The one run loop, shared by every system (rod, nanoparticle network), and its reporters.
 
-``Simulation.run(nsteps)`` repeats, until ``nsteps`` steps are done:
+A ``Simulation(system, reporters=[...])`` owns a state and a list of reporters (the pattern
+of OpenMM's reporters and HOOMD-blue's triggered operations). Each reporter says at which
+step it is next due; the loop advances the system exactly to the earliest such step with
+one kernel call, takes ONE snapshot holding only the observables the due reporters need,
+and hands it to them. ``Simulation.run_to(end)`` repeats, until step ``end`` or until a
+reporter stops it:
 
-1. stop cleanly, with a checkpoint, if the next chunk would overrun the wall-time deadline;
-2. advance the system exactly to the next trigger (a multiple of ``record_every`` or of
-   ``checkpoint_every``) with one kernel call (``system.advance(state, n)``, which raises
-   ``RunawayError`` on a runaway or a non-finite value);
-3. on a record trigger, take one snapshot (``system.observe(state, initial)``), refuse it
-   if any value is not finite, and hand it to the recorder;
-4. on a checkpoint trigger, flush the recorder and write an exact checkpoint
-   (``sim.checkpoint``: state, initial state, frames recorded, atomically);
-5. update the progress bar (steps/s and ETA).
+1. stop with ``Terminated`` if SIGTERM arrived (``request_termination``);
+2. let every reporter veto the next chunk (``before_advance``: ``Deadline`` stops a run that
+   would overrun its wall time, after a checkpoint);
+3. advance to the next trigger (``system.advance(state, n)``, which raises ``RunawayError``
+   on a runaway or a non-finite value);
+4. if reporters are due: one snapshot (``system.observe(state, initial, names)``), refused
+   if any value is not finite, handed to them in their ``order``: recorders (10), stop
+   conditions (20), the checkpointer (90, last, so a checkpoint holds the frames just
+   recorded and the stop condition's memory);
+5. ``after_advance`` (the progress bar).
 
-Any other ending than reaching the last step closes the recorder with what was recorded
-so far kept on disk and its status written, then re-raises: 'runaway', 'walltime',
-'interrupted' (Ctrl-C), 'terminated' (SIGTERM, see ``Terminated``) or 'failed' (any other
-error). An interrupted or terminated run writes a checkpoint first when it stopped between
-steps (not inside the kernel), so it resumes from exactly there. A run resumed
-from a checkpoint continues at its step with the recorder cut back to the checkpoint's
-frames: the time series has no gap and no duplicate rows, and, since every random number
-is a function of (seed, step, site), it is bit-identical to an uninterrupted run.
+At the start of a fresh run (state at the initial state) recorders and stop conditions
+report once, so a series starts with its initial frame and a run already at its goal does
+not step. Any other ending than reaching ``end`` or a stop condition closes every reporter
+with the status (recorders keep what they recorded and write it), then re-raises:
+'runaway', 'walltime', 'interrupted' (Ctrl-C), 'terminated' (SIGTERM, see ``Terminated``)
+or 'failed' (any other error). An interrupted or terminated run writes a checkpoint first
+when it stopped between steps (not inside the kernel), so it resumes from exactly there. A
+run resumed from a checkpoint continues at its step with the recorder cut back to the
+checkpoint's frames and its reporters' memory restored: the time series has no gap and no
+duplicate rows, and, since every random number is a function of (seed, step, site), it is
+bit-identical to an uninterrupted run.
+
+Layers: scenarios -> ``run_recorded`` (files, resume, run context) -> ``Simulation`` (this
+loop) -> a ``System`` (``Rod``, ``NetworkSystem``) -> its Numba kernel.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+from typing import Protocol
 
 import numpy as np
 
@@ -74,58 +87,247 @@ def status_of(exc: BaseException | None) -> str:
     return "failed"
 
 
-class Simulation:
-    """Drive ``system`` from ``state`` and record every ``record_every`` steps.
+class System(Protocol):
+    """What the loop needs from a simulated system (``sim.rod.Rod``, ``sim.radiative.NetworkSystem``).
 
-    system: provides ``advance(state, n)``, ``observe(state, initial) -> dict`` and
-    ``params.dt``. recorder: an object with ``append(step, time, snapshot)``, ``flush()``,
-    ``frames`` and ``close(status)`` (``sim.io.TimeSeriesWriter`` or ``sim.io.MemoryRecorder``),
-    or None. state/initial: where to start and the run's initial state (a resumed run passes
-    both from its checkpoint). checkpoint_path, checkpoint_every: write an exact checkpoint
-    every that many steps (None: never). deadline: ``time.monotonic()`` value by which the
-    run must have stopped (None: no limit).
+    ``params.dt``: the time step (the system's time unit). ``dims``: {dimension: size} and
+    ``observables``: {name: (dimensions, units, description)} for the recorders.
+    ``advance`` moves a state in place by n steps (``state.step`` counts them) and raises
+    ``RunawayError`` when the dynamics leaves its domain; ``observe`` returns the named
+    observables (None: all) at ``state``, ``initial`` being the run's start (the ledger's
+    reference).
     """
 
-    def __init__(self, system, state=None, recorder=None, record_every: int = 100,
-                 progress: bool = True, desc: str = "steps", initial=None,
-                 checkpoint_path=None, checkpoint_every: int | None = None, deadline: float | None = None):
-        if record_every < 1:
-            raise ValueError(f"record_every = {record_every!r} is out of range; allowed: record_every >= 1")
-        if checkpoint_every is not None and (checkpoint_every < 1 or checkpoint_path is None):
-            raise ValueError(f"checkpoint_every = {checkpoint_every!r} needs a checkpoint path and a value >= 1")
+    params: object
+    dims: dict
+    observables: dict
+
+    def initial_state(self): ...
+
+    def advance(self, state, nsteps: int) -> None: ...
+
+    def observe(self, state, initial, names=None) -> dict: ...
+
+
+# ---------------------------------------------------------------------------- reporters
+class Reporter:
+    """Something the loop does at its own trigger steps; every hook is optional.
+
+    ``order``: among reporters due at one step, lower reports first. ``needs``: the
+    observables its report reads (None: all the system has). ``every``: a periodic trigger,
+    due at initial.step + k every (None: no trigger of its own). ``at_start(sim)``: report
+    once before the first step. ``extra()`` / ``restore(extra)``: scalars a checkpoint keeps.
+    """
+
+    order = 50
+    needs: tuple | None = ()
+    every: int | None = None
+
+    def next_trigger(self, sim) -> int | None:
+        if self.every is None:
+            return None
+        origin, step = sim.initial.step, sim.state.step
+        return origin + ((step - origin) // self.every + 1) * self.every
+
+    def due(self, sim) -> bool:
+        return self.every is not None and (sim.state.step - sim.initial.step) % self.every == 0
+
+    def at_start(self, sim) -> bool:
+        return False
+
+    def start(self, sim, end: int) -> None:
+        pass
+
+    def before_advance(self, sim, n: int) -> None:
+        pass
+
+    def report(self, sim, snapshot: dict) -> None:
+        pass
+
+    def after_advance(self, sim, n: int) -> None:
+        pass
+
+    def close(self, sim, status: str) -> None:
+        pass
+
+    def extra(self) -> dict:
+        return {}
+
+    def restore(self, extra: dict) -> None:
+        pass
+
+
+def _period(name: str, every) -> int:
+    if every is None or int(every) != every or every < 1:
+        raise ValueError(f"{name} = {every!r} is out of range; allowed: an integer >= 1 (steps)")
+    return int(every)
+
+
+class Recorder(Reporter):
+    """Hand a snapshot of ``names`` (None: every observable) every ``every`` steps to ``recorder``
+    (``sim.io.TimeSeriesWriter``, ``MemoryRecorder`` or ``ReplicaRecorders``)."""
+
+    order = 10
+
+    def __init__(self, recorder, every: int, names=None):
+        self.recorder = recorder
+        self.every = _period("record_every", every)
+        self.needs = None if names is None else tuple(names)
+
+    def at_start(self, sim) -> bool:
+        return sim.state.step == sim.initial.step  # a resumed series already holds its first frame
+
+    def report(self, sim, snapshot):
+        if self.needs is not None and len(self.needs) != len(snapshot):  # another reporter asked for more
+            snapshot = {k: snapshot[k] for k in self.needs}
+        step = sim.state.step
+        self.recorder.append(step, step * sim.system.params.dt, snapshot)
+
+    def close(self, sim, status):
+        self.recorder.close(status)
+
+
+class StopWhen(Reporter):
+    """Stop the run (status completed) when ``condition(sim)`` is true, tested every ``every``
+    steps and at the start. A condition may keep memory across checks: give it ``extra()``
+    and ``restore(extra)`` and checkpoints keep it."""
+
+    order = 20
+
+    def __init__(self, condition, every: int = 1, reason: str = "condition met"):
+        self.condition = condition
+        self.every = _period("check_every", every)
+        self.reason = reason
+
+    def at_start(self, sim) -> bool:
+        return True
+
+    def report(self, sim, snapshot):
+        if self.condition(sim):
+            sim.stop(self.reason)
+
+    def extra(self):
+        return getattr(self.condition, "extra", dict)()
+
+    def restore(self, extra):
+        if hasattr(self.condition, "restore"):
+            self.condition.restore(extra)
+
+
+class Checkpointer(Reporter):
+    """Write an exact checkpoint to ``path`` every ``every`` steps (None: only when the run stops
+    early: wall time, Ctrl-C, SIGTERM)."""
+
+    order = 90
+
+    def __init__(self, path, every: int | None = None):
+        self.path = path
+        self.every = None if every is None else _period("checkpoint_every", every)
+
+    def report(self, sim, snapshot):
+        sim.save_checkpoint()
+
+
+class Deadline(Reporter):
+    """Stop with ``WalltimeReached`` (after a checkpoint, when the run has a checkpointer) before a
+    chunk that would end later than ``deadline`` (a ``time.monotonic()`` value), judged by the
+    run's own speed with a factor 2 of margin."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+
+    def before_advance(self, sim, n):
+        done = sim.state.step - sim.start_step
+        if done > 0:
+            per_step = sim.elapsed() / done
+            if time.monotonic() + 2.0 * n * per_step > self.deadline:
+                if sim.checkpointer is not None:
+                    sim.save_checkpoint()
+                raise WalltimeReached(f"stopped at step {sim.state.step} before the wall-time limit")
+
+
+class ProgressBar(Reporter):
+    """A tqdm bar of steps (steps/s, ETA), drawn only on a terminal (``sim.progress``)."""
+
+    def __init__(self, desc: str = "steps", quiet: bool = False):
+        self.desc, self.quiet, self.bar = desc, quiet, None
+
+    def start(self, sim, end):
+        self.bar = progress(total=max(end - sim.state.step, 0), desc=self.desc, unit="step", quiet=self.quiet,
+                            unit_scale=True, dynamic_ncols=True, leave=False)
+
+    def after_advance(self, sim, n):
+        self.bar.update(n)
+
+    def close(self, sim, status):
+        if self.bar is not None:
+            self.bar.close()
+
+
+# ---------------------------------------------------------------------------- the loop
+class Simulation:
+    """Drive ``system`` (see ``System``) from ``state`` with ``reporters``.
+
+    state/initial: where to start and the run's initial state (a resumed run passes both from
+    its checkpoint; default: ``system.initial_state()``). extra: the scalars a checkpoint kept
+    (``checkpoint.load``), restored into the reporters. A run has at most one checkpointer;
+    a checkpoint records the frames of its first recorder.
+    """
+
+    def __init__(self, system, state=None, reporters=(), initial=None, extra: dict | None = None):
         self.system = system
         self.state = system.initial_state() if state is None else state
         self.initial = self.state.copy() if initial is None else initial
-        self.checkpoint_path = checkpoint_path
-        self.checkpoint_every = checkpoint_every
-        self.deadline = deadline
-        self.recorder = recorder
-        self.record_every = int(record_every)
-        self.progress = progress
-        self.desc = desc
-        self.wall_time = 0.0
+        self.reporters = sorted(reporters, key=lambda r: r.order)  # stable: equal orders keep theirs
+        checkpointers = [r for r in self.reporters if isinstance(r, Checkpointer)]
+        if len(checkpointers) > 1:
+            raise ValueError("a run takes at most one Checkpointer")
+        self.checkpointer = checkpointers[0] if checkpointers else None
+        self.recorders = [r for r in self.reporters if isinstance(r, Recorder)]
+        self.wall_time = 0.0  # seconds this object has run (a resumed run starts again from 0)
+        for k, r in enumerate(self.reporters):
+            r.restore({key.split(".", 1)[1]: v for key, v in (extra or {}).items() if key.startswith(f"r{k}.")})
+        self.stop_reason = None
+        self.start_step = self.state.step
+        self._t0 = None
+        self._needs = {}
 
-    def _record(self):
-        snap = self.system.observe(self.state, self.initial)
-        for name, value in snap.items():
-            if not np.all(np.isfinite(value)):
-                raise RunawayError(f"non-finite {name} at step {self.state.step}: the run diverged")
-        if self.recorder is not None:
-            self.recorder.append(self.state.step, self.state.step * self.system.params.dt, snap)
+    @property
+    def recorder(self):
+        """The first recorder's target (None without a recorder)."""
+        return self.recorders[0].recorder if self.recorders else None
 
-    def _next_trigger(self, end: int) -> int:
-        step = self.state.step
-        nxt = (step // self.record_every + 1) * self.record_every
-        if self.checkpoint_every:
-            nxt = min(nxt, (step // self.checkpoint_every + 1) * self.checkpoint_every)
-        return min(nxt, end)
+    def elapsed(self) -> float:
+        """Seconds since the current ``run_to`` began."""
+        return time.perf_counter() - self._t0
+
+    def stop(self, reason: str) -> None:
+        """End the run after the current reports (a stop condition calls this)."""
+        self.stop_reason = reason
 
     def save_checkpoint(self) -> None:
-        frames = 0
-        if self.recorder is not None:
-            self.recorder.flush()
-            frames = self.recorder.frames
-        checkpoint.save(self.checkpoint_path, self.state, self.initial, frames, {"wall_time": self.wall_time})
+        for r in self.recorders:
+            r.recorder.flush()
+        frames = self.recorders[0].recorder.frames if self.recorders else 0
+        extra = {"wall_time": self.wall_time + (self.elapsed() if self._t0 is not None else 0.0)}
+        for k, r in enumerate(self.reporters):
+            extra |= {f"r{k}.{key}": v for key, v in r.extra().items()}
+        checkpoint.save(self.checkpointer.path, self.state, self.initial, frames, extra)
+
+    def _report(self, due) -> None:
+        if not due:
+            return
+        key = tuple(map(id, due))
+        if key not in self._needs:  # the observables a set of due reporters reads (None: all)
+            needs = [r.needs for r in due]
+            self._needs[key] = None if None in needs else tuple(sorted(set().union(*needs)))
+        names = self._needs[key]
+        snap = {} if names == () else self.system.observe(self.state, self.initial, names)
+        for name, value in snap.items():
+            if not np.isfinite(value).all():
+                raise RunawayError(f"non-finite {name} at step {self.state.step}: the run diverged")
+        for r in due:
+            r.report(self, snap)
 
     def run(self, nsteps: int) -> dict:
         """Advance ``nsteps`` steps from the current state; see :meth:`run_to`."""
@@ -134,52 +336,58 @@ class Simulation:
         return self.run_to(self.state.step + int(nsteps))
 
     def run_to(self, end: int) -> dict:
-        """Advance to step ``end``; return {'status', 'steps', 'wall_time', 'steps_per_s'}."""
-        start = self.state.step
+        """Advance to step ``end`` or until a stop condition holds; return {'status', 'steps',
+        'wall_time' (s, every run_to of this object), 'steps_per_s', 'stop_reason'}."""
+        start = self.start_step = self.state.step
         status = "completed"
         between_steps = True  # False while the state may be half-updated (inside advance)
-        t0 = time.perf_counter()
-        bar = progress(total=max(end - start, 0), desc=self.desc, unit="step", quiet=not self.progress,
-                       unit_scale=True, dynamic_ncols=True, leave=False)
+        self._t0 = time.perf_counter()
+        # the hooks each reporter really has, found once (the loop may turn every few steps)
+        overrides = lambda hook: [r for r in self.reporters if getattr(type(r), hook) is not getattr(Reporter, hook)]  # noqa: E731
+        triggered = [r for r in self.reporters if r.every is not None or type(r).next_trigger is not Reporter.next_trigger]
+        guards, followers = overrides("before_advance"), overrides("after_advance")
+        for r in self.reporters:
+            r.start(self, end)
         try:
-            if self.state.step % self.record_every == 0 and self.state.step == self.initial.step:
-                self._record()
-            while self.state.step < end:
+            self._report([r for r in self.reporters if r.at_start(self)])
+            while self.state.step < end and self.stop_reason is None:
                 if _termination["requested"]:
                     raise Terminated(f"SIGTERM: stopped at step {self.state.step}")
-                n = self._next_trigger(end) - self.state.step
-                if self.deadline is not None and self.state.step > start:
-                    per_step = (time.perf_counter() - t0) / (self.state.step - start)
-                    if time.monotonic() + 2.0 * n * per_step > self.deadline:
-                        if self.checkpoint_path is not None:
-                            self.save_checkpoint()
-                        raise WalltimeReached(f"stopped at step {self.state.step} before the wall-time limit")
+                n = min([end, *(r.next_trigger(self) for r in triggered)]) - self.state.step
+                for r in guards:
+                    r.before_advance(self, n)
                 between_steps = False
                 self.system.advance(self.state, n)
-                if self.state.step % self.record_every == 0:
-                    self._record()
-                if self.checkpoint_every and self.state.step % self.checkpoint_every == 0:
-                    self.save_checkpoint()
+                self._report([r for r in triggered if r.due(self)])
                 between_steps = True
-                bar.update(n)
+                for r in followers:
+                    r.after_advance(self, n)
         except BaseException as exc:
             status = status_of(exc)
-            if status in ("interrupted", "terminated") and between_steps and self.checkpoint_path is not None:
+            if status in ("interrupted", "terminated") and between_steps and self.checkpointer is not None:
                 self.save_checkpoint()  # resumable from exactly here
             raise
         finally:
-            bar.close()
-            self.wall_time += time.perf_counter() - t0
-            if self.recorder is not None:
-                self.recorder.close(status)
-        steps = end - start
-        return {"status": status, "steps": steps, "wall_time": self.wall_time,
-                "steps_per_s": steps / self.wall_time if self.wall_time > 0 else float("inf")}
+            run_time = time.perf_counter() - self._t0
+            self.wall_time += run_time
+            self._t0 = None
+            for r in self.reporters:
+                r.close(self, status)
+        steps = self.state.step - start
+        return {"status": status, "steps": steps, "wall_time": self.wall_time, "stop_reason": self.stop_reason,
+                "steps_per_s": steps / run_time if run_time > 0 else float("inf")}
 
 
 def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bool = True, desc: str = "steps",
-                 ctx=None, attrs: dict | list | None = None, time_units: str = "time") -> dict:
-    """Run ``system`` for ``nsteps`` steps from its initial state, recording to ``path`` (HDF5) or memory.
+                 ctx=None, attrs: dict | list | None = None, time_units: str = "time", observables=None,
+                 start=None) -> dict:
+    """Run ``system`` for ``nsteps`` steps, recording every ``record_every`` to ``path`` (HDF5) or memory.
+
+    observables: the names recorded (None: all of ``system.observables``); the loop asks the
+    system for these only. start: a callable returning the state to begin a fresh run from
+    (e.g. after a burn-in; default ``system.initial_state()``); it is not called when the run
+    resumes from a checkpoint or was completed earlier. The run counts ``nsteps`` from its
+    start state's step and records at start.step + k record_every.
 
     A batch system (``system.replicas`` R > 1, e.g. ``Rod(params, seeds)``) records each
     replica to its own file: ``path`` is then a list of R paths (None: R recorders in
@@ -187,10 +395,12 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
     beside the first file; the batch counts as completed only when every file is. ``attrs``
     (file attributes) may then be a list, one dict per file.
 
-    With a run context ``ctx`` (``sim.scenario.RunContext``) this honours its checkpoint
-    interval, its wall-time deadline and resuming: a file (a batch's files) already completed
-    is not run again (its state is then None), and one with a checkpoint continues from it.
-    Returns {"state", "info", "recorder"} and adds the work done to ``ctx``'s counters.
+    A run writing files has a checkpoint beside its (first) file: every ``ctx.checkpoint_every``
+    steps when the run context ``ctx`` (``sim.scenario.RunContext``) sets it, and always when it
+    stops early (wall time, Ctrl-C, SIGTERM); it honours ``ctx``'s wall-time deadline and
+    resuming: a file (a batch's files) already completed is not run again (its state is then
+    None), and one with a checkpoint continues from it. Returns {"state", "info",
+    "recorder"} and adds the work done to ``ctx``'s counters.
     """
     from pathlib import Path
 
@@ -202,10 +412,11 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
     every = getattr(ctx, "checkpoint_every", None)
     deadline = getattr(ctx, "deadline", None)
     resume = getattr(ctx, "resume", False)
-    state = initial = ckpt = None
+    variables = system.observables if observables is None else {k: system.observables[k] for k in observables}
+    state = initial = ckpt = extra = None
     if path is None:
         recorders = [MemoryRecorder() for _ in range(replicas)]
-        every = None
+        state = start() if start is not None else None
     else:
         paths = [Path(p) for p in path] if isinstance(path, (list, tuple)) else [Path(path)]
         if len(paths) != replicas:
@@ -215,11 +426,14 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
             return {"state": None, "info": {"status": "completed earlier", "wall_time": 0.0}, "recorder": _Done(paths[0])}
         frames = None
         if resume and checkpoint.exists(ckpt):
-            state, initial, frames, _ = checkpoint.load(ckpt, type(system.initial_state()))
-        target = (initial.step if initial is not None else 0) + int(nsteps)  # for `sim status`: progress and ETA
+            state, initial, frames, extra = checkpoint.load(ckpt, type(system.initial_state()))
+        if state is None and start is not None:
+            state = start()
+        origin = initial if initial is not None else state
+        target = (origin.step if origin is not None else 0) + int(nsteps)
         per_file = attrs if isinstance(attrs, list) else [attrs or {}] * replicas  # a batch may name each file's own
-        writers = [functools.partial(TimeSeriesWriter, p, system.dims, system.observables, time_units=time_units,
-                                     attrs=per_file[r] | {"target_step": target},
+        writers = [functools.partial(TimeSeriesWriter, p, system.dims, variables, time_units=time_units,
+                                     attrs=per_file[r] | {"target_step": target},  # for `sim status`: progress, ETA
                                      unit_system=getattr(system, "unit_system", None),
                                      title=getattr(system, "title", desc)) for r, p in enumerate(paths)]
         recorders = []
@@ -227,23 +441,27 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
             try:
                 recorders.append(writer(resume_frames=frames))
             except OSError as exc:  # a writer killed mid-write leaves the file unopenable for writing
-                recorder, kept = _rebuild(p, frames, writer, ["step", "time", *system.observables], exc)
+                recorder, kept = _rebuild(p, frames, writer, ["step", "time", *variables], exc)
                 recorders.append(recorder)
                 if kept is None and frames is not None:  # this file starts over, so does the batch
                     for rec in recorders:
                         rec.close("running")
                     recorders = [w() for w in writers[:len(recorders)]]
-                    frames = state = initial = None
+                    frames = initial = extra = None
+                    state = start() if start is not None else None
     recorder = recorders[0] if replicas == 1 else ReplicaRecorders(recorders)
-    sim = Simulation(system, state=state, initial=initial, recorder=recorder, record_every=record_every,
-                     progress=progress, desc=desc, checkpoint_path=ckpt if every else None,
-                     checkpoint_every=every, deadline=deadline)
-    start = sim.state.step
+    reporters = [Recorder(recorder, record_every, observables), ProgressBar(desc, quiet=not progress)]
+    if ckpt is not None:
+        reporters.append(Checkpointer(ckpt, every))
+    if deadline is not None:
+        reporters.append(Deadline(deadline))
+    sim = Simulation(system, state=state, initial=initial, reporters=reporters, extra=extra)
+    first = sim.state.step
     info = sim.run_to(sim.initial.step + int(nsteps))
-    if every:  # the time series is complete: its checkpoints have served
-        checkpoint.remove(sim.checkpoint_path)
+    if ckpt is not None:  # the time series is complete: its checkpoints have served
+        checkpoint.remove(ckpt)
     if ctx is not None:
-        ctx.ring_steps += float(sim.state.step - start) * getattr(system.params, "N", 1) * replicas
+        ctx.ring_steps += float(sim.state.step - first) * getattr(system.params, "N", 1) * replicas
         ctx.kernel_time += info["wall_time"]
     return {"state": sim.state, "info": info, "recorder": recorder}
 

@@ -44,25 +44,33 @@ def _assert_identical(a, b):
             assert np.array_equal(a[name][key], b[name][key]), (name, key)
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
+def completed_run(tmp_path_factory, args):
+    """The run directory of ``python -m sim ARGS``, run uninterrupted (the reference)."""
     out = tmp_path_factory.mktemp("ref") / "run"
-    res = _sim("run", "rod-dc", *ARGS, "--out", str(out))
+    res = _sim(*args, "--out", str(out))
     assert res.returncode == 0, res.stderr
     return out
 
 
-def test_sigkill_at_a_random_moment_then_resume_is_bit_identical(reference, tmp_path):
-    out = tmp_path / "run"
-    proc = _sim("run", "rod-dc", *ARGS, "--out", str(out), wait=False)
-    # wait for the first checkpoint, then kill at a random later moment (seeded)
-    deadline = time.time() + 120
-    while not list((out / "timeseries").glob("*.ckpt.npz")) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(np.random.default_rng(7).uniform(0.0, 1.0))
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return completed_run(tmp_path_factory, ["run", "rod-dc", *ARGS])
+
+
+def sigkill_after_first_checkpoint(args, out, seed: int, delay: tuple) -> None:
+    """Start ``python -m sim ARGS --out OUT``, wait for its first checkpoint, then SIGKILL it
+    after a random (seeded) delay drawn from ``delay`` (s); fails if it finished first."""
+    proc = _sim(*args, "--out", str(out), wait=False)
+    _wait_for_checkpoint(out, proc)
+    time.sleep(np.random.default_rng(seed).uniform(*delay))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+
+
+def test_sigkill_at_a_random_moment_then_resume_is_bit_identical(reference, tmp_path):
+    out = tmp_path / "run"
+    sigkill_after_first_checkpoint(["run", "rod-dc", *ARGS], out, seed=7, delay=(0.0, 1.0))
     assert json.loads((out / "metadata.json").read_text())["status"] == "running"
     res = _sim("resume", str(out), "--quiet")
     assert res.returncode == 0, res.stderr

@@ -56,19 +56,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 from scipy import constants as sc
 
-from sim.io import MemoryRecorder, TimeSeriesWriter
 from sim.radiative.network import Network
 from sim.radiative.spectra import dtheta_dT, theta
 from sim.rng import normal_pair, seed_key
 from sim.schedule import Schedule, make_schedule, schedule_T
-from sim.simulation import RunawayError, Simulation
+from sim.simulation import Checkpointer, Deadline, ProgressBar, RunawayError, Simulation, StopWhen, run_recorded
 from sim.validation import check_choice, check_positive
 
 ROLES = ("thermostat", "free")
@@ -224,6 +222,23 @@ OBSERVABLES = {
     "energy_stored": (("time",), "J", "sum_i C_i (T_i - T_i(0)), all particles"),
     "ledger_error": (("time",), "J", "energy_stored - (sum Q_thermostat + sum Q_env): zero to round-off"),
     "entropy_production": (("time",), "J/K", "cumulative sum over pairs Q_ij (1/T_i - 1/T_j) (+ environment), midpoint T"),
+}
+
+
+def _stored(p, s, s0) -> float:
+    return float(np.sum(p.C * (s.T - s0.T)))
+
+
+def _supplied(s, s0) -> float:
+    return float(np.sum(s.Q_thermostat - s0.Q_thermostat) + np.sum(s.Q_env - s0.Q_env))
+
+
+#: observables read off the state, without the emission tables: name -> f(params, state, initial)
+_STATE_OBSERVABLES = {
+    "T": lambda p, s, s0: s.T.copy(), "Q_pair": lambda p, s, s0: s.Q_pair.copy(),
+    "Q_thermostat": lambda p, s, s0: s.Q_thermostat.copy(), "Q_env": lambda p, s, s0: s.Q_env.copy(),
+    "energy_stored": _stored, "ledger_error": lambda p, s, s0: _stored(p, s, s0) - _supplied(s, s0),
+    "entropy_production": lambda p, s, s0: float(s.acc[0] - s0.acc[0]),
 }
 
 
@@ -583,6 +598,16 @@ class NetworkSystem:
                                  "(no free particle, or the free network is isolated)")
             self.params = dataclasses.replace(p, dt=float(finite.max() / 20.0))
 
+    def _constants(self) -> tuple:
+        """The kernel's arguments after the state's, built once (the loop may call every few steps)."""
+        if getattr(self, "_kernel_constants", None) is None:
+            p, t = self.params, self.tables
+            self._kernel_constants = (
+                p.dt, p.C, self.free_idx, self.sched_kind, self.sched_p, t["P"], t["G"], self.T_grid[0],
+                self.T_grid[1] - self.T_grid[0], p.environment, t["Pin"], t["Gin"], t["Pout"], t["Gout"], p.T_env,
+                p.noise, self.key[0], self.key[1], KB)
+        return self._kernel_constants
+
     # -- tables ------------------------------------------------------------------
     def _emission(self, T):
         N = self.params.N
@@ -640,32 +665,34 @@ class NetworkSystem:
     def advance(self, state: NetworkState, nsteps: int) -> None:
         """Advance ``state`` in place by ``nsteps`` steps; RunawayError if a temperature
         leaves the tabulated grid."""
-        p, t = self.params, self.tables
-        done, status, bad = advance_kernel(
-            state.T, state.Q_pair, state.Q_thermostat, state.Q_env, state.acc, state.step, int(nsteps), p.dt, p.C,
-            self.free_idx, self.sched_kind, self.sched_p, t["P"], t["G"], self.T_grid[0],
-            self.T_grid[1] - self.T_grid[0], p.environment, t["Pin"], t["Gin"], t["Pout"], t["Gout"], p.T_env,
-            p.noise, self.key[0], self.key[1], KB)
+        done, status, bad = advance_kernel(state.T, state.Q_pair, state.Q_thermostat, state.Q_env, state.acc,
+                                           state.step, int(nsteps), *self._constants())
         state.step += int(done)
         if status != 0:
-            raise RunawayError(f"runaway at step {state.step} (t = {state.step * p.dt:.6g} s): "
+            raise RunawayError(f"runaway at step {state.step} (t = {state.step * self.params.dt:.6g} s): "
                                + self._outside(bad, state.T[bad]))
 
-    def observe(self, state: NetworkState, initial: NetworkState) -> dict:
-        """Every observable of ``OBSERVABLES`` at ``state`` (``initial``: the run's start)."""
-        p = self.params
-        r = self.rates(state.T)
-        free = p.free
-        stored = float(np.sum(p.C * (state.T - initial.T)))
-        supplied = float(np.sum(state.Q_thermostat - initial.Q_thermostat) + np.sum(state.Q_env - initial.Q_env))
-        i, j = self.pairs.T
-        return {
-            "T": state.T.copy(), "P_net": r["P"], "pair_power": r["pair"][i, j],
-            "thermostat_power": np.where(free, 0.0, -r["P"]), "env_power": r["env"],
-            "Q_pair": state.Q_pair.copy(), "Q_thermostat": state.Q_thermostat.copy(), "Q_env": state.Q_env.copy(),
-            "energy_stored": stored, "ledger_error": stored - supplied,
-            "entropy_production": float(state.acc[0] - initial.acc[0]),
-        }
+    def observe(self, state: NetworkState, initial: NetworkState, names=None) -> dict:
+        """The observables ``names`` (None: all of ``OBSERVABLES``) at ``state`` (``initial``: the
+        run's start). The powers (an emission-table lookup) are computed only when asked for."""
+        names = OBSERVABLES if names is None else names
+        rates = None
+        snap = {}
+        for name in names:
+            if name in _STATE_OBSERVABLES:
+                snap[name] = _STATE_OBSERVABLES[name](self.params, state, initial)
+            else:
+                rates = rates or self.rates(state.T)
+                snap[name] = self._power_observable(name, rates)
+        return snap
+
+    def _power_observable(self, name: str, rates: dict):
+        if name == "pair_power":
+            i, j = self.pairs.T
+            return rates["pair"][i, j]
+        if name == "thermostat_power":
+            return np.where(self.params.free, 0.0, -rates["P"])
+        return rates[{"P_net": "P", "env_power": "env"}[name]]
 
     def file_attrs(self) -> dict:
         """HDF5 attributes for an animation renderer: system, geometry, roles, pair list."""
@@ -676,26 +703,64 @@ class NetworkSystem:
 
 
 def simulate_network(params: NetworkParams, nsteps: int, record_every: int, path=None, progress: bool = False,
-                     desc: str = "network", ctx=None, system: NetworkSystem | None = None, state=None) -> dict:
+                     desc: str = "network", ctx=None, system: NetworkSystem | None = None, observables=None,
+                     start=None) -> dict:
     """Run ``params`` for ``nsteps`` steps recording every ``record_every`` (HDF5 at ``path``,
-    or in memory when None). Returns {"system", "state", "info", "recorder"}."""
+    or in memory when None) through ``sim.simulation.run_recorded``: with a run context ``ctx``
+    it checkpoints, stops at the wall time and resumes. observables: the names recorded (None:
+    all); start: a callable giving the state to begin from (default: the initial state).
+    Returns {"system", "state" (None if ``path`` was completed earlier), "info", "recorder"}."""
     system = system or NetworkSystem(params)
-    if path is None:
-        recorder = MemoryRecorder()
-    else:
-        recorder = TimeSeriesWriter(path, system.dims, system.observables, time_units="s", attrs=system.file_attrs(),
-                                    title="nanoparticle network exchanging thermal radiation")
-    sim = Simulation(system, state=state, recorder=recorder, record_every=record_every, progress=progress, desc=desc)
-    info = sim.run(nsteps)
-    if ctx is not None:
-        ctx.ring_steps += float(nsteps) * params.N
-        ctx.kernel_time += info["wall_time"]
-    return {"system": system, "state": sim.state, "info": info, "recorder": recorder}
+    out = run_recorded(system, nsteps, record_every, path=path, progress=progress, desc=desc, ctx=ctx,
+                       attrs=system.file_attrs(), time_units="s", observables=observables, start=start)
+    return {"system": system} | out
+
+
+class SteadyCriterion:
+    """max_free |dT_i/dt| tau_relax / T_i < rtol at the loop's state (``steady_state``), with the
+    memory that tells a criterion stalled on its round-off floor (kept in checkpoints)."""
+
+    def __init__(self, system: NetworkSystem, rtol: float, round_off_floor: float):
+        self.system, self.rtol, self.round_off_floor = system, rtol, round_off_floor
+        self.best, self.best_step, self.limited = math.inf, -1, False
+        self.value = self.tau = self.rates = None
+
+    def evaluate(self, state) -> float:
+        s = self.system
+        free, C = s.free_idx, s.params.C
+        self.tau = s.relaxation_times(state.T)[0]
+        self.rates = s.rates(state.T)
+        self.value = float(np.max(np.abs(self.rates["P"][free] / C[free]) * self.tau / state.T[free]))
+        return self.value
+
+    def __call__(self, sim) -> bool:
+        step = sim.state.step
+        if self.evaluate(sim.state) < self.rtol:
+            return True
+        if self.value < 0.5 * self.best:
+            self.best, self.best_step = self.value, step
+        elif step - self.best_step > max(50, 5.0 * self.tau / self.system.params.dt):
+            # no progress for 5 relaxation times: the criterion sits on its round-off floor
+            # (~ eps * stiffness); accept it if that floor is still small, say so
+            if self.best > self.round_off_floor:
+                raise RuntimeError(f"steady_state: criterion stalled at {self.best:.3g} > round_off_floor = "
+                                   f"{self.round_off_floor:g} (rtol = {self.rtol:g}); the dynamics does not settle")
+            self.limited = True
+            return True
+        return False
+
+    def extra(self) -> dict:
+        return {"best": self.best, "best_step": self.best_step}
+
+    def restore(self, extra: dict) -> None:
+        self.best = float(extra.get("best", self.best))
+        self.best_step = int(extra.get("best_step", self.best_step))
 
 
 def steady_state(params: NetworkParams, rtol: float = 1e-6, max_steps: int = 1_000_000, check_every: int = 1,
                  system: NetworkSystem | None = None, state: NetworkState | None = None,
-                 round_off_floor: float = 1e-9) -> dict:
+                 round_off_floor: float = 1e-9, checkpoint_path=None, ctx=None, progress: bool = False,
+                 desc: str = "steady state") -> dict:
     """Run the (noise-free) dynamics until max_free |dT_i/dt| tau_relax / T_i < rtol.
 
     tau_relax: the slowest relaxation time of the free block at the current state
@@ -708,7 +773,15 @@ def steady_state(params: NetworkParams, rtol: float = 1e-6, max_steps: int = 1_0
     (~ 1e-16 x the stiffness ratio) is met as far as it can be: when the criterion stops
     falling for 5 relaxation times while below ``round_off_floor``, the run stops with
     "round_off_limited": True (else RuntimeError).
+
+    The search runs in the shared loop (``sim.simulation``) with the criterion as its stop
+    condition. checkpoint_path: where it checkpoints (every ``ctx.checkpoint_every`` steps
+    and when stopped early, e.g. by ``ctx``'s wall-time deadline); the steady state found
+    is kept there too, so with ``ctx.resume`` a search resumes where it stopped, or returns
+    the state it found, identically.
     """
+    from sim import checkpoint
+
     check_positive("rtol", rtol)
     if params.noise:
         raise ValueError("noise = True; allowed for steady_state: noise = False (a noisy run has no fixed point)")
@@ -719,34 +792,29 @@ def steady_state(params: NetworkParams, rtol: float = 1e-6, max_steps: int = 1_0
                          "no environment), its energy is conserved and there is no drive or steady state to "
                          "approach; allowed: at least one thermostated particle or environment = True")
     system = system or NetworkSystem(params)
-    state = state or system.initial_state()
-    start = state.step
-    free = system.free_idx
-    C = system.params.C
-
-    def criterion():
-        tau = system.relaxation_times(state.T)[0]
-        r = system.rates(state.T)
-        return float(np.max(np.abs(r["P"][free] / C[free]) * tau / state.T[free])), tau, r
-
-    crit, tau, r = criterion()
-    best, best_step, limited = crit, state.step, False
-    while crit >= rtol:
-        if state.step - start >= max_steps:
-            raise RuntimeError(f"steady_state: criterion {crit:.3g} >= rtol = {rtol:g} after {max_steps} steps "
-                               f"(dt = {system.params.dt:.4g} s, tau_relax = {tau:.4g} s); raise max_steps")
-        system.advance(state, check_every)
-        crit, tau, r = criterion()
-        if crit < 0.5 * best:
-            best, best_step = crit, state.step
-        elif state.step - best_step > max(50, 5.0 * tau / system.params.dt):
-            # no progress for 5 relaxation times: the criterion sits on its round-off floor
-            # (~ eps * stiffness); accept it if that floor is still small, say so
-            if best > round_off_floor:
-                raise RuntimeError(f"steady_state: criterion stalled at {best:.3g} > round_off_floor = "
-                                   f"{round_off_floor:g} (rtol = {rtol:g}); the dynamics does not settle")
-            limited = True
-            break
-    steps = state.step - start
-    return {"state": state, "T": state.T.copy(), "time": steps * system.params.dt, "steps": steps,
-            "criterion": crit, "round_off_limited": limited, "tau_relax": tau, "dt": system.params.dt, "rates": r, "system": system}
+    crit = SteadyCriterion(system, rtol, round_off_floor)
+    initial = extra = None
+    if checkpoint_path is not None and getattr(ctx, "resume", False) and checkpoint.exists(checkpoint_path):
+        state, initial, _, extra = checkpoint.load(checkpoint_path, NetworkState)
+    state = state if state is not None else system.initial_state()
+    reporters = [StopWhen(crit, check_every, "steady state reached"), ProgressBar(desc, quiet=not progress)]
+    if checkpoint_path is not None:
+        reporters.append(Checkpointer(checkpoint_path, getattr(ctx, "checkpoint_every", None)))
+    if getattr(ctx, "deadline", None) is not None:
+        reporters.append(Deadline(ctx.deadline))
+    sim = Simulation(system, state=state, initial=initial, reporters=reporters, extra=extra)
+    first = sim.state.step
+    sim.run_to(sim.initial.step + int(max_steps))
+    if ctx is not None:
+        ctx.ring_steps += float(sim.state.step - first) * params.N
+        ctx.kernel_time += sim.wall_time
+    if sim.stop_reason is None:
+        if crit.evaluate(sim.state) >= rtol:
+            raise RuntimeError(f"steady_state: criterion {crit.value:.3g} >= rtol = {rtol:g} after {max_steps} steps "
+                               f"(dt = {system.params.dt:.4g} s, tau_relax = {crit.tau:.4g} s); raise max_steps")
+    if checkpoint_path is not None:  # the steady state found is kept: a resumed scenario returns it
+        sim.save_checkpoint()
+    steps = sim.state.step - sim.initial.step
+    return {"state": sim.state, "T": sim.state.T.copy(), "time": steps * system.params.dt, "steps": steps,
+            "criterion": crit.value, "round_off_limited": crit.limited, "tau_relax": crit.tau, "dt": system.params.dt,
+            "rates": crit.rates, "system": system}

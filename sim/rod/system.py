@@ -179,13 +179,16 @@ class Rod:
     def stored_energy(self, state: RodState) -> float:
         return float(state.E.sum() + self.bond_energy(state.phi).sum())
 
-    def observe(self, state: RodState, reference: RodState) -> dict:
-        """Every observable of ``OBSERVABLES`` at ``state``; ``reference`` is the initial state.
-        A batch gives each observable with a leading replica axis (R, ...)."""
+    def observe(self, state: RodState, reference: RodState, names=None) -> dict:
+        """The observables ``names`` (None: all of ``OBSERVABLES``) at ``state``; ``reference`` is the
+        initial state. A batch gives each observable with a leading replica axis (R, ...).
+        (All are computed, then picked: each is a few vector operations on (N,) arrays.)"""
         if self.replicas > 1:
             snaps = [self._observe(self.replica(state, r), self.replica(reference, r)) for r in range(self.replicas)]
-            return {k: np.stack([np.asarray(s[k]) for s in snaps]) for k in snaps[0]}
-        return self._observe(state, reference)
+            snap = {k: np.stack([np.asarray(s[k]) for s in snaps]) for k in snaps[0]}
+        else:
+            snap = self._observe(state, reference)
+        return snap if names is None else {k: snap[k] for k in names}
 
     def _observe(self, state: RodState, reference: RodState) -> dict:
         p = self.params

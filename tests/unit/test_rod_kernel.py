@@ -13,7 +13,7 @@ from sim.schedule import Schedule
 from sim.rod.reference import advance_reference
 from sim.rod.runner import simulate
 from sim.rod.system import Rod
-from sim.simulation import RunawayError, Simulation
+from sim.simulation import Recorder, RunawayError, Simulation
 
 CASES = {
     "linear-sine-noisy": dict(noise=True),
@@ -202,7 +202,7 @@ def test_temperature_spread_beyond_runaway_dT_is_reported(rod_params):
 
 def test_nonfinite_snapshot_is_refused(rod_params):
     rod = Rod(rod_params())
-    sim = Simulation(rod, record_every=10, progress=False)
+    sim = Simulation(rod, reporters=[Recorder(MemoryRecorder(), 10)])
     sim.state.E[3] = np.nan
     with pytest.raises(RunawayError):
         sim.run(10)
@@ -236,7 +236,7 @@ def test_hdf5_record_opens_with_xarray(rod_params, tmp_path):
 def test_memory_is_streamed_in_chunks(rod_params, tmp_path):
     rod = Rod(rod_params(N=6))
     writer = TimeSeriesWriter(tmp_path / "c.h5", rod.dims, rod.observables, chunk_frames=8)
-    sim = Simulation(rod, recorder=writer, record_every=10, progress=False)
+    sim = Simulation(rod, reporters=[Recorder(writer, 10)])
     sim.system.advance(sim.state, 0)
     for _ in range(3):
         writer.append(0, 0.0, rod.observe(sim.state, sim.initial))
