@@ -11,6 +11,7 @@ import time
 import traceback
 
 from sim import io, scenario, simulation
+from sim.bench import BENCHES
 from sim.checkpoint import CheckpointError
 from sim.simulation import Terminated, status_of
 
@@ -19,9 +20,6 @@ EXIT_FAILED, EXIT_BAD_INPUT, EXIT_WALLTIME, EXIT_CHECKS_FAILED, EXIT_RUNAWAY = 1
 EXIT_CODES = {"failed": EXIT_FAILED, "walltime": EXIT_WALLTIME, "runaway": EXIT_RUNAWAY, "interrupted": 130,
               "terminated": 143}
 
-BENCHES = {"rod": "sim.rod.bench", "spectra": "sim.radiative.bench", "network": "sim.radiative.dynamics_bench",
-           "multipole": "sim.radiative.multipole_bench",
-           "sweep": "sim.ensemble_bench"}
 
 
 def _cmd_list(args) -> int:

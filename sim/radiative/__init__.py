@@ -9,7 +9,7 @@ Modules: materials (dielectric functions), polarizability, green (free-space Gre
 tensor), kernels (Numba fast paths), reference (NumPy twins), tmatrix (vector spherical
 waves, Mie T-matrices, translations, the cluster solve), multipole (order choice and
 limits of the multipole model), spectra (adaptive integration and disk cache), network
-(the Network class), distributed (spectra on a Dask cluster), cli, bench, multipole_bench.
+(the Network class), distributed (spectra on a Dask cluster), cli. Benchmarks: ``sim.bench``.
 """
 
 from sim.radiative import materials

@@ -6,7 +6,7 @@
 Modules: model (clock laws, RodParams), kernels (Numba) and reference (NumPy twin), system
 (the Rod: state, observables), runner (simulate, load), analysis (spectral peaks, slips,
 Adler), linear (small disturbances), junction (the weak link as a Josephson junction), keys
-(configuration keys shared by the rod scenarios), bench.
+(configuration keys shared by the rod scenarios). Benchmarks: ``sim.bench``.
 """
 
 from sim.rod.model import Linear, Power, RodParams, Rotor, Table, make_law

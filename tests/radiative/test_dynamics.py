@@ -10,7 +10,7 @@ import pytest
 from scipy.linalg import expm
 
 from sim.radiative.dynamics import DENSE_MIN, KB, NetworkParams, NetworkSystem, simulate_network, steady_state
-from sim.radiative.dynamics_bench import lattice_system
+from sim.bench.network import lattice_system
 from sim.radiative.dynamics_reference import advance_numpy
 from sim.radiative.fluctuations import ros2_step_matrix
 from sim.radiative.network import Network

@@ -13,8 +13,9 @@ Cases (SiC, R = 100 nm, 300 K):
 - the twin (``reference.multipole_transmission``, dense, one frequency at a time) on a few
   frequencies, as a ratio.
 
-Timings are the best of ``repeats`` after a warm-up call (treams' tables and the per-order
-Gaunt tables are cached in memory on first use, so the warm-up excludes them).
+Timings are medians of ``repeats`` calls after a warm-up call (``sim.bench.harness``; treams'
+tables and the per-order Gaunt tables are cached in memory on first use, so the warm-up
+excludes them).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ import warnings
 import numpy as np
 from scipy import constants as sc
 
+from sim.bench import harness
 from sim.radiative import reference, tmatrix
-from sim.radiative.bench import best_of
 from sim.radiative.network import Network
 
 R = 100e-9
@@ -61,17 +62,16 @@ def _per_frequency(pos, L: int, n: int, repeats: int) -> tuple[float, float, flo
     net = _network(pos, lmax=L, cache=False)
     model = net._multipole
     omega = np.linspace(1.70e14, 1.80e14, n)
-    model.spectra(omega[:2], False)
-    total = best_of(lambda: model.spectra(omega, False), repeats)
+    total = harness.seconds(lambda: model.spectra(omega, False), repeats)
     cluster = model.cluster(L)
-    trans = best_of(lambda: cluster.translation_blocks(omega / sc.c), repeats)
+    trans = harness.seconds(lambda: cluster.translation_blocks(omega / sc.c), repeats)
     # the solves the model makes: one per symmetry block, or per irreducible block within it
     sizes = [len(b) for b in cluster.blocks] if cluster.adapted[0] is None else \
         [len(a[0]) for blk in cluster.adapted for a in blk]
     rng = np.random.default_rng(0)
     systems = [(np.eye(m) + 0.1 * rng.standard_normal((n, m, m)) + 0j,
                 rng.standard_normal((n, m, m)) + 0j) for m in sizes]
-    floor = best_of(lambda: [np.linalg.solve(A, B) for A, B in systems], repeats)
+    floor = harness.seconds(lambda: [np.linalg.solve(A, B) for A, B in systems], repeats)
     return total / n, trans / n, floor / n
 
 
@@ -99,11 +99,12 @@ def main(quick: bool = False) -> str:
                 continue
             total, trans, floor = _per_frequency(pos, L, 16 if quick else 64, repeats)
             lines.append(f"{N:>3} {L:>3} {N * tmatrix.mode_count(L):>6} {1e3 * total:>8.2f} "
-                         f"{100 * trans / total:>7.0f}% {1e3 * floor:>8.3f} {total / floor:>12.1f}")
+                         f"{100 * trans / total:>7.0f}% {1e3 * floor:>8.3f} "
+                         f"{harness.ratio(total, floor, f'multipole N = {N}, L = {L}: total / solve floor', (1.0, 1e3)):>12.1f}")
     net = _network(_drag_positions(3 * R, 5 * R), lmax=4, cache=False)
     omega = np.linspace(1.70e14, 1.80e14, 8)
-    reference.multipole_transmission(net, omega[:1])  # warm-up: the twin's dense tables are its own
-    fast = best_of(lambda: net._spectra(omega, False), repeats)
-    twin = best_of(lambda: reference.multipole_transmission(net, omega), 1)
-    lines.append(f"twin (dense, per frequency) / fast, N = 4, L = 4: {twin / fast:.1f}")
+    fast = harness.seconds(lambda: net._spectra(omega, False), repeats)
+    twin = harness.seconds(lambda: reference.multipole_transmission(net, omega), 1)
+    lines.append("twin (dense, per frequency) / fast, N = 4, L = 4: "
+                 f"{harness.ratio(twin, fast, 'multipole twin / fast path', (1.0, 1e4)):.1f}")
     return "\n".join(lines)

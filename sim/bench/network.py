@@ -13,10 +13,9 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
+from sim.bench import harness
 from sim.radiative.drag import drag_network
 from sim.radiative.dynamics import NetworkParams, NetworkSystem, auto_grid, steady_state
 from sim.radiative.dynamics_reference import advance_numpy
@@ -46,26 +45,15 @@ def lattice_system(n_free: int) -> NetworkSystem:
                          tables=tables)
 
 
-def _rate(fn, min_time):
-    n, t = 1, 0.0
-    while t < min_time:
-        t0 = time.perf_counter()
-        fn(n)
-        t = time.perf_counter() - t0
-        if t < min_time:
-            n *= 4
-    return n / t
-
-
 def speed(n_free: int, min_time: float) -> dict:
     s = lattice_system(n_free)
     st = s.initial_state()
-    s.advance(st, 2)  # compile
-    numba_rate = _rate(lambda n: s.advance(st, n), min_time)
+    numba_rate = harness.rate(lambda n: s.advance(st, n), min_time=min_time)
     st2 = s.initial_state()
-    numpy_rate = _rate(lambda n: advance_numpy(s, st2, n), min_time)
+    numpy_rate = harness.rate(lambda n: advance_numpy(s, st2, n), min_time=min_time)
     return {"N_free": n_free, "numba_steps_per_s": numba_rate, "numpy_steps_per_s": numpy_rate,
-            "speedup": numba_rate / numpy_rate}
+            "speedup": harness.ratio(numba_rate, numpy_rate, f"network kernel / NumPy twin, {n_free} free",
+                                     plausible=(1.0, 1e4))}
 
 
 def stiff_steps(h_over_R: float, run_euler_max: int) -> dict:

@@ -11,8 +11,9 @@ beside the same test on a pure-Python loop (what the machine's cores really give
 rods carry reservoir noise (the default physics); normal rods conduction noise on every
 link-step (one Philox block and a Box-Muller pair per link-step: scalar libm calls).
 
-Every figure is measured after a warm-up call (compilation and cache load excluded), each
-rate over at least ``min_time`` seconds; ``measure`` returns them all, ``report`` prints them.
+Every rate is the median of three timed calls of at least ``min_time`` seconds each, after a
+warm-up call (``sim.bench.harness``: compilation and cache load excluded); ``measure``
+returns them all, ``report`` prints them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import time
 
 import numpy as np
 
+from sim.bench import harness
 from sim.rod import kernels
 from sim.rod.model import RodParams
 from sim.rod.reference import advance_reference
@@ -40,44 +42,29 @@ def _params(N, kind="super", seed=0):
     return RodParams(N=N, K=0.0, g=0.5, noise=True, seed=seed)
 
 
-def _rate(fn, work, min_time=0.5):
-    """Work units per second of ``fn(n)`` (n repetitions), growing n until it runs >= min_time."""
-    n = 1
-    while True:
-        t = time.perf_counter()
-        fn(n)
-        dt = time.perf_counter() - t
-        if dt >= min_time:
-            return n * work / dt
-        n = max(2 * n, int(n * 1.2 * min_time / max(dt, 1e-9)))
-
-
 def kernel_rate(N, kind="super", min_time=0.5, seed=0, replicas=1):
     """Ring-steps per second (all replicas together) of ``replicas`` rods in one kernel call."""
     rod = Rod(_params(N, kind, seed), seeds=range(seed, seed + replicas))
     s = rod.initial_state()
-    rod.advance(s, 1)  # compile / load the cache
-    return _rate(lambda n: rod.advance(s, n), N * replicas, min_time)
+    return harness.rate(lambda n: rod.advance(s, n), N * replicas, min_time)
 
 
 def twin_rate(N, kind="super", min_time=0.5):
     rod = Rod(_params(N, kind))
     s = rod.initial_state()
-    return _rate(lambda n: advance_reference(rod, s, n), N, min_time)
+    return harness.rate(lambda n: advance_reference(rod, s, n), N, min_time)
 
 
 def floor_rate(N, min_time=0.5):
     """Link-steps per second of the sin floor."""
     phi = np.linspace(0.0, 1.0, N - 1)
-    kernels.sin_floor(phi, 1)
-    return _rate(lambda n: kernels.sin_floor(phi, n), N - 1, min_time)
+    return harness.rate(lambda n: kernels.sin_floor(phi, n), N - 1, min_time)
 
 
 def muladd_floor_rate(elements, min_time=0.5):
     """Element-steps per second of the multiply-add floor over ``elements`` independent elements."""
     x = np.linspace(0.5, 1.0, elements)
-    kernels.muladd_floor(x, 1)
-    return _rate(lambda n: kernels.muladd_floor(x, n), elements, min_time)
+    return harness.rate(lambda n: kernels.muladd_floor(x, n), elements, min_time)
 
 
 def _batch_task(args):
@@ -149,7 +136,7 @@ def vectorisation() -> dict:
     """Which loops of the hot sub-steps LLVM vectorised: the loop vectoriser's remarks while the
     coherent step and the conduction compile afresh (a new Numba cache), per function:
     {"vectorized": [widths], "not vectorized": count} (the scalar remainder of a vectorised loop
-    counts as not vectorised). ``python -c "from sim.rod.bench import vectorisation;
+    counts as not vectorised). ``python -c "from sim.bench.rod import vectorisation;
     print(vectorisation())"``."""
     with tempfile.TemporaryDirectory() as cache:
         env = os.environ | {"NUMBA_CACHE_DIR": cache}
@@ -181,7 +168,9 @@ def measure(quick: bool = False) -> dict:
             a = kernel_rate(N, kind, min_time)
             b = twin_rate(N, kind, min_time if N < 16384 else 0.3)
             out["single"].append({"N": N, "kind": kind, "ring_steps_per_s": a, "twin_ring_steps_per_s": b,
-                                  "sin_floor_link_steps_per_s": floor, "over_twin": a / b,
+                                  "sin_floor_link_steps_per_s": floor,
+                                  "over_twin": harness.ratio(a, b, f"rod kernel / NumPy twin, N = {N} {kind}",
+                                                             plausible=(1.0, 1e4)),
                                   "cost_over_sin_floor": _per_link_step(floor, a, N)})
     R = 16 if quick else 64
     for N in (16, 64):

@@ -12,8 +12,8 @@ general gyrotropic tensor path):
 - the conductance of two SiC spheres (R = 100 nm, d = 500 nm) at 300 K to rtol 1e-4 with
   an empty cache, checked against rtol 1e-9.
 
-Timings are the best of ``repeats``: this machine's throughput swings several-fold
-under sustained load (see docs), so the best run is the least disturbed one.
+Timings are medians of ``repeats`` calls after a warm-up call (``sim.bench.harness``); the
+twin, seconds per call at N >= 64, is timed once after its warm-up.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import time
 import numpy as np
 from scipy import constants as sc
 
+from sim.bench import harness
 from sim.radiative import kernels, reference
 from sim.radiative.network import Network
 
@@ -56,16 +58,6 @@ def lattice_network(N: int, B: float = 1.0) -> Network:
     return Network(pos, 100e-9, "InSb", B=B, cache=False)
 
 
-def best_of(fn, repeats: int) -> float:
-    """The shortest of ``repeats`` timed calls of fn(), s (the least disturbed run)."""
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def _floor_time(net: Network, omega: np.ndarray) -> float:
     """numpy.linalg.solve alone on the stacked (chunk, 3N, 3N) systems of the fast path."""
     m = 3 * net.N
@@ -85,7 +77,7 @@ def _floor_time(net: Network, omega: np.ndarray) -> float:
 
 def _peak_rss_mib(N: int, n: int) -> float:
     """Peak RSS (MiB) of a fresh process that computes T for N particles on n frequencies."""
-    code = ("import resource, numpy as np; from sim.radiative.bench import lattice_network; "
+    code = ("import resource, numpy as np; from sim.bench.spectra import lattice_network; "
             f"lattice_network({N}).transmission(np.linspace(1e13, 3e14, {n})); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -110,23 +102,26 @@ def main(quick: bool = False) -> str:
     """Run the benchmark; return a printable table. ``quick`` runs a reduced smoke version."""
     _keep_freed_memory()
     cases = QUICK_CASES if quick else FULL_CASES
-    repeats = 1 if quick else 2
+    repeats = 1 if quick else 3
     lattice_network(2).transmission(np.array([1e14, 2e14]))  # compile / load the numba cache
     rows = []
     for N, n in cases:
         net = lattice_network(N)
         omega = np.linspace(1e13, 3e14, n)
-        fast = best_of(lambda: net.transmission(omega), repeats)
-        floor = min(_floor_time(net, omega) for _ in range(repeats))
+        fast = harness.seconds(lambda: net.transmission(omega), repeats)
+        _floor_time(net, omega)  # warm-up
+        floor = statistics.median(_floor_time(net, omega) for _ in range(repeats))
         # the twin costs the same per frequency at every frequency: time a subset when large
         n_twin = n if N <= 8 else max(2, n // (10 if N <= 64 else 25))
-        twin = best_of(lambda: reference.transmission(net, omega[:n_twin]), 1) * n / n_twin
+        twin = harness.seconds(lambda: reference.transmission(net, omega[:n_twin]), 1) * n / n_twin
         rows.append((N, n, fast, twin, floor))
     lines = [f"spectra benchmark ({'quick' if quick else 'full'}): all T_ij, InSb at B = 1 T; "
              f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
              f"{'N':>5} {'n_omega':>8} {'fast s':>9} {'twin s':>9} {'twin/fast':>10} {'floor s':>9} {'fast/floor':>11}"]
     for N, n, fast, twin, floor in rows:
-        lines.append(f"{N:>5} {n:>8} {fast:>9.3f} {twin:>9.3f} {twin / fast:>10.1f} {floor:>9.3f} {fast / floor:>11.2f}")
+        over_twin = harness.ratio(twin, fast, f"spectra twin / fast path, N = {N}", plausible=(1.0, 1e4))
+        over_floor = harness.ratio(fast, floor, f"spectra fast path / solve floor, N = {N}", plausible=(1.0, 100.0))
+        lines.append(f"{N:>5} {n:>8} {fast:>9.3f} {twin:>9.3f} {over_twin:>10.1f} {floor:>9.3f} {over_floor:>11.2f}")
     N_mem, n_mem = cases[-1]
     lines.append(f"peak RSS, fast path N = {N_mem} on {n_mem} frequencies: {_peak_rss_mib(N_mem, n_mem):.0f} MiB")
     t, G, stated, actual = _sic_pair_conductance()
