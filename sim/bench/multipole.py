@@ -10,7 +10,7 @@ Cases (SiC, R = 100 nm, 300 K):
   blocks), split into the translation matrices and the rest, against the floor: the bare
   batched LAPACK solve of the same blocks (numpy.linalg.solve on random well-conditioned
   systems of the same sizes);
-- the twin (``reference.multipole_transmission``, dense, one frequency at a time) on a few
+- the twin (``transmission_reference.multipole_transmission``, dense, one frequency at a time) on a few
   frequencies, as a ratio.
 
 Timings are medians of ``repeats`` calls after a warm-up call (``sim.bench.harness``; treams'
@@ -30,7 +30,7 @@ import numpy as np
 from scipy import constants as sc
 
 from sim.bench import harness
-from sim.radiative import reference, tmatrix
+from sim.radiative import tmatrix, transmission_reference
 from sim.radiative.network import Network
 
 R = 100e-9
@@ -104,7 +104,7 @@ def main(quick: bool = False) -> str:
     net = _network(_drag_positions(3 * R, 5 * R), lmax=4, cache=False)
     omega = np.linspace(1.70e14, 1.80e14, 8)
     fast = harness.seconds(lambda: net._spectra(omega, False), repeats)
-    twin = harness.seconds(lambda: reference.multipole_transmission(net, omega), 1)
+    twin = harness.seconds(lambda: transmission_reference.multipole_transmission(net, omega), 1)
     lines.append("twin (dense, per frequency) / fast, N = 4, L = 4: "
                  f"{harness.ratio(twin, fast, 'multipole twin / fast path', (1.0, 1e4)):.1f}")
     return "\n".join(lines)

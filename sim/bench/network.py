@@ -18,7 +18,7 @@ import numpy as np
 from sim.bench import harness
 from sim.radiative.drag import drag_network
 from sim.radiative.dynamics import NetworkParams, NetworkSystem, auto_grid, steady_state
-from sim.radiative.dynamics_reference import advance_numpy
+from sim.radiative.dynamics.reference import advance_numpy
 from sim.radiative.network import Network
 
 R = 100e-9

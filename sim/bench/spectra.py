@@ -5,7 +5,7 @@ general gyrotropic tensor path):
 
 - all T_ij for N = 8 on 20 000 frequencies, N = 64 on 2 000, N = 512 on 50;
   timed for the fast path (``Network.transmission``), its NumPy twin
-  (``reference.transmission``, one frequency per iteration; on a subset of the frequencies
+  (``transmission_reference.transmission``, one frequency per iteration; on a subset of the frequencies
   for N >= 64, scaled up) and the floor: numpy.linalg.solve alone on the same stacked
   systems (same chunks, assembly untimed);
 - peak resident memory of the N = 512 fast path (separate process, ru_maxrss);
@@ -31,7 +31,7 @@ import numpy as np
 from scipy import constants as sc
 
 from sim.bench import harness
-from sim.radiative import kernels, reference
+from sim.radiative import transmission_kernels, transmission_reference
 from sim.radiative.network import Network
 
 FULL_CASES = [(8, 20000), (64, 2000), (512, 50)]
@@ -68,7 +68,7 @@ def _floor_time(net: Network, omega: np.ndarray) -> float:
         alpha, _, _ = net.particle_response(w)
         G = np.empty((len(w), m, m), dtype=complex)
         M = np.empty_like(G)
-        kernels.assemble_system(w / sc.c, net.positions, alpha, G, M)
+        transmission_kernels.assemble_system(w / sc.c, net.positions, alpha, G, M)
         t = time.perf_counter()
         np.linalg.solve(M, G)
         total += time.perf_counter() - t
@@ -113,7 +113,7 @@ def main(quick: bool = False) -> str:
         floor = statistics.median(_floor_time(net, omega) for _ in range(repeats))
         # the twin costs the same per frequency at every frequency: time a subset when large
         n_twin = n if N <= 8 else max(2, n // (10 if N <= 64 else 25))
-        twin = harness.seconds(lambda: reference.transmission(net, omega[:n_twin]), 1) * n / n_twin
+        twin = harness.seconds(lambda: transmission_reference.transmission(net, omega[:n_twin]), 1) * n / n_twin
         rows.append((N, n, fast, twin, floor))
     lines = [f"spectra benchmark ({'quick' if quick else 'full'}): all T_ij, InSb at B = 1 T; "
              f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",

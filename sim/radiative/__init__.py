@@ -6,10 +6,12 @@
     net.transmission(omega); net.conductance(300.0); net.power_table(T_grid)
 
 Modules: materials (dielectric functions), polarizability, green (free-space Green
-tensor), kernels (Numba fast paths), reference (NumPy twins), tmatrix (vector spherical
-waves, Mie T-matrices, translations, the cluster solve), multipole (order choice and
-limits of the multipole model), spectra (adaptive integration and disk cache), network
-(the Network class), distributed (spectra on a Dask cluster), cli. Benchmarks: ``sim.bench``.
+tensor), transmission_kernels (Numba fast paths) and transmission_reference (their NumPy
+twins), tmatrix (vector spherical waves, Mie T-matrices, translations, the cluster solve),
+multipole (order choice and limits of the multipole model), spectra (adaptive integration
+and disk cache), network (the Network class), distributed (spectra on a Dask cluster), cli;
+dynamics/ (the temperature dynamics: model, tables, kernels + reference, system, runner,
+steady), drag, geometry, persistent, fluctuations. Benchmarks: ``sim.bench``.
 """
 
 from sim.radiative import materials

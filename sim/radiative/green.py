@@ -3,7 +3,7 @@
     G0(r) = exp(ikr)/(4 pi r) [ (1 + i/(kr) - 1/(kr)^2) I - (1 + 3i/(kr) - 3/(kr)^2) r^ r^ ]
 
 in 1/m, so that the field of a dipole p = eps0 a E at the origin is E(r) = k^2 G0(r) a E.
-The fast path evaluates the same expression inside ``kernels.assemble_system``; this module
+The fast path evaluates the same expression inside ``transmission_kernels.assemble_system``; this module
 is its reference and what the tests hold against the near- and far-field limits.
 """
 

@@ -20,12 +20,20 @@ from pathlib import Path
 import numpy as np
 from scipy import constants as sc
 
-from sim.radiative import kernels
-from sim.radiative.multipole import MultipoleModel
+from sim.radiative import transmission_kernels
 from sim.radiative.materials import Material, get_material
+from sim.radiative.multipole import MultipoleModel
 from sim.radiative.polarizability import emission_absorption, polarizability
-from sim.radiative.spectra import (X_MAX, PanelStore, cache_key, default_cache_dir, dtheta_dT, integrate,
-                                   root_breakpoints, theta)
+from sim.radiative.spectra import (
+    X_MAX,
+    PanelStore,
+    cache_key,
+    default_cache_dir,
+    dtheta_dT,
+    integrate,
+    root_breakpoints,
+    theta,
+)
 from sim.validation import check_choice, check_finite, check_int, check_positive
 
 #: bumped whenever the formulas change, so stale cached spectra are never reused
@@ -232,9 +240,9 @@ class Network:
             sl = slice(start, start + c)
             k = omega[sl] / sc.c
             alpha, chi_em, chi_abs = self.particle_response(omega[sl])
-            kernels.assemble_system(k, self.positions, alpha, G[:c], M[:c])
+            transmission_kernels.assemble_system(k, self.positions, alpha, G[:c], M[:c])
             Gd = np.linalg.solve(M[:c], G[:c])
-            kernels.pair_transmission(k, Gd, chi_abs, chi_em, T[sl])
+            transmission_kernels.pair_transmission(k, Gd, chi_abs, chi_em, T[sl])
             if environment:
                 T_in[sl], T_out[sl] = _environment_terms(k, G[:c], Gd, alpha, chi_em, chi_abs)
         return (T, T_in, T_out) if environment else T

@@ -60,7 +60,7 @@ import scipy.special as ss
 import treams.coeffs
 import treams.special
 
-from sim.radiative import kernels
+from sim.radiative import transmission_kernels
 
 POL_TE, POL_TM = 0, 1
 
@@ -508,7 +508,7 @@ class Cluster:
                     v = np.where(p <= nsum, u * krho[None, :] ** np.maximum(nsum - p, 0), 0)
                 vals[:, sel] = np.einsum("ep,pn->ne", table[sel], v)
             for b, local, sign, rows, cols in parts:
-                kernels.scatter_entries(vals, local, rows, cols, sign, C[b])
+                transmission_kernels.scatter_entries(vals, local, rows, cols, sign, C[b])
         return C
 
     def spectra(self, k: np.ndarray, responses, environment: bool = False):
@@ -554,7 +554,7 @@ class Cluster:
     def _dressed(Cb: np.ndarray, tb: np.ndarray, adapted) -> np.ndarray:
         """W = (1 - C Tb)^-1 C of one block (n, K, K), solved per symmetry-adapted block when
         ``adapted`` is given (``_prepare``): C_chi = U^T C U and W = sum_chi U W_chi U^T, U a
-        signed orbit sum with at most |G| nonzeros per column (``kernels.adapted_gather`` and
+        signed orbit sum with at most |G| nonzeros per column (``transmission_kernels.adapted_gather`` and
         ``adapted_scatter``)."""
         if adapted is None:
             return np.linalg.solve(np.eye(Cb.shape[1]) - Cb * tb[:, None, :], Cb)
@@ -563,9 +563,9 @@ class Cluster:
         for support, coef, alpha, weight in adapted:
             Kc = len(support)
             Cc = np.empty((n, Kc, Kc), dtype=complex)
-            kernels.adapted_gather(Cb, support, coef, Cc)
+            transmission_kernels.adapted_gather(Cb, support, coef, Cc)
             Wc = np.linalg.solve(np.eye(Kc) - Cc * tb[:, support[:, 0]][:, None, :], Cc)
-            kernels.adapted_scatter(Wc, alpha, weight, W)
+            transmission_kernels.adapted_scatter(Wc, alpha, weight, W)
         return W
 
 

@@ -3,15 +3,21 @@ order of the integrator, steady states vs the linear solve, the energy ledger, t
 twin, thermal noise (variance kB T^2/C and the fluctuation-dissipation theorem), schedules,
 and clear errors for bad input."""
 
-import warnings
 
 import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from sim.radiative.dynamics import DENSE_MIN, KB, NetworkParams, NetworkSystem, simulate_network, steady_state
 from sim.bench.network import lattice_system
-from sim.radiative.dynamics_reference import advance_numpy
+from sim.radiative.dynamics import (
+    DENSE_MIN,
+    KB,
+    NetworkParams,
+    NetworkSystem,
+    simulate_network,
+    steady_state,
+)
+from sim.radiative.dynamics.reference import advance_numpy
 from sim.radiative.fluctuations import ros2_step_matrix
 from sim.radiative.network import Network
 from sim.schedule import Schedule

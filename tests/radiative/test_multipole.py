@@ -10,7 +10,13 @@ import treams.special
 from scipy import constants as sc
 from scipy.integrate import quad
 
-from sim.radiative import DipoleApproximationWarning, Network, kernels, reference, tmatrix
+from sim.radiative import (
+    DipoleApproximationWarning,
+    Network,
+    tmatrix,
+    transmission_kernels,
+    transmission_reference,
+)
 from sim.radiative.materials import get_material
 from sim.radiative.multipole import GyrotropicMultipoleWarning, order_estimate
 from sim.radiative.spectra import dtheta_dT
@@ -84,7 +90,7 @@ def test_fast_path_matches_the_reference_twin(positions, material, B, lmax):
 
 def _matches_twin(net):
     omega = np.concatenate([W_INSB[:2], W_SIC[1:]])
-    for fast, ref in zip(net._spectra(omega, True), reference.multipole_transmission(net, omega, True)):
+    for fast, ref in zip(net._spectra(omega, True), transmission_reference.multipole_transmission(net, omega, True)):
         assert np.abs(fast - ref).max() < 1e-10 * np.abs(ref).max()
 
 
@@ -275,17 +281,17 @@ def test_symmetry_kernels_match_their_numpy_twins():
     support = np.stack([rng.permutation(K)[:G] for _ in range(Kc)])
     coef = rng.standard_normal((Kc, G))
     out = np.empty((n, Kc, Kc), dtype=complex)
-    kernels.adapted_gather(C, support, coef, out)
-    assert np.allclose(out, reference.adapted_gather(C, support, coef), rtol=1e-13, atol=1e-13)
+    transmission_kernels.adapted_gather(C, support, coef, out)
+    assert np.allclose(out, transmission_reference.adapted_gather(C, support, coef), rtol=1e-13, atol=1e-13)
     alpha, weight = rng.integers(0, Kc, K), rng.standard_normal(K) * (rng.random(K) > 0.2)
     W = np.zeros((n, K, K), dtype=complex)
-    kernels.adapted_scatter(out, alpha, weight, W)
-    assert np.allclose(W, reference.adapted_scatter(out, alpha, weight), rtol=1e-13, atol=1e-13)
+    transmission_kernels.adapted_scatter(out, alpha, weight, W)
+    assert np.allclose(W, transmission_reference.adapted_scatter(out, alpha, weight), rtol=1e-13, atol=1e-13)
     vals = rng.standard_normal((n, 30)) + 0j
     local, rows, cols = rng.integers(0, 30, 25), rng.permutation(K)[:25], rng.permutation(K)[:25]
     sign = rng.choice([-1.0, 1.0], 25)
     dense = np.zeros((n, K, K), dtype=complex)
-    kernels.scatter_entries(vals, local, rows, cols, sign, dense)
+    transmission_kernels.scatter_entries(vals, local, rows, cols, sign, dense)
     expected = np.zeros_like(dense)
     expected[:, rows, cols] = sign * vals[:, local]
     assert np.array_equal(dense, expected)

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 from scipy import constants as sc
 
-from sim.radiative import DipoleApproximationWarning, Network, kernels, reference
+from sim.radiative import (
+    DipoleApproximationWarning,
+    Network,
+    transmission_kernels,
+    transmission_reference,
+)
 
 R = 100e-9
 # a non-symmetric triangle (no two sides equal, out of plane)
@@ -34,9 +39,9 @@ def test_assemble_system_matches_twin():
     alpha, _, _ = net.particle_response(w)
     G = np.empty((3, 15, 15), dtype=complex)
     M = np.empty_like(G)
-    kernels.assemble_system(k, net.positions, alpha, G, M)
+    transmission_kernels.assemble_system(k, net.positions, alpha, G, M)
     for f in range(3):
-        G_ref, M_ref = reference.system(k[f], net.positions, alpha[f])
+        G_ref, M_ref = transmission_reference.system(k[f], net.positions, alpha[f])
         np.testing.assert_allclose(G[f], G_ref, rtol=1e-10, atol=1e-10 * np.abs(G_ref).max())
         np.testing.assert_allclose(M[f], M_ref, rtol=1e-10, atol=1e-10)
     assert np.all(G == G.swapaxes(1, 2))
@@ -51,16 +56,16 @@ def test_pair_transmission_kernel_matches_twin():
     chi_abs = X @ np.conj(X.swapaxes(-1, -2))
     chi_em = np.conj(X.swapaxes(-1, -2)) @ X
     out = np.empty((n, N, N))
-    kernels.pair_transmission(k, Gd, chi_abs, chi_em, out)
+    transmission_kernels.pair_transmission(k, Gd, chi_abs, chi_em, out)
     for f in range(n):
-        np.testing.assert_allclose(out[f], reference.pair_transmission(k[f], Gd[f], chi_abs[f], chi_em[f]), rtol=1e-10)
+        np.testing.assert_allclose(out[f], transmission_reference.pair_transmission(k[f], Gd[f], chi_abs[f], chi_em[f]), rtol=1e-10)
 
 
 @pytest.mark.parametrize("B", [0.0, 4.0])
 def test_fast_transmission_and_environment_match_twin(B):
     net = mixed_network(B)
     w = np.geomspace(2e13, 3e15, 23)
-    T, T_in, T_out = reference.transmission(net, w, environment=True)
+    T, T_in, T_out = transmission_reference.transmission(net, w, environment=True)
     np.testing.assert_allclose(net.transmission(w), T, rtol=1e-10, atol=1e-13 * T.max())
     fin, fout = net.environment_transmission(w)
     np.testing.assert_allclose(fin, T_in, rtol=1e-10, atol=1e-13 * T_in.max())
@@ -72,9 +77,9 @@ def test_push_through_identity_used_by_fast_path():
     net = insb_triangle(5.0)
     w = 1.7e14
     k = w / sc.c
-    alpha, _, _ = reference.particle_response(net, w)
-    G, M = reference.system(k, net.positions, alpha)
-    A = reference._block_diag(alpha)
+    alpha, _, _ = transmission_reference.particle_response(net, w)
+    G, M = transmission_reference.system(k, net.positions, alpha)
+    A = transmission_reference._block_diag(alpha)
     np.testing.assert_allclose(np.linalg.solve(M, G), G @ np.linalg.inv(np.eye(9) - k**2 * A @ G), rtol=1e-10)
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.radiative.dynamics import GAMMA, KB, NetworkState, NetworkSystem
+from sim.radiative.dynamics.kernels import GAMMA
+from sim.radiative.dynamics.model import KB, NetworkState
+from sim.radiative.dynamics.system import NetworkSystem
 from sim.rng import normal_pair_array
 
 

@@ -1,7 +1,7 @@
 """Plain NumPy twins of the Numba kernels: one frequency at a time, numpy.linalg.solve.
 
-Slow and simple on purpose; the tests hold the fast path (``kernels`` + batched solve) to
-these at rtol ~1e-10, and ``bench.py`` times the fast path against ``transmission``.
+Slow and simple on purpose; the tests hold the fast path (``transmission_kernels`` + batched
+solve) to these at rtol ~1e-10, and ``sim.bench.spectra`` times the fast path against ``transmission``.
 The environment terms follow docs/model.md §B3 literally (explicit inverses M and D).
 """
 

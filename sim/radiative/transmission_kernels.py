@@ -8,7 +8,7 @@ The fast path per chunk of frequencies is
 
 Gd = (1 - k^2 G A)^-1 G equals docs/model.md's G (1 - k^2 A G)^-1 (push-through identity), so
 one LU with 3N right-hand sides gives every dressed block. That solve is the floor; the
-kernels around it only fill preallocated arrays. Their NumPy twins are in ``reference.py``.
+kernels around it only fill preallocated arrays. Their NumPy twins are in ``transmission_reference.py``.
 
 Why not LAPACK from inside numba: numba reaches scipy's OpenBLAS, numpy reaches its own;
 two thread pools (plus numba's) spinning on 2 cores made timings erratic (10x swings),

@@ -1,0 +1,117 @@
+"""``steady_state``: the noise-free dynamics run in the shared loop until the relative distance
+to the fixed point along the slowest mode is below rtol (``SteadyCriterion``, a stop condition)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.radiative.dynamics.model import NetworkParams, NetworkState
+from sim.radiative.dynamics.system import NetworkSystem
+from sim.simulation import Checkpointer, Deadline, ProgressBar, Simulation, StopWhen
+from sim.validation import check_positive
+
+
+class SteadyCriterion:
+    """max_free |dT_i/dt| tau_relax / T_i < rtol at the loop's state (``steady_state``), with the
+    memory that tells a criterion stalled on its round-off floor (kept in checkpoints)."""
+
+    def __init__(self, system: NetworkSystem, rtol: float, round_off_floor: float):
+        self.system, self.rtol, self.round_off_floor = system, rtol, round_off_floor
+        self.best, self.best_step, self.limited = math.inf, -1, False
+        self.value = self.tau = self.rates = None
+
+    def evaluate(self, state) -> float:
+        s = self.system
+        free, C = s.free_idx, s.params.C
+        self.tau = s.relaxation_times(state.T)[0]
+        self.rates = s.rates(state.T)
+        self.value = float(np.max(np.abs(self.rates["P"][free] / C[free]) * self.tau / state.T[free]))
+        return self.value
+
+    def __call__(self, sim) -> bool:
+        step = sim.state.step
+        if self.evaluate(sim.state) < self.rtol:
+            return True
+        if self.value < 0.5 * self.best:
+            self.best, self.best_step = self.value, step
+        elif step - self.best_step > max(50, 5.0 * self.tau / self.system.params.dt):
+            # no progress for 5 relaxation times: the criterion sits on its round-off floor
+            # (~ eps * stiffness); accept it if that floor is still small, say so
+            if self.best > self.round_off_floor:
+                raise RuntimeError(f"steady_state: criterion stalled at {self.best:.3g} > round_off_floor = "
+                                   f"{self.round_off_floor:g} (rtol = {self.rtol:g}); the dynamics does not settle")
+            self.limited = True
+            return True
+        return False
+
+    def extra(self) -> dict:
+        return {"best": self.best, "best_step": self.best_step}
+
+    def restore(self, extra: dict) -> None:
+        self.best = float(extra.get("best", self.best))
+        self.best_step = int(extra.get("best_step", self.best_step))
+
+
+def steady_state(params: NetworkParams, rtol: float = 1e-6, max_steps: int = 1_000_000, check_every: int = 1,
+                 system: NetworkSystem | None = None, state: NetworkState | None = None,
+                 round_off_floor: float = 1e-9, checkpoint_path=None, ctx=None, progress: bool = False,
+                 desc: str = "steady state") -> dict:
+    """Run the (noise-free) dynamics until max_free |dT_i/dt| tau_relax / T_i < rtol.
+
+    tau_relax: the slowest relaxation time of the free block at the current state
+    (``NetworkSystem.relaxation_times``). Returns {"state", "T" (N,) K, "time" (s),
+    "steps", "criterion" (the final value), "tau_relax" (s), "dt" (s), "rates" (see
+    ``NetworkSystem.rates`` at the final state), "system"}. Raises ValueError for a noisy
+    run, a network without free particles, or a free network that is isolated (no
+    thermostat, no environment: its energy is conserved and nothing drives it);
+    RuntimeError if max_steps pass first. An rtol below the criterion's round-off floor
+    (~ 1e-16 x the stiffness ratio) is met as far as it can be: when the criterion stops
+    falling for 5 relaxation times while below ``round_off_floor``, the run stops with
+    "round_off_limited": True (else RuntimeError).
+
+    The search runs in the shared loop (``sim.simulation``) with the criterion as its stop
+    condition. checkpoint_path: where it checkpoints (every ``ctx.checkpoint_every`` steps
+    and when stopped early, e.g. by ``ctx``'s wall-time deadline); the steady state found
+    is kept there too, so with ``ctx.resume`` a search resumes where it stopped, or returns
+    the state it found, identically.
+    """
+    from sim import checkpoint
+
+    check_positive("rtol", rtol)
+    if params.noise:
+        raise ValueError("noise = True; allowed for steady_state: noise = False (a noisy run has no fixed point)")
+    if not params.free.any():
+        raise ValueError("roles has no 'free' particle: the steady state is the thermostats' prescription")
+    if params.free.all() and not params.environment:
+        raise ValueError("roles are all 'free' and environment = False: the network is isolated (no thermostat, "
+                         "no environment), its energy is conserved and there is no drive or steady state to "
+                         "approach; allowed: at least one thermostated particle or environment = True")
+    system = system or NetworkSystem(params)
+    crit = SteadyCriterion(system, rtol, round_off_floor)
+    initial = extra = None
+    if checkpoint_path is not None and getattr(ctx, "resume", False) and checkpoint.exists(checkpoint_path):
+        state, initial, _, extra = checkpoint.load(checkpoint_path, NetworkState)
+    state = state if state is not None else system.initial_state()
+    reporters = [StopWhen(crit, check_every, "steady state reached"), ProgressBar(desc, quiet=not progress)]
+    if checkpoint_path is not None:
+        reporters.append(Checkpointer(checkpoint_path, getattr(ctx, "checkpoint_every", None)))
+    if getattr(ctx, "deadline", None) is not None:
+        reporters.append(Deadline(ctx.deadline))
+    sim = Simulation(system, state=state, initial=initial, reporters=reporters, extra=extra)
+    first = sim.state.step
+    sim.run_to(sim.initial.step + int(max_steps))
+    if ctx is not None:
+        ctx.ring_steps += float(sim.state.step - first) * params.N
+        ctx.kernel_time += sim.wall_time
+    if sim.stop_reason is None:
+        if crit.evaluate(sim.state) >= rtol:
+            raise RuntimeError(f"steady_state: criterion {crit.value:.3g} >= rtol = {rtol:g} after {max_steps} steps "
+                               f"(dt = {system.params.dt:.4g} s, tau_relax = {crit.tau:.4g} s); raise max_steps")
+    if checkpoint_path is not None:  # the steady state found is kept: a resumed scenario returns it
+        sim.save_checkpoint()
+    steps = sim.state.step - sim.initial.step
+    return {"state": sim.state, "T": sim.state.T.copy(), "time": steps * system.params.dt, "steps": steps,
+            "criterion": crit.value, "round_off_limited": crit.limited, "tau_relax": crit.tau, "dt": system.params.dt,
+            "rates": crit.rates, "system": system}
