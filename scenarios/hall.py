@@ -81,8 +81,8 @@ def measure(cfg, net, environment: bool, ctx=None) -> dict:
                            environment=environment, T_env=T)
     ckpt = None if ctx is None else ctx.path("steady", f"B{net.B:+g}_{'env' if environment else 'noenv'}.ckpt.npz")
     ss = steady_state(params, rtol=cfg["rtol_steady"], checkpoint_path=ckpt, ctx=ctx)
-    return {"T": ss["T"].tolist(), "dT_hall": float(ss["T"][1] - ss["T"][3]), "time": ss["time"],
-            "steps": ss["steps"]}
+    return {"T": ss.T.tolist(), "dT_hall": float(ss.T[1] - ss.T[3]), "time": ss.time,
+            "steps": ss.steps}
 
 
 def checks(cases, cfg) -> dict:

@@ -76,15 +76,15 @@ def measure(cfg, h, T, I_ring, ctx=None) -> dict:
                            environment=cfg["environment"], T_env=T)
     ckpt = None if ctx is None else ctx.path("steady", f"T{T:g}K_h{h / cfg['R']:g}R.ckpt.npz")
     ss = steady_state(params, rtol=cfg["rtol_steady"], checkpoint_path=ckpt, ctx=ctx)
-    J = -ss["rates"]["pair"]                 # rates: heat into i from j; J: net heat from i to j
+    J = -ss.rates["pair"]                 # rates: heat into i from j; J: net heat from i to j
     I_p = passive_circulation(J, net.positions)
     I_p_spectral = passive_circulation(net.persistent_currents(T, rtol=1e-8), net.positions)
     i, j = neighbour_pairs(N_RING, N_RING)
     return {"h": h, "T": T, "I_passive": I_p, "I_passive_spectral": I_p_spectral, "I_ring": I_ring,
             "A": I_p / I_ring, "J_neighbour_passive": J[i, j].tolist(), "I_total": (I_tot := circulation(J, net.positions, PHI0)),
             "A_total": I_tot / (2 * I_ring),
-            "T_passive_dev": float(np.abs(ss["T"][N_RING:] - T).max()), "time": ss["time"], "steps": ss["steps"],
-            "thermostat_power": float(-ss["rates"]["P"][:N_RING].sum())}
+            "T_passive_dev": float(np.abs(ss.T[N_RING:] - T).max()), "time": ss.time, "steps": ss.steps,
+            "thermostat_power": float(-ss.rates["P"][:N_RING].sum())}
 
 
 def checks(cases, cfg) -> dict:

@@ -169,7 +169,7 @@ def run_sweep(cfg, direction, ctx) -> dict:
     nsteps -= nsteps % every
     run = simulate(params, nsteps, every, path=ctx.path("timeseries", f"ac_inertial_sweep_{direction}.h5"),
                    progress=not ctx.quiet, desc=f"inertial sweep {direction}", ctx=ctx)
-    d = load(run["recorder"].path, ["twist"], t_start=t_settle)
+    d = load(run.recorder.path, ["twist"], t_start=t_settle)
     edges = np.linspace(0, d["time"].size - 1, inert["windows"] + 1).astype(int)
     t_mid = 0.5 * (d["time"][edges[:-1]] + d["time"][edges[1:]])
     rates = [winding_rate(d["time"][a : b + 1], d["twist"][a : b + 1, w]) for a, b in zip(edges[:-1], edges[1:])]
@@ -201,7 +201,7 @@ def run_switching(cfg, sweep_time, ctx) -> dict:
     nsteps -= nsteps % every
     run = simulate(params, nsteps, every, path=ctx.path("timeseries", f"ac_switching_sweep{sweep_time:g}.h5"),
                    progress=not ctx.quiet, desc=f"switching, sweep {sweep_time:g}", ctx=ctx)
-    d = load(run["recorder"].path, ["twist"])
+    d = load(run.recorder.path, ["twist"])
     t, psi = d["time"], d["twist"][:, w]
     rate = top / (sweep_time * d_omega_c)  # di / d tau, tau = d_omega_c t
     beta_c = junction.junction_beta_c(inert["C"] * cfg["n_half"], d_omega_c, cfg["k"])

@@ -119,7 +119,7 @@ def run_case(cfg, N, kind, ctx, seed) -> dict:
 
     det = simulate(_params(cfg, N, kind, False, seed), int(cfg["t_deterministic"] / cfg["dt"]),
                    record_every=max(1, int(cfg["t_deterministic"] / cfg["dt"]) // 50), progress=False, ctx=ctx)
-    ledger_det = _ledger_rel_error(load(det["recorder"], ["ledger_error", "energy_stored", "Q_L", "Q_R"]))
+    ledger_det = _ledger_rel_error(load(det.recorder, ["ledger_error", "energy_stored", "Q_L", "Q_R"]))
 
     return {
         "N": N, "kind": kind,

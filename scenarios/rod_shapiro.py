@@ -118,7 +118,7 @@ def run_point(cfg, ratio, ctx, record: bool = True) -> dict:
     nsteps = (n_settle + cfg["periods"]) * steps_per_period
     path = ctx.path("timeseries", f"shapiro_drive{ratio:.4f}.h5") if record else None
     run = simulate(params, nsteps, record_every, path=path, progress=False, ctx=ctx)
-    d = load(path if record else run["recorder"], ["twist"], t_start=(n_settle - 0.01) * period)
+    d = load(path if record else run.recorder, ["twist"], t_start=(n_settle - 0.01) * period)
     return {"d_omega": ratio * d_omega_c, "drive_ratio": ratio,
             "winding_rate": winding_rate(d["time"], d["twist"][:, w]), "w_d": w_d, "d_omega_c": d_omega_c}
 

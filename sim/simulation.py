@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -107,6 +108,30 @@ class System(Protocol):
     def advance(self, state, nsteps: int) -> None: ...
 
     def observe(self, state, initial, names=None) -> dict: ...
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """How one ``Simulation.run_to`` went. status: 'completed' (or 'completed earlier': the files
+    were completed by an earlier run and nothing ran); steps: steps taken; wall_time (s);
+    steps_per_s; stop_reason: the stop condition's reason, None when the run reached its end."""
+
+    status: str
+    steps: int
+    wall_time: float
+    steps_per_s: float
+    stop_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``run_recorded`` returns: the final ``state`` (None when the files were completed by
+    an earlier run), the ``info`` and the ``recorder`` (``TimeSeriesWriter``, ``MemoryRecorder``,
+    ``ReplicaRecorders``, or a ``CompletedEarlier`` naming the file)."""
+
+    state: object
+    info: RunInfo
+    recorder: object
 
 
 # ---------------------------------------------------------------------------- reporters
@@ -329,15 +354,15 @@ class Simulation:
         for r in due:
             r.report(self, snap)
 
-    def run(self, nsteps: int) -> dict:
+    def run(self, nsteps: int) -> RunInfo:
         """Advance ``nsteps`` steps from the current state; see :meth:`run_to`."""
         if nsteps < 0:
             raise ValueError(f"nsteps = {nsteps!r} is out of range; allowed: nsteps >= 0")
         return self.run_to(self.state.step + int(nsteps))
 
-    def run_to(self, end: int) -> dict:
-        """Advance to step ``end`` or until a stop condition holds; return {'status', 'steps',
-        'wall_time' (s, every run_to of this object), 'steps_per_s', 'stop_reason'}."""
+    def run_to(self, end: int) -> RunInfo:
+        """Advance to step ``end`` or until a stop condition holds (``RunInfo``; its wall_time
+        counts every run_to of this object)."""
         start = self.start_step = self.state.step
         status = "completed"
         between_steps = True  # False while the state may be half-updated (inside advance)
@@ -374,13 +399,13 @@ class Simulation:
             for r in self.reporters:
                 r.close(self, status)
         steps = self.state.step - start
-        return {"status": status, "steps": steps, "wall_time": self.wall_time, "stop_reason": self.stop_reason,
-                "steps_per_s": steps / run_time if run_time > 0 else float("inf")}
+        return RunInfo(status, steps, self.wall_time, steps / run_time if run_time > 0 else float("inf"),
+                       self.stop_reason)
 
 
 def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bool = True, desc: str = "steps",
                  ctx=None, attrs: dict | list | None = None, time_units: str = "time", observables=None,
-                 start=None) -> dict:
+                 start=None) -> RunResult:
     """Run ``system`` for ``nsteps`` steps, recording every ``record_every`` to ``path`` (HDF5) or memory.
 
     observables: the names recorded (None: all of ``system.observables``); the loop asks the
@@ -399,8 +424,8 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
     steps when the run context ``ctx`` (``sim.scenario.RunContext``) sets it, and always when it
     stops early (wall time, Ctrl-C, SIGTERM); it honours ``ctx``'s wall-time deadline and
     resuming: a file (a batch's files) already completed is not run again (its state is then
-    None), and one with a checkpoint continues from it. Returns {"state", "info",
-    "recorder"} and adds the work done to ``ctx``'s counters.
+    None), and one with a checkpoint continues from it. Returns a ``RunResult`` and adds the
+    work done to ``ctx``'s counters.
     """
     from pathlib import Path
 
@@ -423,7 +448,7 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
             raise ValueError(f"path names {len(paths)} files; allowed: one per replica ({replicas})")
         ckpt = paths[0].with_suffix(".ckpt.npz")
         if resume and all(_completed(p) for p in paths):
-            return {"state": None, "info": {"status": "completed earlier", "wall_time": 0.0}, "recorder": _Done(paths[0])}
+            return RunResult(None, RunInfo("completed earlier", 0, 0.0, 0.0), CompletedEarlier(paths[0]))
         frames = None
         if resume and checkpoint.exists(ckpt):
             state, initial, frames, extra = checkpoint.load(ckpt, type(system.initial_state()))
@@ -462,8 +487,8 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
         checkpoint.remove(ckpt)
     if ctx is not None:
         ctx.ring_steps += float(sim.state.step - first) * getattr(system.params, "N", 1) * replicas
-        ctx.kernel_time += info["wall_time"]
-    return {"state": sim.state, "info": info, "recorder": recorder}
+        ctx.kernel_time += info.wall_time
+    return RunResult(sim.state, info, recorder)
 
 
 def _completed(path) -> bool:
@@ -508,8 +533,8 @@ def _rebuild(path, frames: int | None, writer, names: list[str], exc: OSError):
     return recorder, frames
 
 
-class _Done:
-    """Stands in for the recorder of a file completed by an earlier run."""
+class CompletedEarlier:
+    """Stands in for the recorder of a file completed by an earlier run (``path``: the file)."""
 
     def __init__(self, path):
         self.path = path

@@ -63,26 +63,26 @@ def test_a_steady_state_stopped_by_wall_time_resumes_to_the_same_steady_state(tm
     system = NetworkSystem(params)
     dt = system.params.dt
     whole = steady_state(params, rtol=1e-10, system=system)
-    assert whole["steps"] > 50
+    assert whole.steps > 50
     ckpt = tmp_path / "ss.ckpt.npz"
     with pytest.raises(WalltimeReached):  # a deadline already past: stops after the first check, checkpointed
         steady_state(params, rtol=1e-10, system=system, checkpoint_path=ckpt, ctx=_ctx(deadline=time.monotonic()))
     stopped, _, _, _ = checkpoint.load(ckpt, NetworkState)
-    assert 0 < stopped.step < whole["steps"]
+    assert 0 < stopped.step < whole.steps
     resumed = steady_state(params, rtol=1e-10, system=system, checkpoint_path=ckpt, ctx=_ctx(resume=True))
-    assert resumed["steps"] == whole["steps"] and resumed["time"] == whole["steps"] * dt
-    assert np.array_equal(resumed["T"], whole["T"]) and resumed["criterion"] == whole["criterion"]
+    assert resumed.steps == whole.steps and resumed.time == whole.steps * dt
+    assert np.array_equal(resumed.T, whole.T) and resumed.criterion == whole.criterion
     # the steady state found is kept: resuming again returns it without a step
     ctx = _ctx(resume=True)
     again = steady_state(params, rtol=1e-10, system=system, checkpoint_path=ckpt, ctx=ctx)
-    assert ctx.ring_steps == 0.0 and np.array_equal(again["T"], whole["T"]) and again["steps"] == whole["steps"]
+    assert ctx.ring_steps == 0.0 and np.array_equal(again.T, whole.T) and again.steps == whole.steps
 
 
 def test_a_network_run_records_only_the_names_asked_for_and_they_match_the_full_record(tmp_path):
     params = _quad_params(noise=True, seed=4)
     system = NetworkSystem(params)
-    full = simulate_network(params, 300, 10, system=system)["recorder"].data
-    some = simulate_network(params, 300, 10, system=system, observables=["T", "ledger_error"])["recorder"].data
+    full = simulate_network(params, 300, 10, system=system).recorder.data
+    some = simulate_network(params, 300, 10, system=system, observables=["T", "ledger_error"]).recorder.data
     assert set(some) == {"T", "ledger_error"} and len(some["T"]) == 31
     for name in some:
         assert np.array_equal(some[name], full[name]), name
@@ -92,7 +92,7 @@ def test_a_network_run_records_only_the_names_asked_for_and_they_match_the_full_
 def test_a_network_run_started_from_a_given_state_records_from_there(tmp_path):
     params = _quad_params(noise=True, seed=5)
     system = NetworkSystem(params)
-    whole = simulate_network(params, 400, 10, system=system)["recorder"].data
+    whole = simulate_network(params, 400, 10, system=system).recorder.data
 
     def burned_in():
         st = system.initial_state()
@@ -100,5 +100,5 @@ def test_a_network_run_started_from_a_given_state_records_from_there(tmp_path):
         return st
 
     run = simulate_network(params, 300, 10, system=system, start=burned_in)
-    assert run["recorder"].steps[0] == 100 and run["recorder"].steps[-1] == 400
-    assert np.array_equal(run["recorder"].data["T"], whole["T"][10:])
+    assert run.recorder.steps[0] == 100 and run.recorder.steps[-1] == 400
+    assert np.array_equal(run.recorder.data["T"], whole["T"][10:])

@@ -60,7 +60,7 @@ def stiff_steps(h_over_R: float, run_euler_max: int) -> dict:
     net, _ = drag_network(R, 2 * R, h_over_R * R, "SiC")
     p = NetworkParams(net, ["thermostat", "thermostat", "free", "free"], [350.0, 300.0], environment=False)
     ss = steady_state(p, rtol=1e-6)
-    sys_ = ss["system"]
+    sys_ = ss.system
     T0 = p.T_init
     A = sys_.rates(T0)["A"][2:, 2:] / p.C[2:, None]
     lam = np.sort(np.abs(np.linalg.eigvals(A).real))
@@ -80,9 +80,9 @@ def stiff_steps(h_over_R: float, run_euler_max: int) -> dict:
                 break
             T[2:] += dt_e * r["P"][2:] / p.C[2:]
             n_run += 1
-    return {"h_over_R": h_over_R, "stiffness": float(lam[-1] / lam[0]), "ros2_steps": ss["steps"],
-            "ros2_dt_s": ss["dt"], "euler_dt_s": dt_e, "euler_steps_estimated": n_est, "euler_steps_run": n_run,
-            "ratio": (n_run or n_est) / ss["steps"]}
+    return {"h_over_R": h_over_R, "stiffness": float(lam[-1] / lam[0]), "ros2_steps": ss.steps,
+            "ros2_dt_s": ss.dt, "euler_dt_s": dt_e, "euler_steps_estimated": n_est, "euler_steps_run": n_run,
+            "ratio": (n_run or n_est) / ss.steps}
 
 
 def main(quick: bool = False) -> str:

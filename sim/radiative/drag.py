@@ -103,12 +103,12 @@ def drag_dynamics(net: Network, T1: float, T2: float, rtol: float, rtol_spectra:
     p = NetworkParams(net, ["thermostat", "thermostat", "free", "free"], [T1, T2], environment=False,
                       rtol_spectra=rtol_spectra)
     ss = steady_state(p, rtol=rtol, max_steps=200_000)
-    P = ss["rates"]["P"]
+    P = ss.rates["P"]
     J = float(-P[0])
-    dT = float(ss["T"][2] - ss["T"][3])
-    return {"T": ss["T"], "J": J, "J2": float(-P[1]), "dT_passive": dT, "R_D": dT / J, "steps": ss["steps"],
-            "time": ss["time"], "tau_relax": ss["tau_relax"], "dt": ss["dt"], "criterion": ss["criterion"], "round_off_limited": ss["round_off_limited"],
-            "stiffness": float(ss["tau_relax"] / ss["system"].relaxation_times(ss["T"])[-1])}
+    dT = float(ss.T[2] - ss.T[3])
+    return {"T": ss.T, "J": J, "J2": float(-P[1]), "dT_passive": dT, "R_D": dT / J, "steps": ss.steps,
+            "time": ss.time, "tau_relax": ss.tau_relax, "dt": ss.dt, "criterion": ss.criterion, "round_off_limited": ss.round_off_limited,
+            "stiffness": float(ss.tau_relax / ss.system.relaxation_times(ss.T)[-1])}
 
 
 def drag_linear(net: Network, T1: float, T2: float, rtol: float = 1e-10) -> dict:

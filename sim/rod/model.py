@@ -15,9 +15,10 @@ import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.interpolate import PchipInterpolator
 
-from sim.schedule import make_schedule
+from sim.schedule import Schedule, make_schedule
 from sim.validation import (
     check_choice,
     check_finite,
@@ -211,18 +212,18 @@ class RodParams:
     """
 
     N: int = 16
-    C: object = 50.0
-    K: object = 1.0
+    C: ArrayLike = 50.0
+    K: ArrayLike = 1.0
     m: int = 1
     torque: str = "sine"
-    law: object = field(default_factory=Linear)
-    g: object = 0.0
+    law: Linear | Power | Rotor | Table | str | dict = field(default_factory=Linear)
+    g: ArrayLike = 0.0
     k_L: float = 0.5
     k_R: float = 0.5
-    T_L: object = 1.1
-    T_R: object = 0.9
-    T_init: object = None
-    theta_init: object = None
+    T_L: float | Schedule | dict = 1.1
+    T_R: float | Schedule | dict = 0.9
+    T_init: ArrayLike | None = None
+    theta_init: ArrayLike | None = None
     dt: float = 0.5
     noise: bool = True
     seed: int = 0

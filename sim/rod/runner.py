@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -10,11 +11,18 @@ import numpy as np
 from sim.io import MemoryRecorder
 from sim.rod.model import RodParams
 from sim.rod.system import Rod
-from sim.simulation import run_recorded
+from sim.simulation import RunResult, run_recorded
+
+
+@dataclass(frozen=True)
+class RodRun(RunResult):
+    """``simulate``'s result: a ``sim.simulation.RunResult`` and the ``rod`` (``Rod``) it ran."""
+
+    rod: Rod
 
 
 def simulate(params: RodParams, nsteps: int, record_every: int, path: str | Path | list | None = None,
-             progress: bool = True, desc: str = "rod", ctx=None, seeds=None) -> dict:
+             progress: bool = True, desc: str = "rod", ctx=None, seeds=None) -> RodRun:
     """Run ``params`` for ``nsteps`` steps, recording every ``record_every`` steps.
 
     path: HDF5 file to stream to (None: keep the record in memory, for short runs).
@@ -23,7 +31,8 @@ def simulate(params: RodParams, nsteps: int, record_every: int, path: str | Path
     would write it (bit for bit; its ``params`` attribute carries the replica's seed).
     ctx: a ``sim.scenario.RunContext``: its work counters are updated, and its checkpoint,
     wall-time and resume settings apply (see ``sim.simulation.run_recorded``).
-    Returns {"rod", "state", "info", "recorder"}.
+    Returns a ``RodRun``: ``rod``, ``state`` (None if the files were completed earlier),
+    ``info`` (``sim.simulation.RunInfo``), ``recorder``.
     """
     rod = Rod(params, seeds)
     attrs = {"system": "rod", "params": params.to_dict()}
@@ -31,7 +40,7 @@ def simulate(params: RodParams, nsteps: int, record_every: int, path: str | Path
         attrs = [attrs | {"params": params.to_dict() | {"seed": int(s)}} for s in seeds]
     run = run_recorded(rod, nsteps, record_every, path=path, progress=progress, desc=desc, ctx=ctx,
                        attrs=attrs, time_units="reduced time")
-    return {"rod": rod} | run
+    return RodRun(run.state, run.info, run.recorder, rod)
 
 
 def load(source, names: list[str], t_start: float = 0.0) -> dict:

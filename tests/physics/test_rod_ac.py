@@ -28,8 +28,8 @@ def test_overdamped_weak_link_winds_at_the_adler_frequency(m):
     expected = float(adler_frequency(d_omega, d_omega_c, m))
     t_total = 200 + 10 * 2 * np.pi / expected
     run = simulate(p, int(t_total / 0.1), record_every=50, progress=False)
-    t = np.asarray(run["recorder"].times)
-    psi = m * run["recorder"].data["twist"][:, 3]
+    t = np.asarray(run.recorder.times)
+    psi = m * run.recorder.data["twist"][:, 3]
     keep = t > 200
     assert winding_rate(t[keep], psi[keep]) == pytest.approx(expected, rel=0.02)
 
@@ -37,8 +37,8 @@ def test_overdamped_weak_link_winds_at_the_adler_frequency(m):
 def test_locked_weak_link_carries_the_dc_current():
     p = _weak_link_rod(0.7)
     run = simulate(p, 60_000, record_every=100, progress=False)
-    d = run["recorder"].data
-    t = np.asarray(run["recorder"].times)
+    d = run.recorder.data
+    t = np.asarray(run.recorder.times)
     keep = t > 2000
     assert abs(winding_rate(t[keep], d["twist"][keep, 3])) < 1e-6
     J = winding_rate(t[keep], d["link_heat"][keep, 3])

@@ -16,8 +16,8 @@ def within_sigma(measured, expected, stderr, k=4.0):
 def _steady(params, t_total, record_every=200):
     """Run to t_total; currents are rates over the second half (averaging the standing waves)."""
     run = simulate(params, int(t_total / params.dt), record_every=record_every, progress=False)
-    d = run["recorder"].data
-    t = np.asarray(run["recorder"].times)
+    d = run.recorder.data
+    t = np.asarray(run.recorder.times)
     last = t >= 0.5 * t[-1]
     rate = lambda q: (q[last][-1] - q[last][0]) / (t[last][-1] - t[last][0])  # noqa: E731
     driven = params.T_L.T0 != params.T_R.T0
@@ -97,8 +97,8 @@ def test_equilibrium_gibbs_statistics_and_zero_current(rod_params):
     C, T = 50.0, 1.0
     p = rod_params(N=4, C=C, T_L=T, T_R=T, noise=True, seed=12)
     run = simulate(p, 1_600_000, record_every=100, progress=False)
-    d = run["recorder"].data
-    t = np.asarray(run["recorder"].times)
+    d = run.recorder.data
+    t = np.asarray(run.recorder.times)
     keep = t > 5_000
     E_end = d["T"][keep, 0] * C
     mean = block_average(E_end)

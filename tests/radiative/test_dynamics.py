@@ -108,10 +108,10 @@ def test_steady_state_matches_linear_solve_for_small_drive(quad):
     A = L[2:, 2:]
     b = G[2:, :2] @ np.array([300.01, 299.99])
     T_lin = np.linalg.solve(A, b)
-    dev = ss["T"][2:] - 300.0
+    dev = ss.T[2:] - 300.0
     # nonlinearity ~ (0.01 K / 300 K) relative to the deviations; quadrature 1e-8
     np.testing.assert_allclose(dev, T_lin - 300.0, rtol=1e-3, atol=1e-9)
-    assert ss["criterion"] < 1e-12 and ss["steps"] > 0 and ss["time"] == pytest.approx(ss["steps"] * ss["dt"])
+    assert ss.criterion < 1e-12 and ss.steps > 0 and ss.time == pytest.approx(ss.steps * ss.dt)
 
 
 def test_ledger_closes_and_entropy_grows(quad):
@@ -120,7 +120,7 @@ def test_ledger_closes_and_entropy_grows(quad):
     p = NetworkParams(quad, ["thermostat", "free", "free", "thermostat"], [ramp, 300.0], T_init=320.0,
                       environment=True, T_env=290.0)
     out = simulate_network(p, 400, 20)
-    d = out["recorder"].data
+    d = out.recorder.data
     scale = np.abs(d["Q_thermostat"]).sum(axis=1).max() + np.abs(d["Q_env"]).sum(axis=1).max()
     assert scale > 0
     assert np.abs(d["ledger_error"]).max() < 1e-12 * (scale + np.abs(p.C * p.T_init).sum() * 1e-4)
@@ -152,13 +152,13 @@ def test_a_long_run_far_past_the_explicit_limit_stays_bounded_and_lands_on_the_s
     for f in (1e4, 1.0):
         p = NetworkParams(quad, roles, [350.0, 300.0], dt=f * tau_fast, **kw)
         out = simulate_network(p, 3000, 1, system=NetworkSystem(p, tables=s0.tables))
-        T[f] = np.asarray(out["recorder"].data["T"])
-        d = out["recorder"].data
+        T[f] = np.asarray(out.recorder.data["T"])
+        d = out.recorder.data
         scale = np.abs(d["Q_thermostat"]).sum(axis=1).max() + np.abs(d["Q_env"]).sum(axis=1).max()
         assert np.abs(d["ledger_error"]).max() < 1e-12 * (scale + np.abs(p.C * p.T_init).sum())
-    distance = np.abs(T[1e4] - ss["T"]).max(axis=1)
+    distance = np.abs(T[1e4] - ss.T).max(axis=1)
     assert np.all(np.isfinite(T[1e4])) and np.all(np.diff(distance) < 1e-9)
-    np.testing.assert_allclose(T[1e4][-1], ss["T"], rtol=1e-10)
+    np.testing.assert_allclose(T[1e4][-1], ss.T, rtol=1e-10)
     assert T[1e4].max() > 350.0 + 10  # the overshoot this test documents (see the docstring)
     assert T[1.0].min() >= 250.0 - 1e-9 and T[1.0].max() <= 350.0 + 1e-9
 
@@ -167,7 +167,7 @@ def test_thermostat_schedule_is_followed(dimer):
     sched = Schedule("sinusoid", T0=310.0, amplitude=8.0, w=2 * np.pi * 50.0)
     p = NetworkParams(dimer, ["thermostat", "free"], [sched], environment=False, dt=1e-4)
     out = simulate_network(p, 400, 10)
-    rec = out["recorder"]
+    rec = out.recorder
     np.testing.assert_allclose(rec.data["T"][:, 0], sched.at(np.array(rec.times)), rtol=1e-13)
     # the free particle follows with a lag: it is driven, bounded by the thermostat's range
     Tf = rec.data["T"][:, 1]

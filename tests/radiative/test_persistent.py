@@ -132,7 +132,7 @@ def hall_steady_states(tmp_path_factory):
         net = Network(SQUARE, R, "InSb", B=B, cache_dir=cache)
         params = NetworkParams(net, roles=["thermostat", "free", "thermostat", "free"], thermostats=[301.0, 299.0],
                                T_init=300.0, environment=False)
-        out[B] = (steady_state(params, rtol=1e-10)["T"], net)
+        out[B] = (steady_state(params, rtol=1e-10).T, net)
     return out
 
 

@@ -56,7 +56,7 @@ def test_a_batch_stopped_at_its_wall_time_resumes_bit_identically(rod_params, tm
         _same(a, b)
     assert not cut[0].with_suffix(".ckpt.npz").exists()
     # resumed again: every file is complete, nothing runs
-    assert simulate(params, 6000, 100, path=cut, progress=False, seeds=SEEDS, ctx=ctx)["state"] is None
+    assert simulate(params, 6000, 100, path=cut, progress=False, seeds=SEEDS, ctx=ctx).state is None
 
 
 def test_a_runaway_in_a_batch_names_its_replica(rod_params):

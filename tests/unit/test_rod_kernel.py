@@ -155,7 +155,7 @@ def test_chunking_does_not_change_the_trajectory(rod_params):
 def test_energy_ledger_closes_to_round_off(rod_params, noise):
     run = simulate(rod_params(N=32, noise=noise, g=0.2, T_L=Schedule("sinusoid", T0=1.1, amplitude=0.3, w=0.01)),
                    200_000, record_every=5000, progress=False)
-    d = run["recorder"].data
+    d = run.recorder.data
     scale = d["energy_stored"].max()
     assert np.abs(d["ledger_error"]).max() / scale < 1e-12
     assert abs(d["Q_L"][-1]) > 1.0  # heat did flow: the ledger is not trivially zero
@@ -212,7 +212,7 @@ def test_hdf5_record_has_named_dimensions_and_units(rod_params, tmp_path):
     import h5py
 
     run = simulate(rod_params(N=6), 1000, record_every=100, path=tmp_path / "r.h5", progress=False)
-    assert run["info"]["status"] == "completed"
+    assert run.info.status == "completed"
     with h5py.File(tmp_path / "r.h5") as f:
         assert f["T"].shape == (11, 6) and f["twist"].shape == (11, 5)
         assert f["T"].dims[0][0].name == "/time" and f["T"].dims[1][0].name == "/ring"

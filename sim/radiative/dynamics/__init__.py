@@ -3,8 +3,8 @@
     params = NetworkParams(net, roles=["thermostat", "thermostat", "free", "free"],
                            thermostats=[350.0, 300.0], environment=False)
     system = NetworkSystem(params)                 # tables, dt, validation
-    out = simulate_network(params, nsteps, record_every, path="run.h5")
-    ss = steady_state(params, rtol=1e-6)           # {"state", "T", "time", "steps", ...}
+    out = simulate_network(params, nsteps, record_every, path="run.h5")   # NetworkRun: .state, .info, .recorder
+    ss = steady_state(params, rtol=1e-6)           # SteadyState: .T, .time, .steps, .rates, ...
 
 Each particle is either *thermostated* (its temperature follows a ``Schedule``; the power
 its thermostat supplies is recorded) or *free*:
@@ -62,11 +62,11 @@ from sim.radiative.dynamics.model import (
            NetworkParams,
            NetworkState,
 )
-from sim.radiative.dynamics.runner import simulate_network
-from sim.radiative.dynamics.steady import SteadyCriterion, steady_state
+from sim.radiative.dynamics.runner import NetworkRun, simulate_network
+from sim.radiative.dynamics.steady import SteadyCriterion, SteadyState, steady_state
 from sim.radiative.dynamics.system import NetworkSystem
 from sim.radiative.dynamics.tables import auto_grid, build_tables
 
 __all__ = ["DENSE_MIN", "GAMMA", "KB", "OBSERVABLES", "ROLES", "TABLE_RTOL", "NetworkParams", "NetworkState",
-           "NetworkSystem", "SteadyCriterion", "advance_kernel", "auto_grid", "build_tables", "simulate_network",
+           "NetworkRun", "NetworkSystem", "SteadyCriterion", "SteadyState", "advance_kernel", "auto_grid", "build_tables", "simulate_network",
            "steady_state"]

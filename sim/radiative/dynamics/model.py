@@ -7,6 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import constants as sc
 
 from sim.radiative.network import Network
@@ -43,16 +44,16 @@ class NetworkParams:
     """
 
     network: Network
-    roles: tuple
+    roles: tuple[str, ...] | list[str] | str
     thermostats: tuple = ()
-    T_init: object = None
-    C: object = None
+    T_init: ArrayLike | None = None
+    C: ArrayLike | None = None
     environment: bool = True
     T_env: float = 300.0
     dt: float | None = None
     noise: bool = False
     seed: int = 0
-    T_grid: object = None
+    T_grid: tuple[float, float] | ArrayLike | None = None
     rtol_spectra: float = TABLE_RTOL
 
     def __post_init__(self):

@@ -3,6 +3,8 @@ to the fixed point along the slowest mode is below rtol (``SteadyCriterion``, a 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import math
 
 import numpy as np
@@ -11,6 +13,25 @@ from sim.radiative.dynamics.model import NetworkParams, NetworkState
 from sim.radiative.dynamics.system import NetworkSystem
 from sim.simulation import Checkpointer, Deadline, ProgressBar, Simulation, StopWhen
 from sim.validation import check_positive
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """``steady_state``'s result. state: the final ``NetworkState``; T (N,) K; time (s) and steps
+    from the initial state; criterion: its final value; round_off_limited: stopped on the
+    criterion's round-off floor; tau_relax (s): the slowest relaxation time there; dt (s);
+    rates: ``NetworkSystem.rates`` at T; system: the ``NetworkSystem``."""
+
+    state: NetworkState
+    T: np.ndarray
+    time: float
+    steps: int
+    criterion: float
+    round_off_limited: bool
+    tau_relax: float
+    dt: float
+    rates: dict
+    system: NetworkSystem
 
 
 class SteadyCriterion:
@@ -57,19 +78,17 @@ class SteadyCriterion:
 def steady_state(params: NetworkParams, rtol: float = 1e-6, max_steps: int = 1_000_000, check_every: int = 1,
                  system: NetworkSystem | None = None, state: NetworkState | None = None,
                  round_off_floor: float = 1e-9, checkpoint_path=None, ctx=None, progress: bool = False,
-                 desc: str = "steady state") -> dict:
+                 desc: str = "steady state") -> SteadyState:
     """Run the (noise-free) dynamics until max_free |dT_i/dt| tau_relax / T_i < rtol.
 
     tau_relax: the slowest relaxation time of the free block at the current state
-    (``NetworkSystem.relaxation_times``). Returns {"state", "T" (N,) K, "time" (s),
-    "steps", "criterion" (the final value), "tau_relax" (s), "dt" (s), "rates" (see
-    ``NetworkSystem.rates`` at the final state), "system"}. Raises ValueError for a noisy
+    (``NetworkSystem.relaxation_times``). Returns a ``SteadyState``. Raises ValueError for a noisy
     run, a network without free particles, or a free network that is isolated (no
     thermostat, no environment: its energy is conserved and nothing drives it);
     RuntimeError if max_steps pass first. An rtol below the criterion's round-off floor
     (~ 1e-16 x the stiffness ratio) is met as far as it can be: when the criterion stops
     falling for 5 relaxation times while below ``round_off_floor``, the run stops with
-    "round_off_limited": True (else RuntimeError).
+    ``round_off_limited`` True (else RuntimeError).
 
     The search runs in the shared loop (``sim.simulation``) with the criterion as its stop
     condition. checkpoint_path: where it checkpoints (every ``ctx.checkpoint_every`` steps
@@ -112,6 +131,5 @@ def steady_state(params: NetworkParams, rtol: float = 1e-6, max_steps: int = 1_0
     if checkpoint_path is not None:  # the steady state found is kept: a resumed scenario returns it
         sim.save_checkpoint()
     steps = sim.state.step - sim.initial.step
-    return {"state": sim.state, "T": sim.state.T.copy(), "time": steps * system.params.dt, "steps": steps,
-            "criterion": crit.value, "round_off_limited": crit.limited, "tau_relax": crit.tau, "dt": system.params.dt,
-            "rates": crit.rates, "system": system}
+    return SteadyState(sim.state, sim.state.T.copy(), steps * system.params.dt, steps, crit.value, crit.limited,
+                       crit.tau, system.params.dt, crit.rates, system)
