@@ -52,9 +52,14 @@ def measure(name: str, full: bool) -> dict | None:
     (DOCS / "figures").mkdir(exist_ok=True)
     for fig in figures:
         shutil.copy(out / "figures" / fig, DOCS / "figures" / fig)
-    return {"wall_s": round(wall, 1), "disk_mb": round(disk_mb(out), 2),
-            "verdict": scenario.verdict_line(name, summary), "machine": machine(),
-            "date": time.strftime("%Y-%m-%d"), "figures": figures}
+    return {
+        "wall_s": round(wall, 1),
+        "disk_mb": round(disk_mb(out), 2),
+        "verdict": scenario.verdict_line(name, summary),
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+        "figures": figures,
+    }
 
 
 def main(argv=None) -> int:

@@ -24,43 +24,76 @@ at h = 3R (above G13), 8.3e-16 at 5R, against 9.3e-22 (dipole, 5R).
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from sim.config_keys import Key
-from sim.radiative.drag import (MODEL_KEYS, PAPER_GEOMETRY, check_model_config, drag_network, model_at,
-                                sign_change_roots, touching)
-from sim.radiative.materials import PRESETS
 from scenarios.drag_sic import DIMER_KEYS, check_h_grids, h_axis
+from sim.config_keys import Key
+from sim.radiative.drag import (
+    MODEL_KEYS,
+    PAPER_GEOMETRY,
+    check_model_config,
+    drag_network,
+    model_at,
+    sign_change_roots,
+    touching,
+)
+from sim.radiative.materials import PRESETS
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save
 
 PAIRS = {"G12": (0, 1), "G13": (0, 2), "G14": (0, 3), "G23": (1, 2), "G24": (1, 3), "G34": (2, 3)}
-LABELS = {"G12": " SiC-Au (drive)", "G13": " SiC-Au facing", "G14": " SiC-SiC diagonal",
-          "G23": " Au-Au diagonal", "G24": " Au-SiC facing", "G34": " Au-SiC (passive)"}
+LABELS = {
+    "G12": " SiC-Au (drive)",
+    "G13": " SiC-Au facing",
+    "G14": " SiC-SiC diagonal",
+    "G23": " Au-Au diagonal",
+    "G24": " Au-SiC facing",
+    "G34": " Au-SiC (passive)",
+}
 # coinciding pairs (G12 = G34, G13 = G24): a wide pale line under a thin dashed/dotted one
-STYLES = {"G12": {"ls": "-", "lw": 4, "alpha": 0.35}, "G34": {"ls": "--", "lw": 1.2},
-          "G13": {"ls": "-", "lw": 4, "alpha": 0.35}, "G24": {"ls": ":", "lw": 1.5, "marker": "x", "ms": 4},
-          "G14": {"ls": "-", "lw": 1.2, "marker": "o", "ms": 3}, "G23": {"ls": "-.", "lw": 1.2}}
+STYLES = {
+    "G12": {"ls": "-", "lw": 4, "alpha": 0.35},
+    "G34": {"ls": "--", "lw": 1.2},
+    "G13": {"ls": "-", "lw": 4, "alpha": 0.35},
+    "G24": {"ls": ":", "lw": 1.5, "marker": "x", "ms": 4},
+    "G14": {"ls": "-", "lw": 1.2, "marker": "o", "ms": 3},
+    "G23": {"ls": "-.", "lw": 1.2},
+}
 
 KEYS = {
     **DIMER_KEYS,
     "T": Key("temperature of the pair conductances G_ij", unit="K", low=0, low_open=True),
     **MODEL_KEYS,
     "n_h_multipole": Key("points of the multipole rows' h grid", "integer", low=2),
-    "materials": Key("materials of particles 1-4 (drive dimer 1, 2; passive 3 facing 1, 4 facing 2)", "choices",
-                     choices=tuple(PRESETS), length=4),
+    "materials": Key(
+        "materials of particles 1-4 (drive dimer 1, 2; passive 3 facing 1, 4 facing 2)",
+        "choices",
+        choices=tuple(PRESETS),
+        length=4,
+    ),
 }
 
 
 def defaults(quick: bool) -> dict:
-    return {"R": 100e-9, "T": 300.0,
-            # model of every d but contact (d = 2R: dipole, PAPER_GEOMETRY); lmax null = automatic order
-            "model": "multipole", "lmax": None, "order_rtol": 1e-4,
-            "d_over_R": [2.0, 3.0], "h_min_over_R": 2.0, "h_max": 5e-6, "n_h": 12 if quick else 40,
-            # multipole rows' h grid (drag-sic-au's multipole grid by default: shared spectra)
-            "h_min_multipole_over_R": 3.0, "n_h_multipole": 4 if quick else 10,
-            "boundary_rtol": 1e-3,  # relative tolerance in h of the bracketed sign changes
-            "materials": ["SiC", "Au", "Au", "SiC"]}
+    return {
+        "R": 100e-9,
+        "T": 300.0,
+        # model of every d but contact (d = 2R: dipole, PAPER_GEOMETRY); lmax null = automatic order
+        "model": "multipole",
+        "lmax": None,
+        "order_rtol": 1e-4,
+        "d_over_R": [2.0, 3.0],
+        "h_min_over_R": 2.0,
+        "h_max": 5e-6,
+        "n_h": 12 if quick else 40,
+        # multipole rows' h grid (drag-sic-au's multipole grid by default: shared spectra)
+        "h_min_multipole_over_R": 3.0,
+        "n_h_multipole": 4 if quick else 10,
+        "boundary_rtol": 1e-3,  # relative tolerance in h of the bracketed sign changes
+        "materials": ["SiC", "Au", "Au", "SiC"],
+    }
 
 
 def _conductances(cfg, m, dR, model):
@@ -69,12 +102,39 @@ def _conductances(cfg, m, dR, model):
 
     def G(h, lmax=None):
         if h not in memo:
-            net, _ = drag_network(R, dR * R, h, cfg["materials"], model=model, order_rtol=m["order_rtol"],
-                                  lmax=m["lmax"] if model == "multipole" and lmax is None else lmax)
+            net, _ = drag_network(
+                R,
+                dR * R,
+                h,
+                cfg["materials"],
+                model=model,
+                order_rtol=m["order_rtol"],
+                lmax=m["lmax"] if model == "multipole" and lmax is None else lmax,
+            )
             memo[h] = (np.asarray(net.conductance(cfg["T"], rtol=1e-8)), net.lmax)
         return memo[h]
 
     return G
+
+
+def _drag_numerator(g) -> float:
+    """G13 G24 - G14 G23: the sign of Eq. 12's drag."""
+    return g[0, 2] * g[1, 3] - g[0, 3] * g[1, 2]
+
+
+def _diagonal_excess(g) -> float:
+    """G14 - G13: where the diagonal coupling wins."""
+    return g[0, 3] - g[0, 2]
+
+
+def _between(conductances, h_grid, orders, quantity, h) -> float:
+    """``quantity`` of the conductance matrix at a separation h between grid points; with an
+    automatic order (``orders`` per grid point, else None) the larger of the neighbours'."""
+    L = None
+    if orders is not None:
+        k = int(np.searchsorted(h_grid, h))
+        L = max(orders[k - 1], orders[k])
+    return quantity(conductances(h, L)[0])
 
 
 def check_config(cfg: dict) -> dict:
@@ -84,13 +144,20 @@ def check_config(cfg: dict) -> dict:
     return m
 
 
-@scenario("conductance-vs-h", "pair conductances at 300 K vs h, crossed SiC/Au dimers (Ben-Abdallah's Fig. 3)",
-          defaults, KEYS, check_config)
+@scenario(
+    "conductance-vs-h",
+    "pair conductances at 300 K vs h, crossed SiC/Au dimers (Ben-Abdallah's Fig. 3)",
+    defaults,
+    KEYS,
+    check_config,
+)
 def run(cfg, ctx) -> dict:
     m = check_config(cfg)
     R = cfg["R"]
-    grids = {"dipole": np.geomspace(cfg["h_min_over_R"] * R, cfg["h_max"], int(cfg["n_h"])),
-             "multipole": np.geomspace(cfg["h_min_multipole_over_R"] * R, cfg["h_max"], int(cfg["n_h_multipole"]))}
+    grids = {
+        "dipole": np.geomspace(cfg["h_min_over_R"] * R, cfg["h_max"], int(cfg["n_h"])),
+        "multipole": np.geomspace(cfg["h_min_multipole_over_R"] * R, cfg["h_max"], int(cfg["n_h_multipole"])),
+    }
     by_d, checks, dev = {}, {}, {}
     fig, ax = new_figure(len(cfg["d_over_R"]), 1, width=4.8, height=4.2)
     for col, dR in enumerate(cfg["d_over_R"]):
@@ -101,40 +168,53 @@ def run(cfg, ctx) -> dict:
         G = {k: np.array([g[i, j] for g, _ in rows]) for k, (i, j) in PAIRS.items()}
         L_row = [L for _, L in rows]
 
-        def at(hh, f):
-            L = None
-            if model == "multipole" and m["lmax"] is None:
-                k = int(np.searchsorted(h, hh))
-                L = max(L_row[k - 1], L_row[k])
-            return f(Gof(hh, L)[0])
-
-        sign_f = lambda g: g[0, 2] * g[1, 3] - g[0, 3] * g[1, 2]  # noqa: E731  Eq. 12's numerator
-        over_f = lambda g: g[0, 3] - g[0, 2]  # noqa: E731  G14 - G13
+        # between grid points an automatic order takes the larger of its neighbours' orders
+        orders = L_row if model == "multipole" and m["lmax"] is None else None
         sign, over = G["G13"] * G["G24"] - G["G14"] * G["G23"], G["G14"] - G["G13"]
-        neg_roots = sign_change_roots(lambda hh: at(hh, sign_f), h, sign, rtol=cfg["boundary_rtol"])
-        over_roots = sign_change_roots(lambda hh: at(hh, over_f), h, over, rtol=cfg["boundary_rtol"])
+        neg_roots = sign_change_roots(
+            partial(_between, Gof, h, orders, _drag_numerator), h, sign, rtol=cfg["boundary_rtol"]
+        )
+        over_roots = sign_change_roots(
+            partial(_between, Gof, h, orders, _diagonal_excess), h, over, rtol=cfg["boundary_rtol"]
+        )
         key = f"{dR:g}R"
         label = PAPER_GEOMETRY if touching(dR) else f"{model} model"
         res = {k: v.tolist() for k, v in G.items()}
-        res.update(h=h.tolist(), model=model, label=label, lmax=L_row, drag_sign=np.sign(sign).tolist(),
-                   negative_drag_boundaries_h=[r["h"] for r in neg_roots],
-                   G14_over_G13_boundaries_h=[r["h"] for r in over_roots],
-                   boundary_brackets={"drag_sign": neg_roots, "G14_minus_G13": over_roots},
-                   negative_drag_h=h[sign < 0].tolist(), G14_gt_G13_h=h[over > 0].tolist())
+        res.update(
+            h=h.tolist(),
+            model=model,
+            label=label,
+            lmax=L_row,
+            drag_sign=np.sign(sign).tolist(),
+            negative_drag_boundaries_h=[r["h"] for r in neg_roots],
+            G14_over_G13_boundaries_h=[r["h"] for r in over_roots],
+            boundary_brackets={"drag_sign": neg_roots, "G14_minus_G13": over_roots},
+            negative_drag_h=h[sign < 0].tolist(),
+            G14_gt_G13_h=h[over > 0].tolist(),
+        )
         by_d[key] = res
         neg = sign < 0
         # Ben-Abdallah's explanation: wherever the drag is negative, the diagonal SiC-SiC coupling beats SiC-Au
         name = f"negative_drag_where_G14_gt_G13_d{key}"
         checks[name] = bool(neg.any() and np.all(over[neg] > 0))
         if not checks[name]:
-            dev[name] = (f"d = {key}, {label}: " + ("no negative drag (Eq. 12 sign) at any h run" if not neg.any() else
-                         f"negative drag at h = {np.round(h[neg] / R, 3).tolist()} R but G14 <= G13 at "
-                         f"h = {np.round(h[neg & (over <= 0)] / R, 3).tolist()} R") + " (Ben-Abdallah's Fig. 3)")
+            dev[name] = (
+                f"d = {key}, {label}: "
+                + (
+                    "no negative drag (Eq. 12 sign) at any h run"
+                    if not neg.any()
+                    else f"negative drag at h = {np.round(h[neg] / R, 3).tolist()} R but G14 <= G13 at "
+                    f"h = {np.round(h[neg & (over <= 0)] / R, 3).tolist()} R"
+                )
+                + " (Ben-Abdallah's Fig. 3)"
+            )
         checks.setdefault("sign_change_boundaries_converged", True)
         checks["sign_change_boundaries_converged"] &= all(r["converged"] for r in neg_roots + over_roots)
-        ctx.log(f"  d={key} ({label}, L = {sorted(set(L_row), key=str)}): negative drag boundaries h/R = "
-                f"{[round(x / R, 4) for x in res['negative_drag_boundaries_h']]}, G14 = G13 at h/R = "
-                f"{[round(x / R, 4) for x in res['G14_over_G13_boundaries_h']]}")
+        ctx.log(
+            f"  d={key} ({label}, L = {sorted(set(L_row), key=str)}): negative drag boundaries h/R = "
+            f"{[round(x / R, 4) for x in res['negative_drag_boundaries_h']]}, G14 = G13 at h/R = "
+            f"{[round(x / R, 4) for x in res['G14_over_G13_boundaries_h']]}"
+        )
         a = ax[0, col]
         for k in PAIRS:
             a.plot(h * 1e9, G[k], label=k + LABELS[k], **STYLES[k])
@@ -142,14 +222,31 @@ def run(cfg, ctx) -> dict:
             a.axvline(b * 1e9, color="k", ls=":", lw=1)
         for b in res["G14_over_G13_boundaries_h"]:
             a.axvline(b * 1e9, color="tab:gray", ls="-.", lw=1)
-        title = (f"crossed SiC/Au, d = {key}, dipole model:\n{PAPER_GEOMETRY.replace(' (', chr(10) + '(')}"
-                 if touching(dR) else f"crossed SiC/Au, d = {key}, {model} model")
+        title = (
+            f"crossed SiC/Au, d = {key}, dipole model:\n{PAPER_GEOMETRY.replace(' (', chr(10) + '(')}"
+            if touching(dR)
+            else f"crossed SiC/Au, d = {key}, {model} model"
+        )
         a.set(yscale="log", xlabel="h (nm)", ylabel=f"G_ij at {cfg['T']:g} K (W/K)")
-        marks = [m for m, on in (("dotted: drag sign changes", res["negative_drag_boundaries_h"]),
-                                 ("dash-dot: G14 = G13", res["G14_over_G13_boundaries_h"])) if on]
+        marks = [
+            m
+            for m, on in (
+                ("dotted: drag sign changes", res["negative_drag_boundaries_h"]),
+                ("dash-dot: G14 = G13", res["G14_over_G13_boundaries_h"]),
+            )
+            if on
+        ]
         a.set_title(title + "\n" + (", ".join(marks) if marks else "no sign change in h"), fontsize=8)
         a.legend(fontsize=6)
         h_axis(a, h * 1e9)
     save(fig, ctx.path("figures", "conductance_vs_h.png"))
-    return {"scenario": "conductance-vs-h", "model": m["model"], "lmax": m["lmax"], "order_rtol": m["order_rtol"],
-            "paper_geometry": PAPER_GEOMETRY, "by_d": by_d, "checks": checks, "deviations": dev}
+    return {
+        "scenario": "conductance-vs-h",
+        "model": m["model"],
+        "lmax": m["lmax"],
+        "order_rtol": m["order_rtol"],
+        "paper_geometry": PAPER_GEOMETRY,
+        "by_d": by_d,
+        "checks": checks,
+        "deviations": dev,
+    }

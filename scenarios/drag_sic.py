@@ -62,63 +62,107 @@ from scipy import constants as sc
 from tqdm.auto import tqdm
 
 from sim.config_keys import Key
-from sim.radiative.drag import (MODEL_KEYS, PAPER_GEOMETRY, check_model_config, drag_dynamics, drag_network,
-                                drag_point, model_at, sign_change_roots, touching)
+from sim.radiative.drag import (
+    MODEL_KEYS,
+    PAPER_GEOMETRY,
+    check_model_config,
+    drag_dynamics,
+    drag_network,
+    drag_point,
+    model_at,
+    sign_change_roots,
+    touching,
+)
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save
 
-BALANCE_TOL = 1e-3    # |R_D / R_D_balance - 1| at every h (issue)
+BALANCE_TOL = 1e-3  # |R_D / R_D_balance - 1| at every h (issue)
 LINEAR_TOL_1K = 5e-3  # |R_D / R_D_linear - 1| with a drive dT <= 1 K (issue)
 SYSTEMS = {"drag-sic": ["SiC", "SiC", "SiC", "SiC"], "drag-sic-au": ["SiC", "Au", "Au", "SiC"]}
 
 #: the keys conductance-vs-h shares: the spheres, the drive-dimer distances, both h grids, the sign-change bracketing
 DIMER_KEYS = {
     "R": Key("radius of the four spheres", unit="m", low=0, low_open=True),
-    "d_over_R": Key("drive-dimer centre distances d run, over R (2: touching, always in the dipole model)", "numbers",
-                    low=2),
-    "h_min_over_R": Key("smallest dimer separation h (centre distance of facing spheres) of the dipole rows' grid, "
-                        "over R (2: touching)", low=2),
+    "d_over_R": Key(
+        "drive-dimer centre distances d run, over R (2: touching, always in the dipole model)", "numbers", low=2
+    ),
+    "h_min_over_R": Key(
+        "smallest dimer separation h (centre distance of facing spheres) of the dipole rows' grid, "
+        "over R (2: touching)",
+        low=2,
+    ),
     "h_max": Key("largest h of both h grids (log-spaced from their smallest h)", unit="m", low=0, low_open=True),
     "n_h": Key("points of the dipole rows' h grid", "integer", low=2),
-    "h_min_multipole_over_R": Key("smallest h of the multipole rows' grid, over R (contact has no multipole answer)",
-                                  low=2, low_open=True),
+    "h_min_multipole_over_R": Key(
+        "smallest h of the multipole rows' grid, over R (contact has no multipole answer)", low=2, low_open=True
+    ),
     "boundary_rtol": Key("relative tolerance in h of the bracketed sign changes", low=0, high=0.1, low_open=True),
 }
 
 KEYS = {
     **DIMER_KEYS,
-    "T2": Key("temperature of drive particle 2 (particle 1 is thermostated at T2 + dT)", unit="K", low=0,
-              low_open=True),
+    "T2": Key(
+        "temperature of drive particle 2 (particle 1 is thermostated at T2 + dT)", unit="K", low=0, low_open=True
+    ),
     "dT": Key("drive: how much hotter particle 1 is than particle 2", unit="K", low=0, low_open=True),
     **MODEL_KEYS,
-    "n_h_map_multipole": Key("points of the multipole rows' h grid (by-d curves and the multipole sign map)",
-                             "integer", low=2),
-    "rtol_steady": Key("steady-state criterion of the dynamics (relative distance along the slowest mode)", low=0,
-                       low_open=True),
-    "environment": Key("exchange with the vacuum field (off, as in Ben-Abdallah's studies: the only value allowed)",
-                       "choice", choices=(False,)),
-    "d_map_over_R": Key("drive-dimer distances d of the dipole sign map of R_D, over R (2: touching)", "numbers",
-                        low=2),
-    "d_map_multipole_over_R": Key("drive-dimer distances d of the multipole sign map (multipole model only), over R "
-                                  "(contact has no multipole answer)", "numbers", low=2, low_open=True),
-    "spectra_points_over_R": Key("[d, h] points, over R, whose spectra T13(w), T14(w) are plotted (dipole model; "
-                                 "2: touching)", "numbers", low=2, row_length=2),
-    "spectra_band": Key("[lowest, highest] frequency of the plotted spectra (6000 points)", "numbers", unit="rad/s",
-                        low=0, low_open=True, length=2, increasing=True),
+    "n_h_map_multipole": Key(
+        "points of the multipole rows' h grid (by-d curves and the multipole sign map)", "integer", low=2
+    ),
+    "rtol_steady": Key(
+        "steady-state criterion of the dynamics (relative distance along the slowest mode)", low=0, low_open=True
+    ),
+    "environment": Key(
+        "exchange with the vacuum field (off, as in Ben-Abdallah's studies: the only value allowed)",
+        "choice",
+        choices=(False,),
+    ),
+    "d_map_over_R": Key(
+        "drive-dimer distances d of the dipole sign map of R_D, over R (2: touching)", "numbers", low=2
+    ),
+    "d_map_multipole_over_R": Key(
+        "drive-dimer distances d of the multipole sign map (multipole model only), over R "
+        "(contact has no multipole answer)",
+        "numbers",
+        low=2,
+        low_open=True,
+    ),
+    "spectra_points_over_R": Key(
+        "[d, h] points, over R, whose spectra T13(w), T14(w) are plotted (dipole model; 2: touching)",
+        "numbers",
+        low=2,
+        row_length=2,
+    ),
+    "spectra_band": Key(
+        "[lowest, highest] frequency of the plotted spectra (6000 points)",
+        "numbers",
+        unit="rad/s",
+        low=0,
+        low_open=True,
+        length=2,
+        increasing=True,
+    ),
 }
 
 
 def defaults(quick: bool) -> dict:
     return {
-        "R": 100e-9, "T2": 300.0, "dT": 50.0,
+        "R": 100e-9,
+        "T2": 300.0,
+        "dT": 50.0,
         # radiative model of every d but contact (d = 2R: dipole, PAPER_GEOMETRY); lmax null = automatic
         # order, converged to order_rtol (Network's rtol)
-        "model": "multipole", "lmax": None, "order_rtol": 1e-4,
+        "model": "multipole",
+        "lmax": None,
+        "order_rtol": 1e-4,
         "d_over_R": [2.0, 3.0],
         # h grid of the dipole rows
-        "h_min_over_R": 2.0, "h_max": 5e-6, "n_h": 8 if quick else 24,
+        "h_min_over_R": 2.0,
+        "h_max": 5e-6,
+        "n_h": 8 if quick else 24,
         # h grid of the multipole rows (by-d curves and the multipole sign map share it)
-        "h_min_multipole_over_R": 3.0, "n_h_map_multipole": 4 if quick else 10,
+        "h_min_multipole_over_R": 3.0,
+        "n_h_map_multipole": 4 if quick else 10,
         "rtol_steady": 1e-13,  # steady-state criterion; T3 - T4 is down to 1e-10 T at 5 um
         "environment": False,  # as in Ben-Abdallah's studies (near field dominates)
         # sign map of R_D over drive-dimer distance d and separation h, dipole model (dynamics at each point)
@@ -138,8 +182,10 @@ def check_h_grids(cfg: dict, model: str) -> None:
     for key in starts:
         h_min = cfg[key] * cfg["R"]
         if not cfg["h_max"] > h_min:
-            raise ValueError(f"h_max = {cfg['h_max']!r} m is not above {key} * R = {h_min:.4g} m (R = {cfg['R']!r} m), "
-                             f"where its h grid starts; allowed: h_max > {key} * R")
+            raise ValueError(
+                f"h_max = {cfg['h_max']!r} m is not above {key} * R = {h_min:.4g} m (R = {cfg['R']!r} m), "
+                f"where its h grid starts; allowed: h_max > {key} * R"
+            )
 
 
 def check_config(cfg: dict) -> dict:
@@ -161,22 +207,42 @@ class DragStudy:
         self.mats = SYSTEMS[name]
         self.R, self.T2 = cfg["R"], cfg["T2"]
         self.T1 = self.T2 + cfg["dT"]
-        self.grids = {"dipole": np.geomspace(cfg["h_min_over_R"] * self.R, cfg["h_max"], int(cfg["n_h"])),
-                      "multipole": np.geomspace(cfg["h_min_multipole_over_R"] * self.R, cfg["h_max"],
-                                                int(cfg["n_h_map_multipole"]))}
-        self.points: dict[tuple, dict] = {}   # (model, d/R, h) -> {"R_D", "lmax"}
-        self.roots: dict[tuple, list] = {}    # (model, d/R) -> bracketed sign changes on that model's grid
+        self.grids = {
+            "dipole": np.geomspace(cfg["h_min_over_R"] * self.R, cfg["h_max"], int(cfg["n_h"])),
+            "multipole": np.geomspace(
+                cfg["h_min_multipole_over_R"] * self.R, cfg["h_max"], int(cfg["n_h_map_multipole"])
+            ),
+        }
+        self.points: dict[tuple, dict] = {}  # (model, d/R, h) -> {"R_D", "lmax"}
+        self.roots: dict[tuple, list] = {}  # (model, d/R) -> bracketed sign changes on that model's grid
 
     def lmax(self, model: str):
         return self.m["lmax"] if model == "multipole" else None
 
     def network(self, dR: float, h: float, model: str, lmax=None):
-        return drag_network(self.R, dR * self.R, h, self.mats, model=model, order_rtol=self.m["order_rtol"],
-                            lmax=self.lmax(model) if lmax is None else lmax)
+        return drag_network(
+            self.R,
+            dR * self.R,
+            h,
+            self.mats,
+            model=model,
+            order_rtol=self.m["order_rtol"],
+            lmax=self.lmax(model) if lmax is None else lmax,
+        )
 
     def full_point(self, dR: float, h: float, model: str) -> dict:
-        p = drag_point(self.R, dR * self.R, h, self.mats, self.T1, self.T2, self.cfg["rtol_steady"], model=model,
-                       lmax=self.lmax(model), order_rtol=self.m["order_rtol"])
+        p = drag_point(
+            self.R,
+            dR * self.R,
+            h,
+            self.mats,
+            self.T1,
+            self.T2,
+            self.cfg["rtol_steady"],
+            model=model,
+            lmax=self.lmax(model),
+            order_rtol=self.m["order_rtol"],
+        )
         self.points[(model, dR, float(h))] = {"R_D": p["dyn"]["R_D"], "lmax": p["lmax"]}
         return p
 
@@ -184,8 +250,10 @@ class DragStudy:
         key = (model, dR, float(h))
         if key not in self.points:
             net, _ = self.network(dR, h, model)
-            self.points[key] = {"R_D": drag_dynamics(net, self.T1, self.T2, self.cfg["rtol_steady"])["R_D"],
-                                "lmax": net.lmax}
+            self.points[key] = {
+                "R_D": drag_dynamics(net, self.T1, self.T2, self.cfg["rtol_steady"])["R_D"],
+                "lmax": net.lmax,
+            }
         return self.points[key]
 
     def boundaries(self, dR: float, model: str, RD, lmax_row) -> list[dict]:
@@ -206,9 +274,11 @@ class DragStudy:
         t0 = time.perf_counter()
         roots = sign_change_roots(rd, h, RD, rtol=self.cfg["boundary_rtol"])
         if roots:
-            self.ctx.log(f"    {self.name} {model} d={dR:g}R: sign changes at h/R = "
-                         f"{[round(r['h'] / self.R, 4) for r in roots]} ({sum(r['evaluations'] for r in roots)} "
-                         f"bracketing evaluations, {time.perf_counter() - t0:.0f} s)")
+            self.ctx.log(
+                f"    {self.name} {model} d={dR:g}R: sign changes at h/R = "
+                f"{[round(r['h'] / self.R, 4) for r in roots]} ({sum(r['evaluations'] for r in roots)} "
+                f"bracketing evaluations, {time.perf_counter() - t0:.0f} s)"
+            )
         self.roots[key] = roots
         return roots
 
@@ -217,18 +287,25 @@ class DragStudy:
         model = model_at(dR, self.m["model"])
         h = self.grids[model]
         t0 = time.perf_counter()
-        rows = [self.full_point(dR, hh, model) for hh in tqdm(h, desc=f"drag d={dR:g}R ({model})", unit="point",
-                                                               disable=self.ctx.quiet, leave=False)]
+        rows = [
+            self.full_point(dR, hh, model)
+            for hh in tqdm(h, desc=f"drag d={dR:g}R ({model})", unit="point", disable=self.ctx.quiet, leave=False)
+        ]
         res = {
-            "d": dR * self.R, "model": model, "label": PAPER_GEOMETRY if touching(dR) else f"{model} model",
-            "h": h.tolist(), "lmax": [r["lmax"] for r in rows], "order_change": [r["order_change"] for r in rows],
+            "d": dR * self.R,
+            "model": model,
+            "label": PAPER_GEOMETRY if touching(dR) else f"{model} model",
+            "h": h.tolist(),
+            "lmax": [r["lmax"] for r in rows],
+            "order_change": [r["order_change"] for r in rows],
             "J": [r["dyn"]["J"] for r in rows],
             "J_thermostat2": [r["dyn"]["J2"] for r in rows],
             "dT_passive": [r["dyn"]["dT_passive"] for r in rows],
             "R_D": [r["dyn"]["R_D"] for r in rows],
             "R_D_balance": [r["balance"]["R_D"] for r in rows],
             "R_D_linear": [r["linear"]["R_D"] for r in rows],
-            "T3": [float(r["dyn"]["T"][2]) for r in rows], "T4": [float(r["dyn"]["T"][3]) for r in rows],
+            "T3": [float(r["dyn"]["T"][2]) for r in rows],
+            "T4": [float(r["dyn"]["T"][3]) for r in rows],
             "steps_to_steady": [r["dyn"]["steps"] for r in rows],
             "time_to_steady_s": [r["dyn"]["time"] for r in rows],
             "tau_relax_s": [r["dyn"]["tau_relax"] for r in rows],
@@ -248,10 +325,12 @@ class DragStudy:
         res["sign_change_brackets"] = roots
         res["positive_every_h"] = bool(np.all(RD > 0))
         res["positive_and_decreasing"] = bool(np.all(RD > 0) and np.all(np.diff(RD) < 0))
-        self.ctx.log(f"  {self.name} d={dR:g}R ({res['label']}, L = {sorted(set(res['lmax']), key=str)}): R_D from "
-                     f"{RD[0]:.4g} to {RD[-1]:.4g} K/W; dev balance {res['dev_balance_max']:.2e}, dev linear "
-                     f"{res['dev_linear_max']:.2e}; sign changes at h/R = "
-                     f"{[round(x / self.R, 4) for x in res['sign_change_h']]}; {res['wall_s_points']:.0f} s")
+        self.ctx.log(
+            f"  {self.name} d={dR:g}R ({res['label']}, L = {sorted(set(res['lmax']), key=str)}): R_D from "
+            f"{RD[0]:.4g} to {RD[-1]:.4g} K/W; dev balance {res['dev_balance_max']:.2e}, dev linear "
+            f"{res['dev_linear_max']:.2e}; sign changes at h/R = "
+            f"{[round(x / self.R, 4) for x in res['sign_change_h']]}; {res['wall_s_points']:.0f} s"
+        )
         return res
 
     def sign_map(self, d_list, model: str) -> dict:
@@ -268,11 +347,17 @@ class DragStudy:
         roots = [self.boundaries(d, model, r, l) for d, r, l in zip(dR, RD, L)]
         positive = np.all(RD > 0, axis=1)
         self.ctx.log(f"  {self.name} sign map ({model}): {len(todo)} new points, {time.perf_counter() - t0:.0f} s")
-        return {"model": model, "d_over_R": dR, "h": h.tolist(), "R_D": RD.tolist(), "lmax": L,
-                "positive_every_h": positive.tolist(),
-                "positive_and_decreasing": (positive & np.all(np.diff(RD, axis=1) < 0, axis=1)).tolist(),
-                "sign_change_h": [[r["h"] for r in rr] for rr in roots],
-                "sign_change_converged": all(r["converged"] for rr in roots for r in rr)}
+        return {
+            "model": model,
+            "d_over_R": dR,
+            "h": h.tolist(),
+            "R_D": RD.tolist(),
+            "lmax": L,
+            "positive_every_h": positive.tolist(),
+            "positive_and_decreasing": (positive & np.all(np.diff(RD, axis=1) < 0, axis=1)).tolist(),
+            "sign_change_h": [[r["h"] for r in rr] for rr in roots],
+            "sign_change_converged": all(r["converged"] for rr in roots for r in rr),
+        }
 
 
 def facing_and_diagonal_spectra(mats, cfg) -> list[dict]:
@@ -285,23 +370,37 @@ def facing_and_diagonal_spectra(mats, cfg) -> list[dict]:
     for dR, hR in cfg["spectra_points_over_R"]:
         net, _ = drag_network(R, dR * R, hR * R, mats)
         T = net.transmission(w)
-        out.append({"d_over_R": dR, "h_over_R": hR, "model": "dipole", "wavelength": (2 * np.pi * sc.c / w).tolist(),
-                    "T13": T[:, 2, 0].tolist(), "T14": T[:, 3, 0].tolist()})
+        out.append(
+            {
+                "d_over_R": dR,
+                "h_over_R": hR,
+                "model": "dipole",
+                "wavelength": (2 * np.pi * sc.c / w).tolist(),
+                "T13": T[:, 2, 0].tolist(),
+                "T14": T[:, 3, 0].tolist(),
+            }
+        )
     return out
 
 
 def _row_reason(k: str, r: dict, R: float) -> str:
     """Why a by-d row of drag-sic is not positive and decreasing, in that row's model."""
     neg = np.round(np.array(r["negative_h"]) / R, 2).tolist()
-    what = (f"R_D < 0 at h = {neg} R, sign changes (bracketed) at h = "
-            f"{np.round(np.array(r['sign_change_h']) / R, 4).tolist()} R" if neg
-            else "R_D > 0 at every h but not decreasing")
+    what = (
+        f"R_D < 0 at h = {neg} R, sign changes (bracketed) at h = "
+        f"{np.round(np.array(r['sign_change_h']) / R, 4).tolist()} R"
+        if neg
+        else "R_D > 0 at every h but not decreasing"
+    )
     if r["model"] == "dipole":
-        return (f"d = {k}, dipole model{' (' + PAPER_GEOMETRY + ')' if r['label'] == PAPER_GEOMETRY else ''}: {what}. "
-                "The dressed (many-body) conductances of this model give G14 > G13 where the drive dimer is strongly "
-                "hybridised: its collective modes spread particle 1's emission over 1 and 2, so the diagonal wins in "
-                "part of the SiC band (figures/drag_sic_sign_map.png); Ben-Abdallah's Fig. 2a: positive")
-    return f"d = {k}, multipole model (L = {sorted(set(r['lmax']))}): {what} (Ben-Abdallah's Fig. 2a: positive and decaying)"
+        return (
+            f"d = {k}, dipole model{' (' + PAPER_GEOMETRY + ')' if r['label'] == PAPER_GEOMETRY else ''}: {what}. "
+            "The dressed (many-body) conductances of this model give G14 > G13 where the drive dimer is strongly "
+            "hybridised: its collective modes spread particle 1's emission over 1 and 2, so the diagonal wins in "
+            "part of the SiC band (figures/drag_sic_sign_map.png); Ben-Abdallah's Fig. 2a: positive"
+        )
+    orders = sorted(set(r["lmax"]))
+    return f"d = {k}, multipole model (L = {orders}): {what} (Ben-Abdallah's Fig. 2a: positive and decaying)"
 
 
 def checks(name, out, cfg) -> tuple[dict, dict]:
@@ -312,15 +411,20 @@ def checks(name, out, cfg) -> tuple[dict, dict]:
     maps = [m for m in (out["sign_map"], out.get("sign_map_multipole")) if m is not None]
     ch["R_D_matches_balance_0.1pct"] = all(r["dev_balance_max"] < BALANCE_TOL for r in by.values())
     ch["dynamics_reached_steady_state"] = all(max(r["steps_to_steady"]) > 0 for r in by.values())
-    ch["J_conserved_no_environment"] = all(np.allclose(r["J"], -np.array(r["J_thermostat2"]), rtol=1e-9) for r in by.values())
-    ch["sign_change_boundaries_converged"] = (all(b["converged"] for r in by.values() for b in r["sign_change_brackets"])
-                                             and all(m["sign_change_converged"] for m in maps))
+    ch["J_conserved_no_environment"] = all(
+        np.allclose(r["J"], -np.array(r["J_thermostat2"]), rtol=1e-9) for r in by.values()
+    )
+    ch["sign_change_boundaries_converged"] = all(
+        b["converged"] for r in by.values() for b in r["sign_change_brackets"]
+    ) and all(m["sign_change_converged"] for m in maps)
     ch["linear_deviation_max"] = max(r["dev_linear_max"] for r in by.values())  # reported: nonlinearity of the drive
     if cfg["dT"] <= 1.0:
         ch["linear_deviation_below_0.5pct"] = ch["linear_deviation_max"] < LINEAR_TOL_1K
     for m in maps:
         tag = "sign_map" if m is out["sign_map"] else "sign_map_multipole"
-        ch[f"{tag}_positive_and_decreasing_d_over_R"] = [d for d, ok in zip(m["d_over_R"], m["positive_and_decreasing"]) if ok]
+        ch[f"{tag}_positive_and_decreasing_d_over_R"] = [
+            d for d, ok in zip(m["d_over_R"], m["positive_and_decreasing"]) if ok
+        ]
     if name == "drag-sic":
         for k, r in by.items():
             ch[f"R_D_positive_decreasing_d{k}"] = r["positive_and_decreasing"]
@@ -331,7 +435,9 @@ def checks(name, out, cfg) -> tuple[dict, dict]:
         ch["negative_drag_range_exists"] = bool(neg)
         ch["negative_drag_boundaries_h"] = neg
         if not neg:
-            dev["negative_drag_range_exists"] = "R_D > 0 at every h and d run (Ben-Abdallah's Fig. 2b: a negative drag range)"
+            dev["negative_drag_range_exists"] = (
+                "R_D > 0 at every h and d run (Ben-Abdallah's Fig. 2b: a negative drag range)"
+            )
     return ch, dev
 
 
@@ -373,7 +479,7 @@ def plot(name, out, cfg, ctx) -> None:
         star = "*" if r["label"] == PAPER_GEOMETRY else ""
         if star:
             notes.append(f"* d = {k}: {PAPER_GEOMETRY}")
-        ln, = a0.plot(h_nm, r["R_D"], "o-", ms=3, label=f"R_D dynamics, d = {k}, {r['model']}{star}")
+        (ln,) = a0.plot(h_nm, r["R_D"], "o-", ms=3, label=f"R_D dynamics, d = {k}, {r['model']}{star}")
         a0.plot(h_nm, r["R_D_linear"], "x", color=ln.get_color(), ms=6, label=f"Eq. 12 linear, d = {k}")
         a1.plot(h_nm, r["dT_passive"], "o-", ms=3, color=ln.get_color(), label=f"T3 - T4, d = {k}, {r['model']}{star}")
         for b in r["sign_change_h"]:
@@ -384,8 +490,11 @@ def plot(name, out, cfg, ctx) -> None:
     all_h = np.concatenate([r["h"] for r in out["by_d"].values()]) * 1e9
     a0.set(xlabel="h (nm)", ylabel="R_D (K/W), signed (symlog)")
     any_root = any(r["sign_change_h"] for r in out["by_d"].values())
-    a0.set_title(f"{name}: drag resistance, dT = {cfg['dT']:g} K\n"
-                 + ("(dotted: bracketed sign changes)" if any_root else "(no sign change in h)"), fontsize=9)
+    a0.set_title(
+        f"{name}: drag resistance, dT = {cfg['dT']:g} K\n"
+        + ("(dotted: bracketed sign changes)" if any_root else "(no sign change in h)"),
+        fontsize=9,
+    )
     a1.set(xlabel="h (nm)", ylabel="T3 - T4 (K), signed (symlog)")
     a1.set_title("induced temperature difference", fontsize=9)
     for a in (a0, a1):
@@ -411,13 +520,27 @@ def _map_panel(a, m, title, xlim) -> None:
     a.pcolormesh(h_edges, rows, np.sign(m["R_D"]), cmap=ListedColormap(["tab:red", "tab:blue"]), vmin=-1, vmax=1)
     for i, ok in enumerate(m["positive_and_decreasing"]):
         if ok:
-            a.add_patch(Rectangle((h_edges[0], i - 0.5), h_edges[-1] - h_edges[0], 1.0, fill=False, hatch="///",
-                                  edgecolor="white", lw=0))
+            a.add_patch(
+                Rectangle(
+                    (h_edges[0], i - 0.5),
+                    h_edges[-1] - h_edges[0],
+                    1.0,
+                    fill=False,
+                    hatch="///",
+                    edgecolor="white",
+                    lw=0,
+                )
+            )
     for i, hs in enumerate(m["sign_change_h"]):
         a.plot(np.array(hs) * 1e9, [i] * len(hs), "o", ms=4, mfc="k", mec="w", mew=0.7)
-    a.set(xlim=xlim, ylim=(rows[0], rows[-1]), yticks=np.arange(len(m["d_over_R"])),
-          yticklabels=[f"{d:g}" for d in m["d_over_R"]], xlabel="h (nm)",
-          ylabel="d / R (drive dimer centre distance; one row each)")
+    a.set(
+        xlim=xlim,
+        ylim=(rows[0], rows[-1]),
+        yticks=np.arange(len(m["d_over_R"])),
+        yticklabels=[f"{d:g}" for d in m["d_over_R"]],
+        xlabel="h (nm)",
+        ylabel="d / R (drive dimer centre distance; one row each)",
+    )
     a.set_title(title, fontsize=8)
     h_axis(a, xlim)
 
@@ -431,8 +554,13 @@ def plot_diagnosis(name, out, cfg, ctx) -> None:
         Ls = sorted({L for row in m["lmax"] for L in row if L is not None})
         L_text = "-".join(str(L) for L in sorted({Ls[0], Ls[-1]})) if Ls else "automatic"
         model = "dipole model" if m["model"] == "dipole" else f"multipole model, L = {L_text}"
-        _map_panel(ax[0, col], m, f"{name}: sign of R_D, {model}\nblue +, red -, hatched: positive and decreasing,\n"
-                                  "dots: bracketed sign changes, grey: not run", xlim)
+        _map_panel(
+            ax[0, col],
+            m,
+            f"{name}: sign of R_D, {model}\nblue +, red -, hatched: positive and decreasing,\n"
+            "dots: bracketed sign changes, grey: not run",
+            xlim,
+        )
     a, dm = ax[0, 0], out["sign_map"]["d_over_R"]
     below = sum(d < 3.0 for d in dm)
     if 0 < below < len(dm):
@@ -444,7 +572,7 @@ def plot_diagnosis(name, out, cfg, ctx) -> None:
     sp_ax = ax[0, len(maps)]
     for sp in out["spectra"]:
         lam = np.array(sp["wavelength"]) * 1e6
-        ln, = sp_ax.plot(lam, sp["T13"], lw=1, label=f"T13 facing, d = {sp['d_over_R']:g}R, h = {sp['h_over_R']:g}R")
+        (ln,) = sp_ax.plot(lam, sp["T13"], lw=1, label=f"T13 facing, d = {sp['d_over_R']:g}R, h = {sp['h_over_R']:g}R")
         sp_ax.plot(lam, sp["T14"], "--", lw=1, color=ln.get_color(), label="T14 diagonal, same")
     sp_ax.set(xlabel="wavelength (um)", ylabel="T_ij (transmission)")
     sp_ax.set_title("facing vs diagonal transmission (dipole model)", fontsize=8)
@@ -455,14 +583,24 @@ def plot_diagnosis(name, out, cfg, ctx) -> None:
 def _run(name, cfg, ctx):
     study = DragStudy(name, cfg, ctx)
     model = study.m["model"]
-    out = {"materials": SYSTEMS[name], "T1": study.T1, "T2": study.T2, "model": model, "lmax": study.m["lmax"],
-           "order_rtol": study.m["order_rtol"], "h": study.grids["dipole"].tolist(),
-           "h_multipole": study.grids["multipole"].tolist() if model == "multipole" else None,
-           "paper_geometry": PAPER_GEOMETRY, "by_d": {}}
+    out = {
+        "materials": SYSTEMS[name],
+        "T1": study.T1,
+        "T2": study.T2,
+        "model": model,
+        "lmax": study.m["lmax"],
+        "order_rtol": study.m["order_rtol"],
+        "h": study.grids["dipole"].tolist(),
+        "h_multipole": study.grids["multipole"].tolist() if model == "multipole" else None,
+        "paper_geometry": PAPER_GEOMETRY,
+        "by_d": {},
+    }
     for dR in cfg["d_over_R"]:
         out["by_d"][f"{dR:g}R"] = study.row(float(dR))
     out["sign_map"] = study.sign_map(cfg["d_map_over_R"], "dipole")
-    out["sign_map_multipole"] = study.sign_map(cfg["d_map_multipole_over_R"], "multipole") if model == "multipole" else None
+    out["sign_map_multipole"] = (
+        study.sign_map(cfg["d_map_multipole_over_R"], "multipole") if model == "multipole" else None
+    )
     out["spectra"] = facing_and_diagonal_spectra(SYSTEMS[name], cfg)
     plot(name, out, cfg, ctx)
     plot_diagnosis(name, out, cfg, ctx)
@@ -470,13 +608,23 @@ def _run(name, cfg, ctx):
     return {"scenario": name, **out, "environment": cfg["environment"], "checks": ch, "deviations": dev}
 
 
-@scenario("drag-sic", "thermal photon drag between two SiC dimers vs separation h (Ben-Abdallah's Fig. 2a)",
-          defaults, KEYS, check_config)
+@scenario(
+    "drag-sic",
+    "thermal photon drag between two SiC dimers vs separation h (Ben-Abdallah's Fig. 2a)",
+    defaults,
+    KEYS,
+    check_config,
+)
 def run_sic(cfg, ctx) -> dict:
     return _run("drag-sic", cfg, ctx)
 
 
-@scenario("drag-sic-au", "drag in the crossed SiC/Au dimers: negative drag range (Ben-Abdallah's Fig. 2b)",
-          defaults, KEYS, check_config)
+@scenario(
+    "drag-sic-au",
+    "drag in the crossed SiC/Au dimers: negative drag range (Ben-Abdallah's Fig. 2b)",
+    defaults,
+    KEYS,
+    check_config,
+)
 def run_sic_au(cfg, ctx) -> dict:
     return _run("drag-sic-au", cfg, ctx)

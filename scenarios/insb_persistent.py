@@ -37,47 +37,77 @@ from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, NetworkSystem, simulate_network
 from sim.radiative.geometry import ring, ring_radius_for_spacing, stacked_rings
 from sim.radiative.materials import PRESETS, InSb, get_material
-from sim.radiative.persistent import (circulation, currents_from_pair_powers, principal_resonances,
-                                     single_particle_absorption, spectral_extent)
+from sim.radiative.persistent import (
+    circulation,
+    currents_from_pair_powers,
+    principal_resonances,
+    single_particle_absorption,
+    spectral_extent,
+)
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save
 
 N_RING = 4
 PHI0 = np.pi / N_RING  # the half-plane between particles 0 and 1, where circulations are read
-PEAK_TOL = 0.06e-6     # m: a persistent-spectrum peak "sits at" a single-sphere resonance within this
+PEAK_TOL = 0.06e-6  # m: a persistent-spectrum peak "sits at" a single-sphere resonance within this
 
 #: the material presets whose permittivity depends on B
 MAGNETO_OPTICAL = tuple(name for name, make in PRESETS.items() if isinstance(make(), InSb))
 #: the keys persistent-drag and hall share: the spheres and their neighbour distance
 RING_KEYS = {
     "R": Key("radius of the spheres", unit="m", low=0, low_open=True),
-    "spacing": Key("centre distance of neighbours on a ring (>= 2R; 3R: the closest the dipole model is quantitative "
-                   "at)", unit="m", low=0, low_open=True),
-    "material": Key("material of the spheres (magneto-optical: with a B-independent permittivity there is neither a "
-                    "persistent current nor a Hall effect)", "choice", choices=MAGNETO_OPTICAL),
+    "spacing": Key(
+        "centre distance of neighbours on a ring (>= 2R; 3R: the closest the dipole model is quantitative at)",
+        unit="m",
+        low=0,
+        low_open=True,
+    ),
+    "material": Key(
+        "material of the spheres (magneto-optical: with a B-independent permittivity there is neither a "
+        "persistent current nor a Hall effect)",
+        "choice",
+        choices=MAGNETO_OPTICAL,
+    ),
 }
 
 KEYS = {
     **RING_KEYS,
-    "T": Key("temperature of the uniform network: spectra, sweeps, the dynamics' start and environment (> 20 K: the "
-             "dynamics' tables span T - 20 K .. T + 20 K)", unit="K", low=20, low_open=True),
+    "T": Key(
+        "temperature of the uniform network: spectra, sweeps, the dynamics' start and environment (> 20 K: the "
+        "dynamics' tables span T - 20 K .. T + 20 K)",
+        unit="K",
+        low=20,
+        low_open=True,
+    ),
     "B_spectra": Key("fields of panel (b), rings at h_near (first and last compared)", "numbers", unit="T"),
     "B_far": Key("field of panel (a), of the sweeps vs h and T and of the dynamics", unit="T"),
-    "h_near": Key("ring separation (centre distance of facing spheres) of the near case (2R: touching)", unit="m",
-                  low=0, low_open=True),
+    "h_near": Key(
+        "ring separation (centre distance of facing spheres) of the near case (2R: touching)",
+        unit="m",
+        low=0,
+        low_open=True,
+    ),
     "h_far": Key("ring separation of the far case (beyond the near field)", unit="m", low=0, low_open=True),
-    "wavelength": Key("[shortest, longest wavelength, number of points] of the persistent spectra", "numbers",
-                      unit="m", low=0, low_open=True, length=3),
-    "h_sweep_R": Key("ring separations of the sweep of the circulation I vs h, over R (2: touching)", "numbers",
-                     low=2),
-    "B_sweep": Key("fields of the sweep of I vs B, rings at h_near (the oddness check needs pairs +-B)", "numbers",
-                   unit="T"),
+    "wavelength": Key(
+        "[shortest, longest wavelength, number of points] of the persistent spectra",
+        "numbers",
+        unit="m",
+        low=0,
+        low_open=True,
+        length=3,
+    ),
+    "h_sweep_R": Key("ring separations of the sweep of the circulation I vs h, over R (2: touching)", "numbers", low=2),
+    "B_sweep": Key(
+        "fields of the sweep of I vs B, rings at h_near (the oddness check needs pairs +-B)", "numbers", unit="T"
+    ),
     "T_sweep": Key("temperatures of the sweep of I vs T", "numbers", unit="K", low=0, low_open=True),
-    "inset_B": Key("[lowest, highest field, number of points] of the single-sphere resonance inset", "numbers",
-                   unit="T", length=3),
+    "inset_B": Key(
+        "[lowest, highest field, number of points] of the single-sphere resonance inset", "numbers", unit="T", length=3
+    ),
     "rtol": Key("relative tolerance of the spectral integrals behind the circulations", low=0, low_open=True),
-    "displacement": Key("outward radial push of particle 0 in the symmetry-breaking dynamics runs", unit="m", low=0,
-                        low_open=True),
+    "displacement": Key(
+        "outward radial push of particle 0 in the symmetry-breaking dynamics runs", unit="m", low=0, low_open=True
+    ),
     "n_relax": Key("length of each dynamics run, in slowest relaxation times", low=0, low_open=True),
     "record_every": Key("steps between recorded frames of the dynamics runs", "integer", low=1),
 }
@@ -86,24 +116,24 @@ KEYS = {
 def defaults(quick: bool) -> dict:
     R = 100e-9
     return {
-        "R": R,                                   # m
-        "spacing": 3 * R,                         # m, neighbour centre distance on a ring
+        "R": R,  # m
+        "spacing": 3 * R,  # m, neighbour centre distance on a ring
         "material": "InSb",
-        "T": 300.0,                               # K
-        "B_spectra": [1.0, 5.0],                  # T, panel (b)
-        "B_far": 5.0,                             # T, panel (a)
-        "h_near": 2 * R,                          # m
-        "h_far": 10e-6,                           # m ("far apart": 100 R, beyond the near field)
-        "wavelength": [9.8e-6, 11.8e-6, 1500 if quick else 5000],   # m, m, points
-        "h_sweep_R": [2, 3, 4, 6, 10] if quick else [2, 2.5, 3, 4, 5, 6, 8, 10, 20, 100],   # units of R
-        "B_sweep": [-5, -1, 0, 1, 3, 5] if quick else [-5, -3, -1, 0, 0.5, 1, 2, 3, 4, 5, 6],   # T
+        "T": 300.0,  # K
+        "B_spectra": [1.0, 5.0],  # T, panel (b)
+        "B_far": 5.0,  # T, panel (a)
+        "h_near": 2 * R,  # m
+        "h_far": 10e-6,  # m ("far apart": 100 R, beyond the near field)
+        "wavelength": [9.8e-6, 11.8e-6, 1500 if quick else 5000],  # m, m, points
+        "h_sweep_R": [2, 3, 4, 6, 10] if quick else [2, 2.5, 3, 4, 5, 6, 8, 10, 20, 100],  # units of R
+        "B_sweep": [-5, -1, 0, 1, 3, 5] if quick else [-5, -3, -1, 0, 0.5, 1, 2, 3, 4, 5, 6],  # T
         "T_sweep": [50, 100, 300, 1000] if quick else [30, 50, 100, 200, 300, 500, 1000, 2000],  # K
-        "inset_B": [0.0, 6.0, 25 if quick else 61],                  # T, T, points
+        "inset_B": [0.0, 6.0, 25 if quick else 61],  # T, T, points
         "rtol": 1e-4,
         # dynamics at uniform T: all particles free from T; also with particle 0 pushed
         # outwards by `displacement` (m), which breaks the symmetry that balances every particle
         "displacement": 0.5 * R,
-        "n_relax": 5 if quick else 20,        # run length in slowest relaxation times
+        "n_relax": 5 if quick else 20,  # run length in slowest relaxation times
         "record_every": 10,
     }
 
@@ -114,19 +144,25 @@ def check_rings(cfg: dict, separations: dict) -> None:
     R = cfg["R"]
     for key, value in {"spacing": cfg["spacing"], **separations}.items():
         if value < 2 * R * (1 - 1e-12):
-            raise ValueError(f"{key} = {value!r} m is below 2R = {2 * R:.4g} m (R = {R!r} m): spheres would overlap; "
-                             f"allowed: {key} >= 2R")
+            raise ValueError(
+                f"{key} = {value!r} m is below 2R = {2 * R:.4g} m (R = {R!r} m): spheres would overlap; "
+                f"allowed: {key} >= 2R"
+            )
 
 
 def check_grid(key: str, value: list, unit: str) -> None:
     """A [lowest, highest, number of points] key: lowest < highest, an integer number >= 2."""
     lo, hi, n = value
     if not lo < hi:
-        raise ValueError(f"{key} = {value!r}: the lowest ({lo!r} {unit}) is not below the highest ({hi!r} {unit}); "
-                         "allowed: [lowest, highest, number of points] with lowest < highest")
+        raise ValueError(
+            f"{key} = {value!r}: the lowest ({lo!r} {unit}) is not below the highest ({hi!r} {unit}); "
+            "allowed: [lowest, highest, number of points] with lowest < highest"
+        )
     if not (float(n).is_integer() and n >= 2):
-        raise ValueError(f"{key} = {value!r}: the number of points {n!r} is not an integer >= 2; allowed: "
-                         "[lowest, highest, number of points >= 2]")
+        raise ValueError(
+            f"{key} = {value!r}: the number of points {n!r} is not an integer >= 2; allowed: "
+            "[lowest, highest, number of points >= 2]"
+        )
 
 
 def precheck(cfg: dict) -> None:
@@ -135,8 +171,10 @@ def precheck(cfg: dict) -> None:
     check_grid("wavelength", cfg["wavelength"], "m")
     check_grid("inset_B", cfg["inset_B"], "T")
     if len(set(cfg["B_spectra"])) < 2:
-        raise ValueError(f"B_spectra = {cfg['B_spectra']!r} holds one field; allowed: at least two different fields "
-                         "(the first and the last are compared)")
+        raise ValueError(
+            f"B_spectra = {cfg['B_spectra']!r} holds one field; allowed: at least two different fields "
+            "(the first and the last are compared)"
+        )
 
 
 def _net(cfg, h, B, positions=None):
@@ -170,13 +208,18 @@ def resonances(cfg, lam) -> dict:
     B_lo, B_hi, nB = cfg["inset_B"]
     Bs = np.linspace(B_lo, B_hi, int(nB))
     fine = np.linspace(lam[0], lam[-1], 20001)
-    res = np.array([principal_resonances(mat, cfg["R"], B, fine) for B in Bs])       # (nB, 3) m
+    res = np.array([principal_resonances(mat, cfg["R"], B, fine) for B in Bs])  # (nB, 3) m
     B5 = principal_resonances(mat, cfg["R"], cfg["B_far"], fine)
     w5 = 2 * np.pi * sc.c / B5
     wc = abs(mat.cyclotron_frequency(cfg["B_far"]))
     absorption = np.array([single_particle_absorption(mat, cfg["R"], B, lam).sum(axis=1) for B in Bs])
-    return {"B": Bs, "resonances": res, "resonances_B5": B5, "splitting_over_wc": abs(w5[0] - w5[1]) / wc,
-            "absorption": absorption}
+    return {
+        "B": Bs,
+        "resonances": res,
+        "resonances_B5": B5,
+        "splitting_over_wc": abs(w5[0] - w5[1]) / wc,
+        "absorption": absorption,
+    }
 
 
 def sweeps(cfg) -> dict:
@@ -196,8 +239,12 @@ def sweeps(cfg) -> dict:
         out["I_T_far"].append(_ring_current(far, Tk, rtol)[0])
         out["I_T_ring"].append(_ring_current(single, Tk, rtol)[0])
     I_near, J_near = _ring_current(near, T, rtol)
-    out |= {"I_near": I_near, "J_near": J_near, "I_far": _ring_current(far, T, rtol)[0],
-            "I_ring": _ring_current(single, T, rtol)[0]}
+    out |= {
+        "I_near": I_near,
+        "J_near": J_near,
+        "I_far": _ring_current(far, T, rtol)[0],
+        "I_ring": _ring_current(single, T, rtol)[0],
+    }
     # the net power each particle receives from the pair currents alone (no environment)
     out["net_power_pairs_near"] = -J_near.sum(axis=1)
     pair = Network([[0, 0, 0], [cfg["spacing"], 0, 0]], R, cfg["material"], B=cfg["B_far"])
@@ -230,11 +277,19 @@ def uniform_T_run(cfg, ctx, displaced: bool, environment: bool) -> dict:
         Ts, P, flow, pairs = f["T"][()], f["P_net"][()], f["pair_power"][-1], f.attrs["pairs"]
     J = currents_from_pair_powers(pairs, flow, net.N)
     spectral = net.powers(np.full(net.N, T), T_env=T if environment else None)
-    return {"name": name, "displaced": displaced, "environment": environment, "t_run": nsteps * system.params.dt,
-            "tau_slowest": tau_max, "net_power_max": float(np.abs(P).max()),
-            "net_power_initial_max": float(np.abs(P[0]).max()), "net_power_spectral_max": float(np.abs(spectral).max()),
-            "drift_max": float(np.abs(Ts - T).max()), "T_final": Ts[-1].tolist(),
-            "J_persistent": circulation(J, net.positions, PHI0)}
+    return {
+        "name": name,
+        "displaced": displaced,
+        "environment": environment,
+        "t_run": nsteps * system.params.dt,
+        "tau_slowest": tau_max,
+        "net_power_max": float(np.abs(P).max()),
+        "net_power_initial_max": float(np.abs(P[0]).max()),
+        "net_power_spectral_max": float(np.abs(spectral).max()),
+        "drift_max": float(np.abs(Ts - T).max()),
+        "T_final": Ts[-1].tolist(),
+        "J_persistent": circulation(J, net.positions, PHI0),
+    }
 
 
 def checks(spec, res, sw, dyn, cfg) -> dict:
@@ -258,8 +313,9 @@ def checks(spec, res, sw, dyn, cfg) -> dict:
     near, far = ext["near_B5"], ext["far_B5"]
     out["near_broadens_to_longer_wavelengths"] = near[1] > far[1] + 0.05e-6
     b1, b5 = ext[f"near_B{cfg['B_spectra'][0]:g}"], ext[f"near_B{cfg['B_spectra'][-1]:g}"]
-    out["stronger_field_widens_mainly_at_short_wavelengths"] = (b5[1] - b5[0] > b1[1] - b1[0]) and \
-        (b1[0] - b5[0] > b5[1] - b1[1])
+    out["stronger_field_widens_mainly_at_short_wavelengths"] = (b5[1] - b5[0] > b1[1] - b1[0]) and (
+        b1[0] - b5[0] > b5[1] - b1[1]
+    )
     s = np.abs(spec["far_B5"])
     peaks, _ = find_peaks(s, prominence=0.05 * s.max())
     circular = res["resonances_B5"][:2]
@@ -274,16 +330,21 @@ def checks(spec, res, sw, dyn, cfg) -> dict:
     for (displaced, env), d in by.items():
         tag = f"{'displaced' if displaced else 'symmetric'}_{'env' if env else 'noenv'}"
         out[f"net_power_max_over_J_{tag}"] = d["net_power_max"] / scale
-    out["stays_at_T_symmetric"] = all(by[(False, env)]["net_power_max"] < 1e-6 * scale and
-                                      by[(False, env)]["drift_max"] < 1e-6 for env in (True, False))
-    out["stays_at_T_with_environment_displaced"] = by[(True, True)]["net_power_max"] < 1e-6 * scale and \
-        by[(True, True)]["drift_max"] < 1e-6
+    out["stays_at_T_symmetric"] = all(
+        by[(False, env)]["net_power_max"] < 1e-6 * scale and by[(False, env)]["drift_max"] < 1e-6
+        for env in (True, False)
+    )
+    out["stays_at_T_with_environment_displaced"] = (
+        by[(True, True)]["net_power_max"] < 1e-6 * scale and by[(True, True)]["drift_max"] < 1e-6
+    )
     # without the environment the displaced network is not balanced at uniform T and drifts
     off = by[(True, False)]
-    out["drifts_without_environment_displaced"] = off["net_power_initial_max"] > 1e-4 * scale and \
-        off["drift_max"] > 1e-4
-    out["initial_net_power_matches_spectral"] = abs(off["net_power_initial_max"] - off["net_power_spectral_max"]) \
-        <= 1e-4 * off["net_power_spectral_max"]
+    out["drifts_without_environment_displaced"] = (
+        off["net_power_initial_max"] > 1e-4 * scale and off["drift_max"] > 1e-4
+    )
+    out["initial_net_power_matches_spectral"] = (
+        abs(off["net_power_initial_max"] - off["net_power_spectral_max"]) <= 1e-4 * off["net_power_spectral_max"]
+    )
     out["J_persistent_dynamics_over_spectral"] = by[(False, True)]["J_persistent"] / sw["I_near"]
     out["J_persistent_dynamics_matches_spectral"] = abs(out["J_persistent_dynamics_over_spectral"] - 1) < 1e-3
     return out
@@ -296,8 +357,11 @@ def plot(spec, res, sw, cfg, ctx) -> None:
     a = ax[0, 0]
     a.plot(lam, spec["near_B5"], color="C3", label=f"h = {cfg['h_near'] / R:g}R")
     a.plot(lam, spec["far_B5"], color="C0", label=f"h = {cfg['h_far'] * 1e6:g} um (far apart)")
-    a.set(xlabel="wavelength (um)", ylabel=r"$(\mathcal{T}_{10}-\mathcal{T}_{01})$  [current / $\Theta$]",
-          title=f"(a) B = {cfg['B_far']:g} T")
+    a.set(
+        xlabel="wavelength (um)",
+        ylabel=r"$(\mathcal{T}_{10}-\mathcal{T}_{01})$  [current / $\Theta$]",
+        title=f"(a) B = {cfg['B_far']:g} T",
+    )
     a = ax[0, 1]
     for B, c in zip(cfg["B_spectra"], ("C2", "C3")):
         a.plot(lam, spec[f"near_B{B:g}"], color=c, label=f"B = {B:g} T")
@@ -307,8 +371,14 @@ def plot(spec, res, sw, cfg, ctx) -> None:
         a.legend(fontsize=8)
     a = ax[0, 2]
     absorption = res["absorption"] / (4 * np.pi * R**3)
-    mesh = a.pcolormesh(lam, res["B"], absorption, shading="auto", cmap="magma",
-                        norm=LogNorm(vmin=absorption.max() * 1e-3, vmax=absorption.max()))
+    mesh = a.pcolormesh(
+        lam,
+        res["B"],
+        absorption,
+        shading="auto",
+        cmap="magma",
+        norm=LogNorm(vmin=absorption.max() * 1e-3, vmax=absorption.max()),
+    )
     a.figure.colorbar(mesh, ax=a, label="sum Im a0 / 4 pi R^3 (log scale)")
     for k, (lab, c) in enumerate(zip(("circular +", "circular -", "along B"), ("c", "w", "y"))):
         a.plot(res["resonances"][:, k] * 1e6, res["B"], ls="--", lw=1, color=c, label=lab)
@@ -317,9 +387,14 @@ def plot(spec, res, sw, cfg, ctx) -> None:
     a = ax[1, 0]
     a.plot(np.array(sw["h"]) / R, np.array(sw["I_h"]) * 1e12, "o-", label="two rings")
     a.axhline(2 * sw["I_ring"] * 1e12, color="k", ls=":", label="2 x isolated ring")
-    a.set(xscale="log", xticks=cfg["h_sweep_R"], xticklabels=[f"{h:g}" for h in cfg["h_sweep_R"]],
-          xlabel="ring separation h / R", ylabel="circulation I (pW)",
-          title=f"I vs h (B = {cfg['B_far']:g} T, T = {cfg['T']:g} K)")
+    a.set(
+        xscale="log",
+        xticks=cfg["h_sweep_R"],
+        xticklabels=[f"{h:g}" for h in cfg["h_sweep_R"]],
+        xlabel="ring separation h / R",
+        ylabel="circulation I (pW)",
+        title=f"I vs h (B = {cfg['B_far']:g} T, T = {cfg['T']:g} K)",
+    )
     a = ax[1, 1]
     a.plot(sw["B"], np.array(sw["I_B"]) * 1e12, "o-")
     a.set(xlabel="B (T)", ylabel="circulation I (pW)", title=f"I vs B (h = {cfg['h_near'] / R:g}R, T = {cfg['T']:g} K)")
@@ -327,8 +402,14 @@ def plot(spec, res, sw, cfg, ctx) -> None:
     ring2 = 2 * np.array(sw["I_T_ring"])
     a.plot(sw["T"], np.array(sw["I_T_near"]) / ring2, "o-", color="C3", label=f"h = {cfg['h_near'] / R:g}R")
     a.plot(sw["T"], np.array(sw["I_T_far"]) / ring2, "s-", color="C0", label="far apart")
-    a.set(xscale="log", xticks=cfg["T_sweep"], xticklabels=[f"{T:g}" for T in cfg["T_sweep"]], xlabel="T (K)",
-          ylabel="I / (2 x isolated ring)", title="drag on the circulation vs T")
+    a.set(
+        xscale="log",
+        xticks=cfg["T_sweep"],
+        xticklabels=[f"{T:g}" for T in cfg["T_sweep"]],
+        xlabel="T (K)",
+        ylabel="I / (2 x isolated ring)",
+        title="drag on the circulation vs T",
+    )
     for a in ax[1]:
         a.minorticks_off()
         a.axhline(0, color="0.5", lw=0.6)
@@ -336,11 +417,18 @@ def plot(spec, res, sw, cfg, ctx) -> None:
     save(fig, ctx.path("figures", "insb_persistent.png"))
 
 
-@scenario("insb-persistent", "persistent heat currents in two rings of InSb spheres in a field B (Ben-Abdallah's Fig. 4)",
-          defaults, KEYS, precheck)
+@scenario(
+    "insb-persistent",
+    "persistent heat currents in two rings of InSb spheres in a field B (Ben-Abdallah's Fig. 4)",
+    defaults,
+    KEYS,
+    precheck,
+)
 def run(cfg, ctx) -> dict:
-    ctx.log(f"ring radius {ring_radius_for_spacing(N_RING, cfg['spacing']) * 1e9:.1f} nm "
-            f"(neighbours {cfg['spacing'] / cfg['R']:g}R apart)")
+    ctx.log(
+        f"ring radius {ring_radius_for_spacing(N_RING, cfg['spacing']) * 1e9:.1f} nm "
+        f"(neighbours {cfg['spacing'] / cfg['R']:g}R apart)"
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         spec = spectra(cfg)
@@ -350,20 +438,27 @@ def run(cfg, ctx) -> dict:
     for msg in setup_warnings:
         ctx.log(f"warning: {msg}")
     for d in dyn:
-        ctx.log(f"  {d['name']}: max |P_net| = {d['net_power_max']:.3g} W, max |T - T0| = {d['drift_max']:.3g} K, "
-                f"I = {d['J_persistent']:.4g} W over {d['t_run']:.3g} s")
+        ctx.log(
+            f"  {d['name']}: max |P_net| = {d['net_power_max']:.3g} W, max |T - T0| = {d['drift_max']:.3g} K, "
+            f"I = {d['J_persistent']:.4g} W over {d['t_run']:.3g} s"
+        )
     res = resonances(cfg, spec["wavelength"])
-    ctx.log(f"  I(h={cfg['h_near'] / cfg['R']:g}R) = {sw['I_near']:.4g} W, I(far) = {sw['I_far']:.4g} W, "
-            f"isolated ring {sw['I_ring']:.4g} W at T = {cfg['T']:g} K, B = {cfg['B_far']:g} T")
+    ctx.log(
+        f"  I(h={cfg['h_near'] / cfg['R']:g}R) = {sw['I_near']:.4g} W, I(far) = {sw['I_far']:.4g} W, "
+        f"isolated ring {sw['I_ring']:.4g} W at T = {cfg['T']:g} K, B = {cfg['B_far']:g} T"
+    )
     plot(spec, res, sw, cfg, ctx)
     summary = {
         "scenario": "insb-persistent",
         "ring_radius": ring_radius_for_spacing(N_RING, cfg["spacing"]),
-        "J_persistent": sw["I_near"], "J_persistent_far": sw["I_far"], "J_persistent_isolated_ring": sw["I_ring"],
+        "J_persistent": sw["I_near"],
+        "J_persistent_far": sw["I_far"],
+        "J_persistent_isolated_ring": sw["I_ring"],
         "J_neighbour_near": float(sw["J_near"][0, 1]),
         "net_power_max": max(d["net_power_max"] for d in dyn if not d["displaced"]),
         "dynamics": dyn,
-        "J_vs_h": {"h": sw["h"], "I": sw["I_h"]}, "J_vs_B": {"B": sw["B"], "I": sw["I_B"]},
+        "J_vs_h": {"h": sw["h"], "I": sw["I_h"]},
+        "J_vs_B": {"B": sw["B"], "I": sw["I_B"]},
         "J_vs_T": {"T": sw["T"], "near": sw["I_T_near"], "far": sw["I_T_far"], "isolated_ring": sw["I_T_ring"]},
         "single_particle_resonances_um": {"B": res["B"].tolist(), "wavelength": (res["resonances"] * 1e6).tolist()},
         "setup_warnings": setup_warnings,

@@ -36,8 +36,7 @@ KEYS = {
     "dt": Key("time step", unit=REDUCED, low=0, low_open=True),
     "noise": Key("reservoir and conduction noise on the measuring runs", "bool"),
     "t_measure": Key("measuring window after the burn-in", unit=REDUCED, low=0, low_open=True),
-    "t_deterministic": Key("noise-off companion run that checks the energy ledger", unit=REDUCED, low=0,
-                           low_open=True),
+    "t_deterministic": Key("noise-off companion run that checks the energy ledger", unit=REDUCED, low=0, low_open=True),
     "record_every": Key("steps between recorded frames", "integer", low=1),
 }
 
@@ -51,13 +50,15 @@ def defaults(quick: bool) -> dict:
         "K": 5.0,
         "m": 1,
         "law": {"name": "linear", "w_ref": 1.0, "beta": 0.5, "T_ref": 1.0},
-        "k_L": 0.5, "k_R": 0.5,
-        "T_L": 1.1, "T_R": 0.9,
+        "k_L": 0.5,
+        "k_R": 0.5,
+        "T_L": 1.1,
+        "T_R": 0.9,
         "g_normal": 0.5,
         "dt": 0.5,
         "noise": True,
-        "t_measure": 1.0e6 if quick else 2.0e6,   # measuring window after burn-in (reduced time)
-        "t_deterministic": 2.0e4,                  # noise-off companion run for the energy ledger
+        "t_measure": 1.0e6 if quick else 2.0e6,  # measuring window after burn-in (reduced time)
+        "t_deterministic": 2.0e4,  # noise-off companion run for the energy ledger
         "record_every": 2000,
         "seed": 0,
     }
@@ -85,9 +86,20 @@ def _burn_in(cfg, N, kind) -> float:
 
 def _params(cfg, N, kind, noise, seed):
     return RodParams(
-        N=N, C=cfg["C"], K=cfg["K"] if kind == "super" else 0.0, m=cfg["m"], law=make_law(cfg["law"]),
-        g=0.0 if kind == "super" else cfg["g_normal"], k_L=cfg["k_L"], k_R=cfg["k_R"],
-        T_L=cfg["T_L"], T_R=cfg["T_R"], dt=cfg["dt"], noise=noise, seed=seed)
+        N=N,
+        C=cfg["C"],
+        K=cfg["K"] if kind == "super" else 0.0,
+        m=cfg["m"],
+        law=make_law(cfg["law"]),
+        g=0.0 if kind == "super" else cfg["g_normal"],
+        k_L=cfg["k_L"],
+        k_R=cfg["k_R"],
+        T_L=cfg["T_L"],
+        T_R=cfg["T_R"],
+        dt=cfg["dt"],
+        noise=noise,
+        seed=seed,
+    )
 
 
 def _ledger_rel_error(data) -> float:
@@ -102,10 +114,24 @@ def run_case(cfg, N, kind, ctx, seed) -> dict:
     nsteps = int(round((t_burn + cfg["t_measure"]) / cfg["dt"]))
     nsteps -= nsteps % cfg["record_every"]
     path = ctx.path("timeseries", f"rod_N{N}_{kind}.h5")
-    simulate(params, nsteps, cfg["record_every"], path=path, progress=not ctx.quiet,
-             desc=f"N={N} {kind}", ctx=ctx)
-    d = load(path, ["Q_L", "Q_R", "link_heat", "link_impulse", "impulse_L", "impulse_R", "T", "twist",
-                    "ledger_error", "energy_stored", "entropy_production"], t_start=t_burn)
+    simulate(params, nsteps, cfg["record_every"], path=path, progress=not ctx.quiet, desc=f"N={N} {kind}", ctx=ctx)
+    d = load(
+        path,
+        [
+            "Q_L",
+            "Q_R",
+            "link_heat",
+            "link_impulse",
+            "impulse_L",
+            "impulse_R",
+            "T",
+            "twist",
+            "ledger_error",
+            "energy_stored",
+            "entropy_production",
+        ],
+        t_start=t_burn,
+    )
     t = d["time"]
     J_left = rate_from_cumulative(t, d["Q_L"])
     J_right = rate_from_cumulative(t, d["Q_R"])
@@ -117,24 +143,37 @@ def run_case(cfg, N, kind, ctx, seed) -> dict:
     J_expected = _expected_current(cfg, N, kind)
     omega_int = float(params.law.omega0(T_interior["mean"]))
 
-    det = simulate(_params(cfg, N, kind, False, seed), int(cfg["t_deterministic"] / cfg["dt"]),
-                   record_every=max(1, int(cfg["t_deterministic"] / cfg["dt"]) // 50), progress=False, ctx=ctx)
+    det = simulate(
+        _params(cfg, N, kind, False, seed),
+        int(cfg["t_deterministic"] / cfg["dt"]),
+        record_every=max(1, int(cfg["t_deterministic"] / cfg["dt"]) // 50),
+        progress=False,
+        ctx=ctx,
+    )
     ledger_det = _ledger_rel_error(load(det.recorder, ["ledger_error", "energy_stored", "Q_L", "Q_R"]))
 
     return {
-        "N": N, "kind": kind,
-        "J_left": J_left["mean"], "J_right": J_right["mean"], "J_link_mean": J_link["mean"],
+        "N": N,
+        "kind": kind,
+        "J_left": J_left["mean"],
+        "J_right": J_right["mean"],
+        "J_link_mean": J_link["mean"],
         "J_stderr": max(J_left["stderr"], J_right["stderr"], J_link["stderr"]),
         "J_expected": J_expected,
-        "torque_mean": torque["mean"], "torque_stderr": torque["stderr"],
+        "torque_mean": torque["mean"],
+        "torque_stderr": torque["stderr"],
         "torque_expected": J_expected / omega_int if kind == "super" else 0.0,
         "kick_torque_left": kick_L["mean"],
-        "T_interior_mean": T_interior["mean"], "T_interior_stderr": T_interior["stderr"],
-        "ledger_rel_error": ledger_det, "ledger_rel_error_noisy": _ledger_rel_error(d),
+        "T_interior_mean": T_interior["mean"],
+        "T_interior_stderr": T_interior["stderr"],
+        "ledger_rel_error": ledger_det,
+        "ledger_rel_error_noisy": _ledger_rel_error(d),
         "entropy_production_final": float(d["entropy_production"][-1]),
-        "t_burn": t_burn, "t_measure": float(t[-1] - t[0]),
+        "t_burn": t_burn,
+        "t_measure": float(t[-1] - t[0]),
         "torque_profile": [rate_from_cumulative(t, d["link_impulse"][:, i])["mean"] for i in range(N - 1)],
-        "twist_profile": d["twist"].mean(axis=0).tolist(), "T_profile": d["T"].mean(axis=0).tolist(),
+        "twist_profile": d["twist"].mean(axis=0).tolist(),
+        "T_profile": d["T"].mean(axis=0).tolist(),
     }
 
 
@@ -155,8 +194,9 @@ def checks(cases) -> dict:
         ratio = sup[-1]["J_left"] / sup[0]["J_left"]
         out["super_length_ratio"] = ratio
         out["super_length_independent"] = abs(ratio - 1.0) <= REL_TOL
-    out["torque_matches_expected"] = all(abs(c["torque_mean"] - c["torque_expected"]) <= REL_TOL * c["torque_expected"]
-                                         for c in sup)
+    out["torque_matches_expected"] = all(
+        abs(c["torque_mean"] - c["torque_expected"]) <= REL_TOL * c["torque_expected"] for c in sup
+    )
     out["ledger_closes"] = all(c["ledger_rel_error"] < 1e-9 for c in cases)
     out["entropy_production_nonnegative"] = all(c["entropy_production_final"] >= 0 for c in cases)
     return out
@@ -167,15 +207,33 @@ def plot(cases, cfg, ctx) -> None:
     for kind, color in (("super", "C0"), ("normal", "C3")):
         cs = sorted((c for c in cases if c["kind"] == kind), key=lambda c: c["N"])
         N = np.array([c["N"] for c in cs])
-        ax[0, 0].errorbar(N, [c["J_left"] for c in cs], yerr=[c["J_stderr"] for c in cs], fmt="o", color=color,
-                          label=f"{kind}: measured (left reservoir)")
-        ax[0, 0].plot(N, [c["J_link_mean"] for c in cs], "x", color=color, ms=9,
-                      label=f"{kind}: measured (mean over links)")
+        ax[0, 0].errorbar(
+            N,
+            [c["J_left"] for c in cs],
+            yerr=[c["J_stderr"] for c in cs],
+            fmt="o",
+            color=color,
+            label=f"{kind}: measured (left reservoir)",
+        )
+        ax[0, 0].plot(
+            N, [c["J_link_mean"] for c in cs], "x", color=color, ms=9, label=f"{kind}: measured (mean over links)"
+        )
         Nf = np.geomspace(N.min(), N.max(), 50)
-        ax[0, 0].plot(Nf, [_expected_current(cfg, n, kind) for n in Nf], "-", color=color, lw=1,
-                      label=f"{kind}: closed form (model §A4.{1 if kind == 'super' else 3})")
-    ax[0, 0].set(xscale="log", yscale="log", xlabel="rings N", ylabel="heat current J (reduced)",
-                 title="DC heat current vs rod length")
+        ax[0, 0].plot(
+            Nf,
+            [_expected_current(cfg, n, kind) for n in Nf],
+            "-",
+            color=color,
+            lw=1,
+            label=f"{kind}: closed form (model §A4.{1 if kind == 'super' else 3})",
+        )
+    ax[0, 0].set(
+        xscale="log",
+        yscale="log",
+        xlabel="rings N",
+        ylabel="heat current J (reduced)",
+        title="DC heat current vs rod length",
+    )
     ax[0, 0].set_xticks(sorted({c["N"] for c in cases}), [str(n) for n in sorted({c["N"] for c in cases})])
     ax[0, 0].xaxis.set_minor_formatter(NullFormatter())
     ax[0, 0].legend(fontsize=6)
@@ -189,16 +247,19 @@ def plot(cases, cfg, ctx) -> None:
         tau = sup[0]["torque_expected"]
         ax[0, 1].axhline(tau, color="k", lw=1, ls=":", label="J/omega0 (Shi & Cheng Eq. 9)")
         ax[0, 2].axhline(np.arcsin(m * tau / K) / m, color="k", lw=1, ls=":", label="asin(m J/(omega0 K))/m")
-    ax[0, 1].set(xlabel="position along the rod (link / N)", ylabel="time-averaged link torque",
-                 title="link torque (super rods)")
-    ax[0, 2].set(xlabel="position along the rod (link / N)", ylabel="time-averaged twist (rad)",
-                 title="link twist (super rods)")
+    ax[0, 1].set(
+        xlabel="position along the rod (link / N)", ylabel="time-averaged link torque", title="link torque (super rods)"
+    )
+    ax[0, 2].set(
+        xlabel="position along the rod (link / N)", ylabel="time-averaged twist (rad)", title="link twist (super rods)"
+    )
     for c in sup:
         ax[0, 3].plot(np.arange(c["N"]) / (c["N"] - 1), c["T_profile"], label=f"super N={c['N']}")
     for c in sorted((c for c in cases if c["kind"] == "normal"), key=lambda c: c["N"]):
         ax[0, 3].plot(np.arange(c["N"]) / (c["N"] - 1), c["T_profile"], "--", label=f"normal N={c['N']}")
-    ax[0, 3].set(xlabel="position along the rod (ring / N)", ylabel="mean temperature (reduced)",
-                 title="temperature profile")
+    ax[0, 3].set(
+        xlabel="position along the rod (ring / N)", ylabel="mean temperature (reduced)", title="temperature profile"
+    )
     for a in ax[0, 1:]:
         a.legend(fontsize=6)
     save(fig, ctx.path("figures", "rod_dc.png"))
@@ -211,15 +272,22 @@ def precheck(cfg) -> None:
             _params(cfg, N, kind, cfg["noise"], cfg["seed"])
 
 
-@scenario("rod-dc", "DC heat supercurrent vs rod length: super rods (length-independent) and normal rods (~1/N)",
-          defaults, KEYS, precheck)
+@scenario(
+    "rod-dc",
+    "DC heat supercurrent vs rod length: super rods (length-independent) and normal rods (~1/N)",
+    defaults,
+    KEYS,
+    precheck,
+)
 def run(cfg, ctx) -> dict:
     cases = []
     for kind in ("super", "normal"):
         for N in cfg["N"]:
             case = run_case(cfg, N, kind, ctx, cfg["seed"])
-            ctx.log(f"  N={N:4d} {kind:6s}: J_left={case['J_left']:.5g} -J_right={-case['J_right']:.5g} "
-                    f"J_link={case['J_link_mean']:.5g} (+-{case['J_stderr']:.2g}), expected {case['J_expected']:.5g}")
+            ctx.log(
+                f"  N={N:4d} {kind:6s}: J_left={case['J_left']:.5g} -J_right={-case['J_right']:.5g} "
+                f"J_link={case['J_link_mean']:.5g} (+-{case['J_stderr']:.2g}), expected {case['J_expected']:.5g}"
+            )
             cases.append(case)
     plot(cases, cfg, ctx)
     return {"scenario": "rod-dc", "cases": cases, "checks": checks(cases)}

@@ -32,17 +32,24 @@ KEYS = {
     "kinds.normal.g": Key("neighbour conductance of the normal rod", unit=REDUCED, low=0, low_open=True),
     "C": Key("heat capacity per ring", unit=REDUCED, low=0.5),
     "k": Key("contact conductance of each reservoir", unit=REDUCED, low=0, low_open=True),
-    "T": Key("equilibrium temperature; the driven runs have reservoirs at T +- dT/2", unit=REDUCED, low=0,
-             low_open=True),
+    "T": Key(
+        "equilibrium temperature; the driven runs have reservoirs at T +- dT/2", unit=REDUCED, low=0, low_open=True
+    ),
     "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2)", "mapping"),
     "law.name": Key("clock law", "choice", choices=tuple(LAWS)),
-    "dT_small": Key("small bath difference of the direct-drive run that measures G = J / dT", unit=REDUCED, low=0,
-                    low_open=True),
-    "dT_large": Key("bath difference of the run under drive (noise and spectrum away from equilibrium)",
-                    unit=REDUCED, low=0, low_open=True),
+    "dT_small": Key(
+        "small bath difference of the direct-drive run that measures G = J / dT", unit=REDUCED, low=0, low_open=True
+    ),
+    "dT_large": Key(
+        "bath difference of the run under drive (noise and spectrum away from equilibrium)",
+        unit=REDUCED,
+        low=0,
+        low_open=True,
+    ),
     "t_run": Key("duration of each run, burn-in of 5 relaxation times included", unit=REDUCED, low=0, low_open=True),
-    "block_relaxations": Key("shortest block of the var(Q(tau)) fit, in relaxation times of rod and contacts",
-                             low=0, low_open=True),
+    "block_relaxations": Key(
+        "shortest block of the var(Q(tau)) fit, in relaxation times of rod and contacts", low=0, low_open=True
+    ),
     "dt": Key("time step", unit=REDUCED, low=0, low_open=True),
     "record_every": Key("steps between recorded frames", "integer", low=1),
 }
@@ -51,13 +58,16 @@ KEYS = {
 def defaults(quick: bool) -> dict:
     return {
         "kinds": {"super": {"N": 16, "K": 5.0, "g": 0.0}, "normal": {"N": 8, "K": 0.0, "g": 0.5}},
-        "C": 50.0, "k": 0.5, "T": 1.0,
+        "C": 50.0,
+        "k": 0.5,
+        "T": 1.0,
         "law": {"name": "linear", "w_ref": 1.0, "beta": 0.5, "T_ref": 1.0},
-        "dT_small": 0.05,          # direct-drive bath difference for G
-        "dT_large": 0.4,           # the "under drive" case
+        "dT_small": 0.05,  # direct-drive bath difference for G
+        "dT_large": 0.4,  # the "under drive" case
         "t_run": 2.0e6 if quick else 1.0e7,
-        "block_relaxations": 5.0,   # shortest noise block, in relaxation times of the rod and contacts
-        "dt": 0.5, "record_every": 100,
+        "block_relaxations": 5.0,  # shortest noise block, in relaxation times of the rod and contacts
+        "dt": 0.5,
+        "record_every": 100,
         "seed": 0,
     }
 
@@ -104,8 +114,21 @@ def zero_frequency_noise(t, Q, tau_relax: float, shortest: float) -> tuple[float
 
 def _params(cfg, kind, dT, seed) -> RodParams:
     k = cfg["kinds"][kind]
-    return RodParams(N=k["N"], C=cfg["C"], K=k["K"], g=k["g"], law=make_law(cfg["law"]), k_L=cfg["k"], k_R=cfg["k"],
-                     T_L=cfg["T"] + dT / 2, T_R=cfg["T"] - dT / 2, T_init=cfg["T"], dt=cfg["dt"], noise=True, seed=seed)
+    return RodParams(
+        N=k["N"],
+        C=cfg["C"],
+        K=k["K"],
+        g=k["g"],
+        law=make_law(cfg["law"]),
+        k_L=cfg["k"],
+        k_R=cfg["k"],
+        T_L=cfg["T"] + dT / 2,
+        T_R=cfg["T"] - dT / 2,
+        T_init=cfg["T"],
+        dt=cfg["dt"],
+        noise=True,
+        seed=seed,
+    )
 
 
 def precheck(cfg) -> None:
@@ -118,8 +141,7 @@ def _run(cfg, kind, dT, ctx, seed) -> dict:
     params = _params(cfg, kind, dT, seed)
     nsteps = int(cfg["t_run"] / cfg["dt"]) // cfg["record_every"] * cfg["record_every"]
     path = ctx.path("timeseries", f"noise_{kind}_dT{dT:g}.h5")
-    simulate(params, nsteps, cfg["record_every"], path=path, progress=not ctx.quiet,
-             desc=f"{kind} dT={dT:g}", ctx=ctx)
+    simulate(params, nsteps, cfg["record_every"], path=path, progress=not ctx.quiet, desc=f"{kind} dT={dT:g}", ctx=ctx)
     t_burn = 5 * relaxation_time(cfg, kind)
     d = load(path, ["Q_L", "Q_R"], t_start=t_burn)
     t, Q = d["time"], 0.5 * (d["Q_L"] - d["Q_R"])
@@ -127,9 +149,17 @@ def _run(cfg, kind, dT, ctx, seed) -> dict:
     J = rate_from_cumulative(t, Q)
     f, psd = signal.welch(np.diff(Q) / (t[1] - t[0]), fs=1.0 / (t[1] - t[0]), nperseg=min(2**14, t.size // 8))
     omega, spectrum = _log_binned(2 * np.pi * f[1:], 0.5 * psd[1:])  # two-sided: half the one-sided density
-    return {"kind": kind, "dT": dT, "J": J["mean"], "J_stderr": J["stderr"], "S0": S0, "S0_stderr": S0_err,
-            "blocks": n_blocks,
-            "spectrum_omega": omega.tolist(), "spectrum": spectrum.tolist()}
+    return {
+        "kind": kind,
+        "dT": dT,
+        "J": J["mean"],
+        "J_stderr": J["stderr"],
+        "S0": S0,
+        "S0_stderr": S0_err,
+        "blocks": n_blocks,
+        "spectrum_omega": omega.tolist(),
+        "spectrum": spectrum.tolist(),
+    }
 
 
 def _log_binned(x, y, bins: int = 40):
@@ -137,12 +167,16 @@ def _log_binned(x, y, bins: int = 40):
     edges = np.geomspace(x[0], x[-1] * (1 + 1e-12), bins + 1)
     idx = np.digitize(x, edges) - 1
     keep = [i for i in range(bins) if np.any(idx == i)]
-    return (np.array([np.exp(np.log(x[idx == i]).mean()) for i in keep]),
-            np.array([y[idx == i].mean() for i in keep]))
+    return (np.array([np.exp(np.log(x[idx == i]).mean()) for i in keep]), np.array([y[idx == i].mean() for i in keep]))
 
 
-@scenario("rod-noise", "heat-current noise: zero-frequency limit vs 2 T^2 G (Green-Kubo vs direct drive)",
-          defaults, KEYS, precheck)
+@scenario(
+    "rod-noise",
+    "heat-current noise: zero-frequency limit vs 2 T^2 G (Green-Kubo vs direct drive)",
+    defaults,
+    KEYS,
+    precheck,
+)
 def run(cfg, ctx) -> dict:
     results = {}
     for i, kind in enumerate(cfg["kinds"]):
@@ -156,33 +190,58 @@ def run(cfg, ctx) -> dict:
         k = cfg["kinds"][kind]
         G_closed = 1.0 / (2.0 / cfg["k"] + ((k["N"] - 1) / k["g"] if k["g"] > 0 else 0.0))
         results[kind] = {
-            "G_drive": G, "G_drive_stderr": G_err, "G_closed_form": G_closed,
-            "S0_equilibrium": eq["S0"], "S0_equilibrium_stderr": eq["S0_stderr"],
-            "fdt_2T2G": fdt, "fdt_2T2G_stderr": fdt_err,
+            "G_drive": G,
+            "G_drive_stderr": G_err,
+            "G_closed_form": G_closed,
+            "S0_equilibrium": eq["S0"],
+            "S0_equilibrium_stderr": eq["S0_stderr"],
+            "fdt_2T2G": fdt,
+            "fdt_2T2G_stderr": fdt_err,
             "S0_over_2T2G": eq["S0"] / fdt,
-            "S0_driven": large["S0"], "S0_driven_stderr": large["S0_stderr"], "dT_driven": cfg["dT_large"],
-            "J_driven": large["J"], "J_equilibrium": eq["J"], "J_equilibrium_stderr": eq["J_stderr"],
+            "S0_driven": large["S0"],
+            "S0_driven_stderr": large["S0_stderr"],
+            "dT_driven": cfg["dT_large"],
+            "J_driven": large["J"],
+            "J_equilibrium": eq["J"],
+            "J_equilibrium_stderr": eq["J_stderr"],
             "blocks": eq["blocks"],
         }
-        ctx.log(f"  {kind}: S0 = {eq['S0']:.4g} +- {eq['S0_stderr']:.2g}, 2T^2G = {fdt:.4g} +- {fdt_err:.2g} "
-                f"(G = {G:.4g}, closed form {G_closed:.4g})")
+        ctx.log(
+            f"  {kind}: S0 = {eq['S0']:.4g} +- {eq['S0_stderr']:.2g}, 2T^2G = {fdt:.4g} +- {fdt_err:.2g} "
+            f"(G = {G:.4g}, closed form {G_closed:.4g})"
+        )
         results[kind]["_spectra"] = (eq, large)
     fig, ax = new_figure(len(results), 1, width=5.0)
     for a, (kind, r) in zip(ax.ravel(), results.items()):
         eq, large = r.pop("_spectra")
         a.loglog(eq["spectrum_omega"], eq["spectrum"], "o-", ms=3, lw=0.8, label="equilibrium")
-        a.loglog(large["spectrum_omega"], large["spectrum"], "s-", ms=3, lw=0.8, label=f"driven, dT = {cfg['dT_large']:g}")
+        a.loglog(
+            large["spectrum_omega"], large["spectrum"], "s-", ms=3, lw=0.8, label=f"driven, dT = {cfg['dT_large']:g}"
+        )
         a.axhline(r["fdt_2T2G"], color="k", ls=":", label="2 T^2 G (G from direct drive)")
-        a.errorbar([eq["spectrum_omega"][0] / 2], [r["S0_equilibrium"]], yerr=[r["S0_equilibrium_stderr"]], fmt="k*",
-                   ms=9, label="S0: slope of var(Q(tau)) vs tau")
-        a.set(xlabel="angular frequency (rad/time)", ylabel="current noise S(omega) (two-sided)",
-              title=f"{kind} rod: heat-current noise")
+        a.errorbar(
+            [eq["spectrum_omega"][0] / 2],
+            [r["S0_equilibrium"]],
+            yerr=[r["S0_equilibrium_stderr"]],
+            fmt="k*",
+            ms=9,
+            label="S0: slope of var(Q(tau)) vs tau",
+        )
+        a.set(
+            xlabel="angular frequency (rad/time)",
+            ylabel="current noise S(omega) (two-sided)",
+            title=f"{kind} rod: heat-current noise",
+        )
         a.legend(fontsize=7)
     save(fig, ctx.path("figures", "rod_noise.png"))
     checks = {}
     for kind, r in results.items():
         err = np.hypot(r["S0_equilibrium_stderr"], r["fdt_2T2G_stderr"])
         checks[f"{kind}_fdt_holds"] = bool(abs(r["S0_equilibrium"] - r["fdt_2T2G"]) <= 3 * err)
-        checks[f"{kind}_G_drive_matches_closed_form"] = bool(abs(r["G_drive"] - r["G_closed_form"]) <= 3 * r["G_drive_stderr"])
-        checks[f"{kind}_zero_mean_current_at_equilibrium"] = bool(abs(r["J_equilibrium"]) <= 4 * r["J_equilibrium_stderr"])
+        checks[f"{kind}_G_drive_matches_closed_form"] = bool(
+            abs(r["G_drive"] - r["G_closed_form"]) <= 3 * r["G_drive_stderr"]
+        )
+        checks[f"{kind}_zero_mean_current_at_equilibrium"] = bool(
+            abs(r["J_equilibrium"]) <= 4 * r["J_equilibrium_stderr"]
+        )
     return {"scenario": "rod-noise", **{f"{kind}": r for kind, r in results.items()}, "checks": checks}

@@ -37,23 +37,37 @@ REL_TOL = 0.05
 KEYS = {
     "N": Key("rings of the closed rod (no reservoirs, no noise)", "integer", low=2),
     "C": rod_keys.RING["C"],
-    "K": Key("link torque amplitude: couples the rings, so the perturbation can grow", unit=REDUCED, low=0,
-             low_open=True),
+    "K": Key(
+        "link torque amplitude: couples the rings, so the perturbation can grow", unit=REDUCED, low=0, low_open=True
+    ),
     "m": rod_keys.RING["m"],
     "torque": rod_keys.RING["torque"],
-    "law": Key("clock law omega0(T): a table with `name` and its parameters; the rotor's are w_q, the flux alpha "
-               "and T_q (docs/model.md §A2)", "mapping"),
-    "law.name": Key("clock law (the rotor's omega0 omega0' < 0 makes the uniform rod unstable)", "choice",
-                    choices=tuple(LAWS)),
+    "law": Key(
+        "clock law omega0(T): a table with `name` and its parameters; the rotor's are w_q, the flux alpha "
+        "and T_q (docs/model.md §A2)",
+        "mapping",
+    ),
+    "law.name": Key(
+        "clock law (the rotor's omega0 omega0' < 0 makes the uniform rod unstable)", "choice", choices=tuple(LAWS)
+    ),
     "T0": Key("uniform starting temperature of the rod", unit=REDUCED, low=0, low_open=True),
-    "seed_amplitude": Key("size of the initial perturbation, largest |T_i - T0| / T0 (below 1: every T_i > 0)",
-                          low=0, high=1, low_open=True, high_open=True),
+    "seed_amplitude": Key(
+        "size of the initial perturbation, largest |T_i - T0| / T0 (below 1: every T_i > 0)",
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
+    ),
     "dt": Key("time step", unit=REDUCED, low=0, low_open=True),
     "record_every": Key("steps between recorded frames", "integer", low=1),
-    "t_max": Key("longest run time, if the runaway does not stop the run before", unit=REDUCED, low=0,
-                 low_open=True),
-    "fit_window": Key("[low, high] of the growth-rate fit, as fractions of the final (saturation) temperature "
-                      "spread", "numbers", low=0, high=1, low_open=True),
+    "t_max": Key("longest run time, if the runaway does not stop the run before", unit=REDUCED, low=0, low_open=True),
+    "fit_window": Key(
+        "[low, high] of the growth-rate fit, as fractions of the final (saturation) temperature spread",
+        "numbers",
+        low=0,
+        high=1,
+        low_open=True,
+    ),
 }
 
 
@@ -67,20 +81,34 @@ def defaults(quick: bool) -> dict:
         "m": 1,
         "torque": "sine",
         "law": {"name": "rotor", "w_q": 1.0, "alpha": 0.25, "T_q": 1.0},
-        "T0": 0.1,                 # T << T_q: where the rotor ticks (omega0 = 0.175, omega0' = -1.71)
-        "seed_amplitude": 1e-12,   # largest |T_i - T0| / T0 at t = 0
+        "T0": 0.1,  # T << T_q: where the rotor ticks (omega0 = 0.175, omega0' = -1.71)
+        "seed_amplitude": 1e-12,  # largest |T_i - T0| / T0 at t = 0
         "dt": 0.05 if quick else 0.02,  # gamma dt = 0.09 / 0.03: integrator error (gamma dt)^2/24 < 4e-4
-        "record_every": 1,         # every step: the growth is ~1 e-fold per 0.6 time units
-        "t_max": 100.0,            # the run stops long before (at t ~ 17)
+        "record_every": 1,  # every step: the growth is ~1 e-fold per 0.6 time units
+        "t_max": 100.0,  # the run stops long before (at t ~ 17)
         "fit_window": [1e-8, 1e-2],  # fit where spread / saturation spread is inside (the linear regime)
         "seed": 0,
     }
 
 
 def _rod(cfg, law, T_init, theta_init) -> RodParams:
-    return RodParams(N=cfg["N"], C=cfg["C"], K=cfg["K"], m=cfg["m"], torque=cfg["torque"], law=law, k_L=0.0, k_R=0.0,
-                     T_L=cfg["T0"], T_R=cfg["T0"], T_init=T_init, theta_init=theta_init, dt=cfg["dt"], noise=False,
-                     seed=cfg["seed"])
+    return RodParams(
+        N=cfg["N"],
+        C=cfg["C"],
+        K=cfg["K"],
+        m=cfg["m"],
+        torque=cfg["torque"],
+        law=law,
+        k_L=0.0,
+        k_R=0.0,
+        T_L=cfg["T0"],
+        T_R=cfg["T0"],
+        T_init=T_init,
+        theta_init=theta_init,
+        dt=cfg["dt"],
+        noise=False,
+        seed=cfg["seed"],
+    )
 
 
 def _seeds(cfg, law):
@@ -90,8 +118,10 @@ def _seeds(cfg, law):
     dT_mode = vec[N:] / cfg["C"]
     scale = eps * T0 / np.abs(dT_mode).max()
     noise = np.random.default_rng(cfg["seed"]).standard_normal(N)
-    return rate, {"fastest mode": (T0 + scale * dT_mode, scale * vec[:N]),
-                  "random": (T0 * (1.0 + eps * noise / np.abs(noise).max()), None)}
+    return rate, {
+        "fastest mode": (T0 + scale * dT_mode, scale * vec[:N]),
+        "random": (T0 * (1.0 + eps * noise / np.abs(noise).max()), None),
+    }
 
 
 def _run(params, cfg, name, ctx) -> dict:
@@ -124,16 +154,30 @@ def plot(runs, fits, stable, rate_expected, cfg, ctx) -> None:
         a.semilogy(run["time"], run["spread"], color=color, lw=1.2, label=f"rotor, {name} seed")
         fit = fits[name]
         tt = np.linspace(fit["t_start"], fit["t_end"], 20)
-        a.semilogy(tt, np.exp(fit["log_amplitude0"] + fit["rate"] * tt), "k--", lw=1,
-                   label="fit" if name == "fastest mode" else None)
+        a.semilogy(
+            tt,
+            np.exp(fit["log_amplitude0"] + fit["rate"] * tt),
+            "k--",
+            lw=1,
+            label="fit" if name == "fastest mode" else None,
+        )
     fit = fits["fastest mode"]
     tt = np.linspace(0, runs["fastest mode"]["t_stop"], 50)
-    a.semilogy(tt, np.exp(fit["log_amplitude0"] + rate_expected * tt), "b:", lw=1.2,
-               label=f"expected, gamma = {rate_expected:.4g}")
+    a.semilogy(
+        tt,
+        np.exp(fit["log_amplitude0"] + rate_expected * tt),
+        "b:",
+        lw=1.2,
+        label=f"expected, gamma = {rate_expected:.4g}",
+    )
     a.semilogy(stable["time"], stable["spread"], color="C0", lw=1, label="linear law, same |w0 w0'|")
     a.axvline(runs["fastest mode"]["t_stop"], color="grey", lw=0.8, ls="-.", label="run stops (runaway)")
-    a.set(xlabel="time", ylabel="temperature spread max T - min T", title="rotor law: the uniform state is unstable",
-          xlim=(0, 1.3 * runs["fastest mode"]["t_stop"]))
+    a.set(
+        xlabel="time",
+        ylabel="temperature spread max T - min T",
+        title="rotor law: the uniform state is unstable",
+        xlim=(0, 1.3 * runs["fastest mode"]["t_stop"]),
+    )
     a.legend(fontsize=7)
 
     run = runs["random"]
@@ -148,8 +192,12 @@ def plot(runs, fits, stable, rate_expected, cfg, ctx) -> None:
     seed_size = np.abs(stable["T"][0] - cfg["T0"]).max()
     for i in (0, cfg["N"] // 2, cfg["N"] - 1):
         ax[0, 2].plot(stable["time"], (stable["T"][:, i] - cfg["T0"]) / seed_size, lw=0.8, label=f"ring {i}")
-    ax[0, 2].set(xlabel="time", ylabel="(T_i - T0) / initial perturbation",
-                 title="linear law (w0 w0' > 0): the perturbation oscillates", xlim=(0, 1.3 * runs["fastest mode"]["t_stop"]))
+    ax[0, 2].set(
+        xlabel="time",
+        ylabel="(T_i - T0) / initial perturbation",
+        title="linear law (w0 w0' > 0): the perturbation oscillates",
+        xlim=(0, 1.3 * runs["fastest mode"]["t_stop"]),
+    )
     ax[0, 2].legend(fontsize=7)
     save(fig, ctx.path("figures", "rod_rotor_instability.png"))
 
@@ -161,9 +209,13 @@ def precheck(cfg) -> None:
         _rod(cfg, make_law(cfg["law"]), cfg["T0"], None)
 
 
-@scenario("rod-rotor-instability",
-          "rotor law (omega0 falls with T): negative effective inertia, temperatures separate, the run stops on its own",
-          defaults, KEYS, precheck)
+@scenario(
+    "rod-rotor-instability",
+    "rotor law (omega0 falls with T): negative effective inertia, temperatures separate, the run stops on its own",
+    defaults,
+    KEYS,
+    precheck,
+)
 def run(cfg, ctx) -> dict:
     T0 = cfg["T0"]
     law = make_law(cfg["law"])
@@ -185,15 +237,22 @@ def run(cfg, ctx) -> dict:
     fits = {name: _growth(r, cfg) for name, r in runs.items() if r["diagnosis"]}
     main = runs["fastest mode"]
     unstable = main["diagnosis"] is not None and "fastest mode" in fits
-    summary = {"scenario": "rod-rotor-instability", "unstable_detected": unstable, "diagnosis": main["diagnosis"],
-               "setup_warnings": setup_warnings}
+    summary = {
+        "scenario": "rod-rotor-instability",
+        "unstable_detected": unstable,
+        "diagnosis": main["diagnosis"],
+        "setup_warnings": setup_warnings,
+    }
     if not unstable:
         summary["checks"] = {"unstable_detected": False}
         return summary
     fit = fits["fastest mode"]
     rel_err = fit["rate"] / rate_expected - 1.0
-    ctx.log(f"  growth rate {fit['rate']:.6g} +- {fit['stderr']:.2g}, expected {rate_expected:.6g} ({100 * rel_err:+.3f} %); "
-            f"stopped at t = {main['t_stop']:.4g}: {main['diagnosis']}")
+    ctx.log(
+        f"  growth rate {fit['rate']:.6g} +- {fit['stderr']:.2g}, expected {rate_expected:.6g} "
+        f"({100 * rel_err:+.3f} %); "
+        f"stopped at t = {main['t_stop']:.4g}: {main['diagnosis']}"
+    )
     plot(runs, fits, stable, rate_expected, cfg, ctx)
     N = cfg["N"]
     stable_growth = float(stable["spread"].max() / stable["spread"][0])
@@ -214,9 +273,18 @@ def run(cfg, ctx) -> dict:
         "stable_law": {"name": "linear", "w_ref": w0, "beta": abs(dw0) / w0, "T_ref": T0},
         "stable_law_max_spread_ratio": stable_growth,
         "stable_law_stopped": stable["diagnosis"],
-        "omega0": w0, "domega0_dT": dw0, "effective_inertia": effective_inertia(law, T0, cfg["C"]),
-        "N": N, "C": cfg["C"], "K": cfg["K"], "T0": T0, "law": cfg["law"], "dt": cfg["dt"],
-        "record_every": cfg["record_every"], "seed_amplitude": cfg["seed_amplitude"], "fit_window": cfg["fit_window"],
+        "omega0": w0,
+        "domega0_dT": dw0,
+        "effective_inertia": effective_inertia(law, T0, cfg["C"]),
+        "N": N,
+        "C": cfg["C"],
+        "K": cfg["K"],
+        "T0": T0,
+        "law": cfg["law"],
+        "dt": cfg["dt"],
+        "record_every": cfg["record_every"],
+        "seed_amplitude": cfg["seed_amplitude"],
+        "fit_window": cfg["fit_window"],
         "checks": {
             "unstable_detected": unstable,
             "diagnosis_names_the_instability": "expected instability" in main["diagnosis"],

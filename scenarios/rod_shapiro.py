@@ -42,38 +42,55 @@ KEYS = {
     **rod_keys.WEAK_LINK,
     "C": Key("heat capacity per ring (small: the overdamped regime)", unit=REDUCED, low=0.5),
     **rod_keys.LAW,
-    "T_mean": Key("cold (right) reservoir temperature, at which d_omega_c is evaluated", unit=REDUCED, low=0,
-                  low_open=True),
-    "dt": Key("largest time step (lowered so that a drive period is a whole number of steps)", unit=REDUCED, low=0,
-              low_open=True),
+    "T_mean": Key(
+        "cold (right) reservoir temperature, at which d_omega_c is evaluated", unit=REDUCED, low=0, low_open=True
+    ),
+    "dt": Key(
+        "largest time step (lowered so that a drive period is a whole number of steps)",
+        unit=REDUCED,
+        low=0,
+        low_open=True,
+    ),
     "w_d_ratio": Key("drive (modulation) frequency w_d / d_omega_c", low=0, low_open=True),
     "modulation_ratio": Key("amplitude of the modulation of d_omega, over d_omega_c (0: no modulation)", low=0),
     "max_ratio": Key("largest mean drive d_omega / d_omega_c of the sweep (which starts at 0)", low=0, low_open=True),
     "points": Key("mean drives in the coarse sweep, evenly spaced from 0 to max_ratio", "integer", low=2),
-    "periods": Key("drive periods averaged per point after the settling time: a phase slip in the window moves "
-                   "the rate by >= w_d / periods, which sets how close to an edge a point is told on or off a step",
-                   "integer", low=10),
-    "settle_periods": Key("drive periods discarded first (the locked state's relaxation, slow near an edge)",
-                          "integer", low=1),
+    "periods": Key(
+        "drive periods averaged per point after the settling time: a phase slip in the window moves "
+        "the rate by >= w_d / periods, which sets how close to an edge a point is told on or off a step",
+        "integer",
+        low=10,
+    ),
+    "settle_periods": Key(
+        "drive periods discarded first (the locked state's relaxation, slow near an edge)", "integer", low=1
+    ),
     "frames_per_period": Key("recorded frames per drive period", "integer", low=1),
-    "modulation": Key("which reservoirs are modulated: both in antiphase (mean temperature fixed) or the hot one",
-                      "choice", choices=("antisymmetric", "hot")),
+    "modulation": Key(
+        "which reservoirs are modulated: both in antiphase (mean temperature fixed) or the hot one",
+        "choice",
+        choices=("antisymmetric", "hot"),
+    ),
     "edge_tol": Key("bisection tolerance of each step edge, in units of d_omega_c", low=0, low_open=True, high=0.1),
 }
 
 
 def defaults(quick: bool) -> dict:
     return {
-        "n_half": 4, "K": 5.0, "K_w": 0.005, "k": 0.5, "C": 1.0,
+        "n_half": 4,
+        "K": 5.0,
+        "K_w": 0.005,
+        "k": 0.5,
+        "C": 1.0,
         "law": {"name": "linear", "w_ref": 1.0, "beta": 0.5, "T_ref": 1.0},
-        "T_mean": 1.0, "dt": 0.1,     # largest time step; adjusted so a drive period is whole steps
-        "w_d_ratio": 1.0,          # drive frequency / d_omega_c
+        "T_mean": 1.0,
+        "dt": 0.1,  # largest time step; adjusted so a drive period is whole steps
+        "w_d_ratio": 1.0,  # drive frequency / d_omega_c
         # modulation amplitude of d_omega / d_omega_c: 2 gives steps n = 1..3 of comparable width
         # (in the fast-drive limit step n is ~ |J_n(modulation / w_d)| wide)
         "modulation_ratio": 2.0,
-        "max_ratio": 3.5,          # largest mean drive d_omega / d_omega_c
+        "max_ratio": 3.5,  # largest mean drive d_omega / d_omega_c
         "points": 36 if quick else 71,
-        "periods": 150 if quick else 400,   # a slip in the window moves the rate by >= w_d / periods
+        "periods": 150 if quick else 400,  # a slip in the window moves the rate by >= w_d / periods
         "settle_periods": 40 if quick else 80,
         "frames_per_period": 4,
         "modulation": "antisymmetric",
@@ -87,8 +104,10 @@ def _baths(cfg, ratio, d_omega_c, slope, w_d):
     dT, A = ratio * d_omega_c / slope, cfg["modulation_ratio"] * d_omega_c / slope
     if cfg["modulation"] == "hot":
         return Schedule("sinusoid", T0=cfg["T_mean"] + dT, amplitude=A, w=w_d), cfg["T_mean"]
-    return (Schedule("sinusoid", T0=cfg["T_mean"] + dT / 2, amplitude=A / 2, w=w_d),
-            Schedule("sinusoid", T0=cfg["T_mean"] - dT / 2, amplitude=-A / 2, w=w_d))
+    return (
+        Schedule("sinusoid", T0=cfg["T_mean"] + dT / 2, amplitude=A / 2, w=w_d),
+        Schedule("sinusoid", T0=cfg["T_mean"] - dT / 2, amplitude=-A / 2, w=w_d),
+    )
 
 
 def _point_params(cfg, ratio):
@@ -119,8 +138,13 @@ def run_point(cfg, ratio, ctx, record: bool = True) -> dict:
     path = ctx.path("timeseries", f"shapiro_drive{ratio:.4f}.h5") if record else None
     run = simulate(params, nsteps, record_every, path=path, progress=False, ctx=ctx)
     d = load(path if record else run.recorder, ["twist"], t_start=(n_settle - 0.01) * period)
-    return {"d_omega": ratio * d_omega_c, "drive_ratio": ratio,
-            "winding_rate": winding_rate(d["time"], d["twist"][:, w]), "w_d": w_d, "d_omega_c": d_omega_c}
+    return {
+        "d_omega": ratio * d_omega_c,
+        "drive_ratio": ratio,
+        "winding_rate": winding_rate(d["time"], d["twist"][:, w]),
+        "w_d": w_d,
+        "d_omega_c": d_omega_c,
+    }
 
 
 def step_of(rate: float, w_d: float, periods: int) -> int | None:
@@ -152,9 +176,11 @@ def edges(on, grid, index_range, tol) -> tuple[float | None, float | None]:
 
 def junction_edges(cfg, beta_c, n, near: tuple, tol: float) -> tuple[float | None, float | None]:
     """The mapped junction's edges of step n, bracketed by widening from the rod's edges ``near``."""
+
     def on(i0):
-        rate = junction.ac_rate(i0, cfg["modulation_ratio"], cfg["w_d_ratio"], beta_c, periods=cfg["periods"],
-                                settle=cfg["settle_periods"])
+        rate = junction.ac_rate(
+            i0, cfg["modulation_ratio"], cfg["w_d_ratio"], beta_c, periods=cfg["periods"], settle=cfg["settle_periods"]
+        )
         return step_of(rate, cfg["w_d_ratio"], cfg["periods"]) == n
 
     def bracket(edge, outward):  # outward = +1: the step lies below the edge; -1: above it
@@ -177,22 +203,33 @@ def plot(points, steps, steps_junction, cfg, ctx) -> None:
     a.plot(x, np.array([p["winding_rate"] for p in points]) / w_d, "o", ms=3, label="rod, coarse sweep")
     xf = np.linspace(0, x.max(), 400)
     a.plot(xf, adler_frequency(xf, 1.0) / cfg["w_d_ratio"], "k:", lw=1, label="Adler, no modulation")
-    for rows, style, name in ((steps, {"color": "C3", "lw": 2.5, "alpha": 0.5}, "rod step (bisected edges)"),
-                              (steps_junction, {"color": "k", "lw": 1.0, "ls": "--"}, "junction step")):
+    for rows, style, name in (
+        (steps, {"color": "C3", "lw": 2.5, "alpha": 0.5}, "rod step (bisected edges)"),
+        (steps_junction, {"color": "k", "lw": 1.0, "ls": "--"}, "junction step"),
+    ):
         for k, st in enumerate(rows):
             lo = 0.0 if st["lower"] is None else st["lower"]
             hi = cfg["max_ratio"] if st["upper"] is None else st["upper"]  # a step past the sweep's end
             a.plot([lo, hi], [st["n"], st["n"]], label=name if k == 0 else None, **style)
-    a.set(xlabel="mean drive d_omega / d_omega_c", ylabel="mean winding rate / w_d",
-          title=f"Shapiro steps ({cfg['modulation']} modulation): w_d = {cfg['w_d_ratio']:g} d_omega_c, "
-                f"amplitude {cfg['modulation_ratio']:g} d_omega_c", )
+    a.set(
+        xlabel="mean drive d_omega / d_omega_c",
+        ylabel="mean winding rate / w_d",
+        title=f"Shapiro steps ({cfg['modulation']} modulation): w_d = {cfg['w_d_ratio']:g} d_omega_c, "
+        f"amplitude {cfg['modulation_ratio']:g} d_omega_c",
+    )
     a.title.set_fontsize(9)
     a.legend(fontsize=8)
     save(fig, ctx.path("figures", "rod_shapiro.png"))
 
 
-@scenario("rod-shapiro", "phase locking of the weak-link oscillation to a modulated reservoir: Shapiro steps "
-          "with bisected edges against the mapped Josephson junction", defaults, KEYS, precheck)
+@scenario(
+    "rod-shapiro",
+    "phase locking of the weak-link oscillation to a modulated reservoir: Shapiro steps "
+    "with bisected edges against the mapped Josephson junction",
+    defaults,
+    KEYS,
+    precheck,
+)
 def run(cfg, ctx) -> dict:
     grid = np.linspace(0.0, cfg["max_ratio"], cfg["points"])
     points = [run_point(cfg, float(r), ctx) for r in progress(grid, desc="drive sweep", quiet=ctx.quiet, leave=False)]
@@ -201,6 +238,7 @@ def run(cfg, ctx) -> dict:
     found = coarse_steps(points, cfg["periods"])
     steps, steps_junction = [], []
     for n in sorted(found):
+
         def on(ratio, n=n):
             return step_of(run_point(cfg, ratio, ctx, record=False)["winding_rate"], w_d, cfg["periods"]) == n
 
@@ -214,8 +252,18 @@ def run(cfg, ctx) -> dict:
     checks = {"steps_0_to_3_present": set(STEPS) <= set(found)}
     if cfg["modulation"] == "antisymmetric":
         checks["edges_within_0.005_of_the_junction"] = bool(shifts) and max(map(abs, shifts)) <= EDGE_AGREEMENT
-    return {"scenario": "rod-shapiro", "modulation": cfg["modulation"], "w_d": w_d, "d_omega_c": d_omega_c,
-            "beta_c": beta_c, "steps": steps, "steps_junction": steps_junction,
-            "metrics": {"edge_shift_max": max(map(abs, shifts)) if shifts else None,
-                        "edge_shift_mean": float(np.mean(shifts)) if shifts else None},
-            "sweep": [{k: p[k] for k in ("d_omega", "winding_rate")} for p in points], "checks": checks}
+    return {
+        "scenario": "rod-shapiro",
+        "modulation": cfg["modulation"],
+        "w_d": w_d,
+        "d_omega_c": d_omega_c,
+        "beta_c": beta_c,
+        "steps": steps,
+        "steps_junction": steps_junction,
+        "metrics": {
+            "edge_shift_max": max(map(abs, shifts)) if shifts else None,
+            "edge_shift_mean": float(np.mean(shifts)) if shifts else None,
+        },
+        "sweep": [{k: p[k] for k in ("d_omega", "winding_rate")} for p in points],
+        "checks": checks,
+    }

@@ -58,19 +58,36 @@ KRAMERS_BARRIER = 4.0  # dU/T above which slips are tested for Poisson statistic
 KEYS = {
     "N": Key("rings of the rod", "integer", low=2),
     "weak_link": Key("index of the weak link (0 .. N-2; link i joins rings i and i+1)", "integer", low=0),
-    "K": Key("torque amplitude of the stiff links (at least K_w: they carry the current without slipping)",
-             unit=REDUCED, low=0, low_open=True),
-    "K_w": Key("torque amplitude of the weak link: its critical current J_c = omega0 K_w / m and barrier 2 K_w / m^2",
-               unit=REDUCED, low=0, low_open=True),
+    "K": Key(
+        "torque amplitude of the stiff links (at least K_w: they carry the current without slipping)",
+        unit=REDUCED,
+        low=0,
+        low_open=True,
+    ),
+    "K_w": Key(
+        "torque amplitude of the weak link: its critical current J_c = omega0 K_w / m and barrier 2 K_w / m^2",
+        unit=REDUCED,
+        low=0,
+        low_open=True,
+    ),
     "m": Key("periodicity of the link torque (density peaks per ring)", "integer", low=1),
     "C": Key("heat capacity per ring", unit=REDUCED, low=0.5),
-    "k": Key("contact conductance of each reservoir (k_L = k_R = k): the friction of the slipping phase",
-             unit=REDUCED, low=0, low_open=True),
+    "k": Key(
+        "contact conductance of each reservoir (k_L = k_R = k): the friction of the slipping phase",
+        unit=REDUCED,
+        low=0,
+        low_open=True,
+    ),
     "law": Key("clock law omega0(T): a table with `name` and its parameters (docs/model.md §A2)", "mapping"),
     "law.name": Key("clock law", "choice", choices=tuple(LAWS)),
     "temperatures": Key("mean reservoir temperatures of the grid", "numbers", unit=REDUCED, low=0, low_open=True),
-    "bias": Key("currents of the grid as J / J_c, set by the bath difference (below 1: the link has a well)",
-                "numbers", low=0, high=1, high_open=True),
+    "bias": Key(
+        "currents of the grid as J / J_c, set by the bath difference (below 1: the link has a well)",
+        "numbers",
+        low=0,
+        high=1,
+        high_open=True,
+    ),
     "replicas": Key("independent runs per grid point, for the error bars", "integer", low=1),
     "t_run": Key("length of each run", unit=REDUCED, low=0, low_open=True),
     "dt": Key("time step", unit=REDUCED, low=0, low_open=True),
@@ -80,13 +97,20 @@ KEYS = {
 
 def defaults(quick: bool) -> dict:
     return {
-        "N": 8, "weak_link": 3, "K": 4.0, "K_w": 1.0, "m": 1, "C": 50.0, "k": 50.0,
+        "N": 8,
+        "weak_link": 3,
+        "K": 4.0,
+        "K_w": 1.0,
+        "m": 1,
+        "C": 50.0,
+        "k": 50.0,
         "law": {"name": "power", "w_ref": 1.0, "p": 1.0, "T_ref": 1.0},
         "temperatures": [0.25, 0.3, 0.35],
-        "bias": [0.2, 0.35, 0.5],          # J / J_c set by the bath difference
+        "bias": [0.2, 0.35, 0.5],  # J / J_c set by the bath difference
         "replicas": 2 if quick else 4,
         "t_run": 4.0e5 if quick else 2.0e6,
-        "dt": 0.2, "record_every": 500,
+        "dt": 0.2,
+        "record_every": 500,
         "seed": 0,
     }
 
@@ -117,16 +141,28 @@ def langer_rate(law, T, s, cfg):
     K = np.asarray(params.K, float)
     m = cfg["m"]
     slopes = K * np.cos(np.arcsin(s * cfg["K_w"] / K))  # every link carries the current s J_c ...
-    slopes[cfg["weak_link"]] *= -1.0                       # ... the weak one from its barrier top
+    slopes[cfg["weak_link"]] *= -1.0  # ... the weak one from its barrier top
     growth = float(np.max(np.linalg.eigvals(linearised_generator(params, T, slopes)).real))
     return growth / (2.0 * np.pi) * np.exp(-barrier(s, cfg["K_w"], m) / T)
 
 
 def rod_params(cfg, law, T, dT, seed) -> RodParams:
     """The rod between baths at T +- dT/2 (noise on)."""
-    return RodParams(N=cfg["N"], C=cfg["C"], K=weak_link_couplings(cfg["N"], cfg["K"], cfg["K_w"], cfg["weak_link"]),
-                     m=cfg["m"], law=law, k_L=cfg["k"], k_R=cfg["k"], T_L=T + dT / 2, T_R=T - dT / 2, T_init=T,
-                     dt=cfg["dt"], noise=True, seed=seed)
+    return RodParams(
+        N=cfg["N"],
+        C=cfg["C"],
+        K=weak_link_couplings(cfg["N"], cfg["K"], cfg["K_w"], cfg["weak_link"]),
+        m=cfg["m"],
+        law=law,
+        k_L=cfg["k"],
+        k_R=cfg["k"],
+        T_L=T + dT / 2,
+        T_R=T - dT / 2,
+        T_init=T,
+        dt=cfg["dt"],
+        noise=True,
+        seed=seed,
+    )
 
 
 def run_point(cfg, T, bias, ctx) -> list[dict]:
@@ -147,10 +183,19 @@ def run_point(cfg, T, bias, ctx) -> list[dict]:
         slips = count_slips(d["twist"][:, w], cfg["m"])
         times = d["time"][slips["times"]]
         J = winding_rate(d["time"], d["link_heat"][:, w])
-        runs.append({"T": T, "bias": bias, "replica": replica, "slips": slips["total"], "net": slips["net"],
-                     "waits": np.diff(times).tolist(), "t_run": float(d["time"][-1] - d["time"][0]),
-                     "J_over_Jc": J / J_c,
-                     "other_link_slips": count_slips(np.delete(d["twist"], w, axis=1), cfg["m"])["total"]})
+        runs.append(
+            {
+                "T": T,
+                "bias": bias,
+                "replica": replica,
+                "slips": slips["total"],
+                "net": slips["net"],
+                "waits": np.diff(times).tolist(),
+                "t_run": float(d["time"][-1] - d["time"][0]),
+                "J_over_Jc": J / J_c,
+                "other_link_slips": count_slips(np.delete(d["twist"], w, axis=1), cfg["m"])["total"],
+            }
+        )
     return runs
 
 
@@ -162,16 +207,27 @@ def analyse(runs, cfg) -> dict:
             rates = np.array([r["slips"] / r["t_run"] for r in rs])
             waits = np.concatenate([r["waits"] for r in rs]) if any(r["waits"] for r in rs) else np.array([])
             s_measured = float(np.mean([r["J_over_Jc"] for r in rs]))
-            entry = {"T": T, "bias": bias, "J_over_Jc": s_measured, "slips": int(sum(r["slips"] for r in rs)),
-                     "rate": float(rates.mean()),
-                     # replica scatter, but never below the counting error sqrt(n)/t (a few replicas can agree by chance)
-                     "rate_stderr": float(max(rates.std(ddof=1) / np.sqrt(rates.size) if rates.size > 1 else 0.0,
-                                              np.sqrt(max(sum(r["slips"] for r in rs), 1)) / sum(r["t_run"] for r in rs))),
-                     "barrier_over_T": float(barrier(bias, cfg["K_w"], cfg["m"]) / T),
-                     "mean_wait": float(waits.mean()) if waits.size else float("nan"),
-                     "cv_wait": float(waits.std(ddof=1) / waits.mean()) if waits.size > 2 else float("nan"),
-                     "ks_pvalue_exponential": float(stats.kstest(waits / waits.mean(), "expon").pvalue) if waits.size > 5 else float("nan"),
-                     "waits_n": int(waits.size)}
+            entry = {
+                "T": T,
+                "bias": bias,
+                "J_over_Jc": s_measured,
+                "slips": int(sum(r["slips"] for r in rs)),
+                "rate": float(rates.mean()),
+                # replica scatter, but never below the counting error sqrt(n)/t (a few replicas can agree by chance)
+                "rate_stderr": float(
+                    max(
+                        rates.std(ddof=1) / np.sqrt(rates.size) if rates.size > 1 else 0.0,
+                        np.sqrt(max(sum(r["slips"] for r in rs), 1)) / sum(r["t_run"] for r in rs),
+                    )
+                ),
+                "barrier_over_T": float(barrier(bias, cfg["K_w"], cfg["m"]) / T),
+                "mean_wait": float(waits.mean()) if waits.size else float("nan"),
+                "cv_wait": float(waits.std(ddof=1) / waits.mean()) if waits.size > 2 else float("nan"),
+                "ks_pvalue_exponential": float(stats.kstest(waits / waits.mean(), "expon").pvalue)
+                if waits.size > 5
+                else float("nan"),
+                "waits_n": int(waits.size),
+            }
             for name, formula in (("kramers", kramers_rate), ("langer", langer_rate)):
                 entry[f"rate_{name}"] = float(formula(law_for(cfg), T, bias, cfg))
                 entry[f"rate_over_{name}"] = entry["rate"] / entry[f"rate_{name}"]
@@ -183,17 +239,27 @@ def analyse(runs, cfg) -> dict:
     sy = np.array([p["rate_stderr"] / p["rate"] for p in usable])
     # weighted least squares: rows scaled by 1/sigma of ln(rate) (replica scatter)
     fit = least_squares(np.column_stack([np.ones_like(x), -x]) / sy[:, None], y / sy)
-    out = {"points": points, "arrhenius_slope": float(fit["coef"][1]), "arrhenius_slope_stderr": float(fit["stderr"][1]),
-           "prefactor": float(np.exp(fit["coef"][0])), "fit_points": len(usable),
-           "centroid": [float(x.mean()), float(y.mean())]}
+    out = {
+        "points": points,
+        "arrhenius_slope": float(fit["coef"][1]),
+        "arrhenius_slope_stderr": float(fit["stderr"][1]),
+        "prefactor": float(np.exp(fit["coef"][0])),
+        "fit_points": len(usable),
+        "centroid": [float(x.mean()), float(y.mean())],
+    }
     for name in ("kramers", "langer"):
         ratio = np.array([p[f"rate_over_{name}"] for p in usable])
         rel_err = np.array([p[f"rate_over_{name}_stderr"] for p in usable]) / ratio
         # d ln(measured/formula) / d(dU/T): 0 if the formula's dependence on s and T were exact
         trend = least_squares(np.column_stack([np.ones_like(x), x]) / rel_err[:, None], np.log(ratio) / rel_err)
-        out.update({f"{name}_ratio_mean": float(np.exp(np.mean(np.log(ratio)))),
-                    f"{name}_ratio_range": [float(ratio.min()), float(ratio.max())],
-                    f"{name}_ratio_trend": float(trend["coef"][1]), f"{name}_ratio_trend_stderr": float(trend["stderr"][1])})
+        out.update(
+            {
+                f"{name}_ratio_mean": float(np.exp(np.mean(np.log(ratio)))),
+                f"{name}_ratio_range": [float(ratio.min()), float(ratio.max())],
+                f"{name}_ratio_trend": float(trend["coef"][1]),
+                f"{name}_ratio_trend_stderr": float(trend["stderr"][1]),
+            }
+        )
     return out
 
 
@@ -201,26 +267,51 @@ def plot(result, cfg, ctx) -> None:
     fig, ax = new_figure(2, 1, width=5.0)
     for T in cfg["temperatures"]:
         ps = [p for p in result["points"] if p["T"] == T and p["slips"] > 0]
-        ax[0, 0].errorbar([p["barrier_over_T"] for p in ps], [p["rate"] for p in ps],
-                          yerr=[p["rate_stderr"] for p in ps], fmt="o", label=f"T = {T:g}")
+        ax[0, 0].errorbar(
+            [p["barrier_over_T"] for p in ps],
+            [p["rate"] for p in ps],
+            yerr=[p["rate_stderr"] for p in ps],
+            fmt="o",
+            label=f"T = {T:g}",
+        )
     xs = np.linspace(0, max(p["barrier_over_T"] for p in result["points"]) * 1.05, 50)
-    ax[0, 0].plot(xs, result["prefactor"] * np.exp(-result["arrhenius_slope"] * xs), "k-", lw=1,
-                  label=f"fit: slope {result['arrhenius_slope']:.2f} +- {result['arrhenius_slope_stderr']:.2f}")
+    ax[0, 0].plot(
+        xs,
+        result["prefactor"] * np.exp(-result["arrhenius_slope"] * xs),
+        "k-",
+        lw=1,
+        label=f"fit: slope {result['arrhenius_slope']:.2f} +- {result['arrhenius_slope_stderr']:.2f}",
+    )
     x0, y0 = result["centroid"]
     ax[0, 0].plot(xs, np.exp(y0 - (xs - x0)), "k:", lw=1, label="exp(-dU/T), through the data")
     for T, color in zip(cfg["temperatures"], ("C0", "C1", "C2")):
         ps = sorted((p for p in result["points"] if p["T"] == T), key=lambda p: p["barrier_over_T"])
         for name, style in (("kramers", "--"), ("langer", "-.")):
-            ax[0, 0].plot([p["barrier_over_T"] for p in ps], [p[f"rate_{name}"] for p in ps], style, color=color, lw=0.8)
+            ax[0, 0].plot(
+                [p["barrier_over_T"] for p in ps], [p[f"rate_{name}"] for p in ps], style, color=color, lw=0.8
+            )
     ax[0, 0].plot([], [], "k--", lw=0.8, label="Kramers, lumped halves (dashed, per T)")
     ax[0, 0].plot([], [], "k-.", lw=0.8, label="Langer, whole linearised rod (dash-dot)")
-    ax[0, 0].set(yscale="log", xlabel="barrier dU(bias) / T", ylabel="slips per unit time",
-                 title="thermally activated phase slips")
+    ax[0, 0].set(
+        yscale="log",
+        xlabel="barrier dU(bias) / T",
+        ylabel="slips per unit time",
+        title="thermally activated phase slips",
+    )
     ax[0, 0].legend(fontsize=7)
-    best = max((p for p in result["points"] if p["barrier_over_T"] >= KRAMERS_BARRIER), key=lambda p: p["waits_n"],
-               default=max(result["points"], key=lambda p: p["waits_n"]))
+    best = max(
+        (p for p in result["points"] if p["barrier_over_T"] >= KRAMERS_BARRIER),
+        key=lambda p: p["waits_n"],
+        default=max(result["points"], key=lambda p: p["waits_n"]),
+    )
     waits = np.concatenate([r["waits"] for r in result["_runs"] if r["T"] == best["T"] and r["bias"] == best["bias"]])
-    ax[0, 1].hist(waits / waits.mean(), bins=30, density=True, alpha=0.6, label=f"T = {best['T']:g}, J/J_c = {best['J_over_Jc']:.2f}")
+    ax[0, 1].hist(
+        waits / waits.mean(),
+        bins=30,
+        density=True,
+        alpha=0.6,
+        label=f"T = {best['T']:g}, J/J_c = {best['J_over_Jc']:.2f}",
+    )
     u = np.linspace(0, 6, 200)
     ax[0, 1].plot(u, np.exp(-u), "k-", label="exponential")
     ax[0, 1].set(yscale="log", xlabel="waiting time / mean", ylabel="density", title="waiting-time distribution")
@@ -236,14 +327,22 @@ def precheck(cfg) -> None:
             rod_params(cfg, law, T, bias * float(law.omega0(T)) * cfg["K_w"] / cfg["m"] * 2.0 / cfg["k"], seed=0)
 
 
-@scenario("rod-slip-statistics", "waiting times of thermally activated phase slips vs J/J_c and T: Poisson and Arrhenius",
-          defaults, KEYS, precheck)
+@scenario(
+    "rod-slip-statistics",
+    "waiting times of thermally activated phase slips vs J/J_c and T: Poisson and Arrhenius",
+    defaults,
+    KEYS,
+    precheck,
+)
 def run(cfg, ctx) -> dict:
     from tqdm.auto import tqdm
 
     grid = [(T, b) for T in cfg["temperatures"] for b in cfg["bias"]]
-    runs = [run for T, b in tqdm(grid, desc="slip batches", disable=ctx.quiet, leave=False)
-            for run in run_point(cfg, T, b, ctx)]
+    runs = [
+        run
+        for T, b in tqdm(grid, desc="slip batches", disable=ctx.quiet, leave=False)
+        for run in run_point(cfg, T, b, ctx)
+    ]
     result = analyse(runs, cfg)
     result["_runs"] = runs
     plot(result, cfg, ctx)
@@ -252,24 +351,28 @@ def run(cfg, ctx) -> dict:
     # transit makes the waiting times more regular (coefficient of variation < 1)
     kramers = [p for p in result["points"] if p["waits_n"] >= 20 and p["barrier_over_T"] >= KRAMERS_BARRIER]
     result["kramers_points"] = len(kramers)
+
     def rising(key, across):
         # rate grows with T at fixed bias and with bias at fixed T (beyond 3 combined errors)
         groups = {}
         for p in result["points"]:
             groups.setdefault(p[key], []).append(p)
-        return all(b["rate"] - a["rate"] > -3 * np.hypot(a["rate_stderr"], b["rate_stderr"])
-                   for g in groups.values() for a, b in zip(sorted(g, key=lambda p: p[across]),
-                                                             sorted(g, key=lambda p: p[across])[1:]))
+        return all(
+            b["rate"] - a["rate"] > -3 * np.hypot(a["rate_stderr"], b["rate_stderr"])
+            for g in groups.values()
+            for a, b in zip(sorted(g, key=lambda p: p[across]), sorted(g, key=lambda p: p[across])[1:])
+        )
 
     checks = {
         "slips_only_at_the_weak_link": all(r["other_link_slips"] == 0 for r in runs),
-        "waiting_times_exponential_above_4_kT": bool(kramers) and all(
-            p["ks_pvalue_exponential"] > 1e-3 / len(kramers) for p in kramers),
+        "waiting_times_exponential_above_4_kT": bool(kramers)
+        and all(p["ks_pvalue_exponential"] > 1e-3 / len(kramers) for p in kramers),
         "rate_rises_with_temperature_and_bias": rising("bias", "T") and rising("T", "bias"),
         # Langer's rate neglects the slow energy exchange with the weakly damped halves: an upper
         # bound (within 3 errors) that the measured rate approaches as the barrier grows
-        "rate_below_langer_bound": all(p["rate_over_langer"] - 3 * p["rate_over_langer_stderr"] < 1
-                                       for p in result["points"] if p["slips"] >= 10),
+        "rate_below_langer_bound": all(
+            p["rate_over_langer"] - 3 * p["rate_over_langer_stderr"] < 1 for p in result["points"] if p["slips"] >= 10
+        ),
         "langer_ratio_rises_with_barrier": result["langer_ratio_trend"] > 3 * result["langer_ratio_trend_stderr"],
     }
     return {"scenario": "rod-slip-statistics", **result, "checks": checks}

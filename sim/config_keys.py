@@ -50,8 +50,9 @@ class Key:
     @property
     def item_kind(self) -> str:
         """The kind of one item: 'numbers' -> 'number', 'choices' -> 'choice'."""
-        return {"numbers": "number", "integers": "integer", "bools": "bool", "choices": "choice"}.get(self.kind,
-                                                                                                     self.kind)
+        return {"numbers": "number", "integers": "integer", "bools": "bool", "choices": "choice"}.get(
+            self.kind, self.kind
+        )
 
     def allowed(self, name: str = "x") -> str:
         """The allowed values in words, e.g. 'T_L > 0' or "one of 'dipole', 'multipole'"."""
@@ -111,8 +112,9 @@ class Key:
         for item in items:
             self.check_item(where, name, item)
         if length is not None and len(items) != length:
-            raise ValueError(f"{where} = {items!r} has {len(items)} item{'s' * (len(items) != 1)}; allowed: "
-                             f"{self.allowed(name)}")
+            raise ValueError(
+                f"{where} = {items!r} has {len(items)} item{'s' * (len(items) != 1)}; allowed: {self.allowed(name)}"
+            )
         if self.increasing and any(b <= a for a, b in zip(items, items[1:])):
             raise ValueError(f"{where} = {items!r} is not increasing; allowed: {self.allowed(name)}")
 
@@ -156,9 +158,11 @@ def check_config(keys: dict[str, Key], cfg: dict, source: str = "--set") -> None
     unknown = [k for k in cfg if k not in top]
     if unknown:
         close = difflib.get_close_matches(unknown[0], sorted(top), n=1)
-        raise ValueError(f"{source} {unknown[0]!r} is not a key of this scenario"
-                         + (f" (did you mean {close[0]!r}?)" if close else "")
-                         + f"; allowed: {', '.join(sorted(top))}")
+        raise ValueError(
+            f"{source} {unknown[0]!r} is not a key of this scenario"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; allowed: {', '.join(sorted(top))}"
+        )
 
 
 def undeclared(keys: dict[str, Key], cfg: dict, prefix: str = "") -> list[str]:

@@ -83,7 +83,11 @@ def make_tasks(name: str, params: dict, replicas: int, seed: int) -> list[dict]:
         point = dict(zip(keys, values))
         for r in range(replicas):
             text = json.dumps({"scenario": name, "point": point, "replica": r, "seed": seeds[r]}, sort_keys=True)
-            tid = "-".join(f"{k}={_short(v)}" for k, v in point.items()) + f"-r{r}-" + hashlib.sha1(text.encode()).hexdigest()[:8]
+            tid = (
+                "-".join(f"{k}={_short(v)}" for k, v in point.items())
+                + f"-r{r}-"
+                + hashlib.sha1(text.encode()).hexdigest()[:8]
+            )
             tasks.append({"id": tid, "point": point, "replica": r, "seed": seeds[r]})
     return tasks
 
@@ -134,11 +138,15 @@ def run_task(name: str, quick: bool, overrides: list[str], task: dict, sweep_dir
             summary = scen.run(cfg, ctx)
         except Exception as exc:  # recorded as the task's outcome, reported in the results table
             error = f"{type(exc).__name__}: {exc}"
-            io.write_json(run_dir / "metadata.json", meta | {"status": "failed", "error": error,
-                                                             "wall_time_s": time.perf_counter() - t0})
+            io.write_json(
+                run_dir / "metadata.json",
+                meta | {"status": "failed", "error": error, "wall_time_s": time.perf_counter() - t0},
+            )
             return head | {"status": "failed", "error": error}
         io.write_json(run_dir / "summary.json", summary)
-        io.write_json(run_dir / "metadata.json", meta | {"status": "completed", "wall_time_s": time.perf_counter() - t0})
+        io.write_json(
+            run_dir / "metadata.json", meta | {"status": "completed", "wall_time_s": time.perf_counter() - t0}
+        )
     return head | {"status": "completed"} | flatten(summary)
 
 
@@ -161,8 +169,16 @@ def flatten(obj, prefix: str = "") -> dict:
 class Sweep:
     """A sweep of scenario ``name`` over ``params`` (dict key -> values) with ``replicas`` replicas."""
 
-    def __init__(self, name: str, params: dict, replicas: int, seed: int, out_dir, quick: bool = False,
-                 overrides: list[str] | None = None):
+    def __init__(
+        self,
+        name: str,
+        params: dict,
+        replicas: int,
+        seed: int,
+        out_dir,
+        quick: bool = False,
+        overrides: list[str] | None = None,
+    ):
         self.scen = scenario.get(name)
         self.params = params
         self.quick = quick
@@ -170,8 +186,17 @@ class Sweep:
         self.tasks = make_tasks(name, params, replicas, seed)
         self.dir = Path(out_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        io.write_json(self.dir / "sweep.json", {"scenario": name, "params": params, "replicas": replicas,
-                                                "seed": seed, "quick": quick, "overrides": self.overrides})
+        io.write_json(
+            self.dir / "sweep.json",
+            {
+                "scenario": name,
+                "params": params,
+                "replicas": replicas,
+                "seed": seed,
+                "quick": quick,
+                "overrides": self.overrides,
+            },
+        )
 
     def pending(self) -> list[dict]:
         """Tasks without a completed, readable summary (failed ones are tried again)."""
@@ -182,12 +207,28 @@ class Sweep:
         from dask.distributed import as_completed
 
         todo = self.pending()
-        rows = {t["id"]: run_task(self.scen.name, self.quick, self.overrides, t, str(self.dir))
-                for t in self.tasks if t not in todo}
-        futures = [client.submit(run_task, self.scen.name, self.quick, self.overrides, t, str(self.dir),
-                                 key=f"sim-{t['id']}", pure=False, retries=2) for t in todo]
-        with show_progress(total=len(self.tasks), initial=len(rows), desc=f"sweep {self.scen.name}", unit="run",
-                           quiet=not progress) as bar:
+        rows = {
+            t["id"]: run_task(self.scen.name, self.quick, self.overrides, t, str(self.dir))
+            for t in self.tasks
+            if t not in todo
+        }
+        futures = [
+            client.submit(
+                run_task,
+                self.scen.name,
+                self.quick,
+                self.overrides,
+                t,
+                str(self.dir),
+                key=f"sim-{t['id']}",
+                pure=False,
+                retries=2,
+            )
+            for t in todo
+        ]
+        with show_progress(
+            total=len(self.tasks), initial=len(rows), desc=f"sweep {self.scen.name}", unit="run", quiet=not progress
+        ) as bar:
             for future in as_completed(futures):
                 row = future.result()
                 rows[row["task"]] = row
@@ -216,9 +257,13 @@ class Sweep:
         import h5py
 
         keys = list(self.params)
-        numeric = [c for c in dict.fromkeys(k for row in table for k in row)
-                   if c not in keys and c not in ("task", "replica", "seed")
-                   and all(isinstance(row.get(c), (int, float, bool)) and row.get(c) is not None for row in table)]
+        numeric = [
+            c
+            for c in dict.fromkeys(k for row in table for k in row)
+            if c not in keys
+            and c not in ("task", "replica", "seed")
+            and all(isinstance(row.get(c), (int, float, bool)) and row.get(c) is not None for row in table)
+        ]
         groups = {}
         for row in table:
             groups.setdefault(json.dumps([row[k] for k in keys]), []).append(row)
@@ -258,11 +303,13 @@ class Sweep:
             if not numeric_x:
                 a.set_xticks(pos, [str(v) for v in xs], fontsize=7)
             a.set(xlabel=x_key, ylabel=c)
-        for a in ax.ravel()[len(headline):]:
+        for a in ax.ravel()[len(headline) :]:
             a.set_visible(False)
         replicas = sorted({e["n"] for e in agg})
-        fig.suptitle(f"sweep {self.scen.name}: mean and standard error over {'/'.join(map(str, replicas))} "
-                     f"replica(s) per point", fontsize=11)
+        fig.suptitle(
+            f"sweep {self.scen.name}: mean and standard error over {'/'.join(map(str, replicas))} replica(s) per point",
+            fontsize=11,
+        )
         (self.dir / "figures").mkdir(exist_ok=True)
         save(fig, self.dir / "figures" / "sweep.png")
 
@@ -273,12 +320,18 @@ BOOKKEEPING = ("stderr", "seed", "t_burn", "t_measure", "ledger", "steps", "wall
 def headline_columns(agg: list[dict], numeric: list[str], limit: int = 6) -> list[str]:
     """The quantities worth a panel: numbers (not verdicts) that vary between the sweep's points,
     without bookkeeping (errors, seeds, run lengths, ledgers); top-level summary values first."""
+
     def varies(c):
         values = [e[f"{c}.mean"] for e in agg]
         return len(values) > 1 and np.ptp(values) > 1e-12 * max(np.abs(values).max(), 1e-300)
 
-    candidates = [c for c in numeric if not c.startswith(("checks.", "all_pass"))
-                  and not any(word in c.rsplit(".", 1)[-1] for word in BOOKKEEPING) and varies(c)]
+    candidates = [
+        c
+        for c in numeric
+        if not c.startswith(("checks.", "all_pass"))
+        and not any(word in c.rsplit(".", 1)[-1] for word in BOOKKEEPING)
+        and varies(c)
+    ]
     return sorted(candidates, key=lambda c: (c.count("."), numeric.index(c)))[:limit]
 
 
@@ -287,15 +340,20 @@ def connect(workers: int | None = None, scheduler: str | None = None, timeout: f
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise ValueError("sweeps run on Dask, which is not installed; install it with: pip install -e '.[dask]'") from None
+        raise ValueError(
+            "sweeps run on Dask, which is not installed; install it with: pip install -e '.[dask]'"
+        ) from None
 
     if scheduler is not None:
         try:
             return Client(scheduler, timeout=timeout)
         except (OSError, TimeoutError) as exc:
-            raise ValueError(f"--scheduler = {scheduler!r} is unreachable within {timeout:g} s ({exc}); "
-                             "allowed: the address of a running dask scheduler, e.g. tcp://host:8786") from None
+            raise ValueError(
+                f"--scheduler = {scheduler!r} is unreachable within {timeout:g} s ({exc}); "
+                "allowed: the address of a running dask scheduler, e.g. tcp://host:8786"
+            ) from None
     workers = check_int("workers", workers if workers is not None else 2, low=1)
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           host="127.0.0.1")
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    )
     return Client(cluster)

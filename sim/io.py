@@ -71,8 +71,9 @@ def write_json(path, obj) -> None:
 def git_hash() -> str | None:
     """The commit of the source tree this package runs from, or None outside a git checkout."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(sim.__file__).parent,
-                             capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(sim.__file__).parent, capture_output=True, text=True, timeout=5
+        )
         return out.stdout.strip() or None if out.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -84,10 +85,17 @@ def base_metadata(seed) -> dict:
     import scipy
 
     return {
-        "package": "sim", "version": sim.__version__, "git_hash": git_hash(),
-        "python": sys.version.split()[0], "numpy": np.__version__, "numba": numba.__version__,
-        "scipy": scipy.__version__, "h5py": h5py.__version__, "platform": platform.platform(),
-        "seed": seed, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "package": "sim",
+        "version": sim.__version__,
+        "git_hash": git_hash(),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "scipy": scipy.__version__,
+        "h5py": h5py.__version__,
+        "platform": platform.platform(),
+        "seed": seed,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
 
@@ -107,15 +115,21 @@ def make_run_dir(out: str | os.PathLike | None, scenario: str) -> Path:
     return path
 
 
-REFERENCES = ("J. Shi and X. Cheng, Heat superconductivity, arXiv:1211.3633; "
-              "P. Ben-Abdallah, Thermal photon drag in many-body systems, arXiv:1904.10563")
+REFERENCES = (
+    "J. Shi and X. Cheng, Heat superconductivity, arXiv:1211.3633; "
+    "P. Ben-Abdallah, Thermal photon drag in many-body systems, arXiv:1904.10563"
+)
 
 
 def cf_attributes(title: str) -> dict:
     """CF-1.10 global attributes of a file written by this package."""
-    return {"Conventions": "CF-1.10", "title": title, "source": f"sim {sim.__version__} (git {git_hash() or 'unknown'})",
-            "history": f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} written by sim {sim.__version__}",
-            "references": REFERENCES}
+    return {
+        "Conventions": "CF-1.10",
+        "title": title,
+        "source": f"sim {sim.__version__} (git {git_hash() or 'unknown'})",
+        "history": f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} written by sim {sim.__version__}",
+        "references": REFERENCES,
+    }
 
 
 class RunLock:
@@ -136,8 +150,10 @@ class RunLock:
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise ValueError(f"RUN_DIR = {str(self.path.parent)!r} is in use by another run (pid {holder}); "
-                             "allowed: a directory no run is using (wait for it, or choose another --out)") from None
+            raise ValueError(
+                f"RUN_DIR = {str(self.path.parent)!r} is in use by another run (pid {holder}); "
+                "allowed: a directory no run is using (wait for it, or choose another --out)"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd
@@ -218,9 +234,18 @@ class TimeSeriesWriter:
 
     CHUNK_BYTES = 1 << 18
 
-    def __init__(self, path, dims: dict, variables: dict, time_units: str = "s",
-                 chunk_frames: int | None = None, attrs: dict | None = None, resume_frames: int | None = None,
-                 unit_system: str | None = None, title: str = "time series"):
+    def __init__(
+        self,
+        path,
+        dims: dict,
+        variables: dict,
+        time_units: str = "s",
+        chunk_frames: int | None = None,
+        attrs: dict | None = None,
+        resume_frames: int | None = None,
+        unit_system: str | None = None,
+        title: str = "time series",
+    ):
         self.path = Path(path)
         self.variables = variables
         if chunk_frames is None:
@@ -235,8 +260,9 @@ class TimeSeriesWriter:
         self.frames = 0
         self.f = h5py.File(self.path, "w", libver="latest")  # the format SWMR needs
         self.f.attrs["status"] = "running"
-        for k, v in (cf_attributes(title) | ({"unit_system": unit_system} if unit_system else {})
-                     | (attrs or {}) | _opened(0)).items():
+        for k, v in (
+            cf_attributes(title) | ({"unit_system": unit_system} if unit_system else {}) | (attrs or {}) | _opened(0)
+        ).items():
             self.f.attrs[k] = v if not isinstance(v, (dict, list)) else json.dumps(_jsonable(v))
 
         def set_units(ds, units):
@@ -259,8 +285,9 @@ class TimeSeriesWriter:
             scales[name] = d
         for name, (vdims, units, desc) in variables.items():
             shape = tuple(0 if d == "time" else dims[d] for d in vdims)
-            ds = self.f.create_dataset(name, shape=shape, maxshape=(None,) + shape[1:], dtype="f8",
-                                       chunks=(self.chunk,) + shape[1:])
+            ds = self.f.create_dataset(
+                name, shape=shape, maxshape=(None,) + shape[1:], dtype="f8", chunks=(self.chunk,) + shape[1:]
+            )
             set_units(ds, units)
             ds.attrs["long_name"] = desc
             for axis, d in enumerate(vdims):

@@ -58,9 +58,13 @@ def _pairs_to_matrix(ds):
         values = ds[name].values
         full[:, pairs[:, 0], pairs[:, 1]] = values
         full[:, pairs[:, 1], pairs[:, 0]] = -values
-        ds[f"{name}_ij"] = xr.DataArray(full, dims=("time", "i", "j"), coords={"i": np.arange(n), "j": np.arange(n)},
-                                        attrs=ds[name].attrs | {"long_name": ds[name].attrs.get("long_name", name)
-                                                                + " (full antisymmetric matrix, into i from j)"})
+        ds[f"{name}_ij"] = xr.DataArray(
+            full,
+            dims=("time", "i", "j"),
+            coords={"i": np.arange(n), "j": np.arange(n)},
+            attrs=ds[name].attrs
+            | {"long_name": ds[name].attrs.get("long_name", name) + " (full antisymmetric matrix, into i from j)"},
+        )
     return ds
 
 

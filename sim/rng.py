@@ -72,8 +72,9 @@ def seed_key(seed: int) -> tuple[np.uint64, np.uint64]:
 def uniform_pair(k0, k1, step, site, stream, block):
     """Two uniforms in (0, 1) from one Philox block keyed on (step, site, stream, block)."""
     st = np.uint64(step)
-    w0, w1, w2, w3 = philox4x32_10(st & _MASK32, st >> _S32, np.uint64(site),
-                                   (np.uint64(stream) << _S20) | np.uint64(block), k0, k1)
+    w0, w1, w2, w3 = philox4x32_10(
+        st & _MASK32, st >> _S32, np.uint64(site), (np.uint64(stream) << _S20) | np.uint64(block), k0, k1
+    )
     return _unit(w0, w1), _unit(w2, w3)
 
 
@@ -206,8 +207,9 @@ def normal(k0, k1, step, site, stream, block):
 def normal_pair_array(k0, k1, step: int, sites: np.ndarray, stream: int, block: int = 0):
     """NumPy twin of :func:`normal_pair` for many sites at once: identical bits, shape of ``sites``."""
     st = np.uint64(step)
-    w0, w1, w2, w3 = philox4x32_10.py_func(st & _MASK32, st >> _S32, sites.astype(np.uint64),
-                                           (np.uint64(stream) << _S20) | np.uint64(block), k0, k1)
+    w0, w1, w2, w3 = philox4x32_10.py_func(
+        st & _MASK32, st >> _S32, sites.astype(np.uint64), (np.uint64(stream) << _S20) | np.uint64(block), k0, k1
+    )
     u, v = _unit.py_func(w0, w1), _unit.py_func(w2, w3)
     r = np.sqrt(-2.0 * log_unit_array(u))
     c, s = sincos_2pi_array(v)
@@ -283,6 +285,5 @@ def cir_moments(E0: float, C: float, T_bath: float, rate_dt: float) -> tuple[flo
     decay = math.exp(-rate_dt)
     sigma2_over_a = 2.0 * T_bath  # sigma^2 / a, with a = k/C and sigma^2 = 2 k T_b / C
     mean = C * T_bath + (E0 - C * T_bath) * decay
-    var = (E0 * sigma2_over_a * (decay - decay * decay)
-           + C * T_bath * 0.5 * sigma2_over_a * (1.0 - decay) ** 2)
+    var = E0 * sigma2_over_a * (decay - decay * decay) + C * T_bath * 0.5 * sigma2_over_a * (1.0 - decay) ** 2
     return mean, var

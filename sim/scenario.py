@@ -3,8 +3,8 @@
 A scenario is a thin script in ``scenarios/``: a function ``run(cfg, ctx) -> summary``
 registered with ``@scenario(name, description, defaults, keys, precheck)`` where
 ``defaults(quick)`` gives the configuration dict (publication-quality unless ``quick``),
-``keys`` declares it (``sim.config_keys``) and ``precheck`` refuses what only its cases can tell. ``python -m sim run NAME``
-finds it, applies ``--set key=value`` overrides, creates the run directory and writes
+``keys`` declares it (``sim.config_keys``) and ``precheck`` refuses what only its cases can
+tell. ``python -m sim run NAME`` finds it, applies ``--set key=value`` overrides, creates the run directory and writes
 config, metadata and summary around the call.
 
 Every summary comes out of ``run`` in one shape (``tally``): ``checks`` holds booleans only
@@ -72,21 +72,31 @@ class Scenario:
 
     def describe(self) -> str:
         """What ``python -m sim show NAME`` prints: description, then each key with both defaults."""
-        lines = [f"{self.name}: {self.description}", "",
-                 "keys (set with --set KEY=VALUE; dotted keys reach into tables):"]
+        lines = [
+            f"{self.name}: {self.description}",
+            "",
+            "keys (set with --set KEY=VALUE; dotted keys reach into tables):",
+        ]
         for dotted, key, full, quick in self.key_rows():
             quick_text = "same with --quick" if quick == full else f"--quick: {quick}"
             unit = f" [{key.unit}]" if key.unit else ""
-            lines += [f"  {dotted} = {full}{unit}   ({quick_text})",
-                      f"      {key.doc}; allowed: {key.allowed(dotted.rsplit('.', 1)[-1])}"]
+            lines += [
+                f"  {dotted} = {full}{unit}   ({quick_text})",
+                f"      {key.doc}; allowed: {key.allowed(dotted.rsplit('.', 1)[-1])}",
+            ]
         return "\n".join(lines)
 
 
 SEED_KEY = Key("seed of the counter-based random streams (or of the replicas' spawned streams)", kind="integer", low=0)
 
 
-def scenario(name: str, description: str, defaults: Callable[[bool], dict], keys: dict | None = None,
-             precheck: Callable[[dict], None] | None = None):
+def scenario(
+    name: str,
+    description: str,
+    defaults: Callable[[bool], dict],
+    keys: dict | None = None,
+    precheck: Callable[[dict], None] | None = None,
+):
     """Register ``run(cfg, ctx) -> summary`` under ``name``; its summaries pass through ``tally``.
 
     ``keys`` declares the configuration keys (``sim.config_keys.Key``): units, ranges and
@@ -96,8 +106,9 @@ def scenario(name: str, description: str, defaults: Callable[[bool], dict], keys
 
     def register(fn):
         doc = sys.modules[fn.__module__].__doc__ or ""
-        REGISTRY[name] = Scenario(name, description, defaults, lambda cfg, ctx: tally(fn(cfg, ctx)),
-                                  dict(keys or {}), doc, precheck)
+        REGISTRY[name] = Scenario(
+            name, description, defaults, lambda cfg, ctx: tally(fn(cfg, ctx)), dict(keys or {}), doc, precheck
+        )
         return fn
 
     return register
@@ -116,8 +127,12 @@ def tally(summary: dict) -> dict:
         else:
             metrics[key] = value
     out = {k: v for k, v in summary.items() if k not in ("checks", "metrics", "deviations", "all_pass")}
-    return out | {"checks": checks, "metrics": metrics, "deviations": dict(summary.get("deviations", {})),
-                  "all_pass": all(checks.values()) if checks else None}
+    return out | {
+        "checks": checks,
+        "metrics": metrics,
+        "deviations": dict(summary.get("deviations", {})),
+        "all_pass": all(checks.values()) if checks else None,
+    }
 
 
 def failing_checks(summary: dict) -> tuple[list[str], list[str]]:
@@ -154,8 +169,11 @@ def catalog() -> dict[str, tuple[str, str]]:
         for path in sorted(Path(folder).glob("*.py")):
             for node in ast.walk(ast.parse(path.read_text())):
                 for deco in getattr(node, "decorator_list", []):
-                    if isinstance(deco, ast.Call) and getattr(deco.func, "id", None) == "scenario" and \
-                            len(deco.args) >= 2:
+                    if (
+                        isinstance(deco, ast.Call)
+                        and getattr(deco.func, "id", None) == "scenario"
+                        and len(deco.args) >= 2
+                    ):
                         found[ast.literal_eval(deco.args[0])] = (path.stem, ast.literal_eval(deco.args[1]))
     return found
 
@@ -174,8 +192,11 @@ def get(name: str) -> Scenario:
     if name not in REGISTRY:
         names = sorted(set(catalog()) | set(REGISTRY))
         close = difflib.get_close_matches(str(name), names, n=1)
-        raise ValueError(f"scenario = {name!r} is unknown" + (f" (did you mean {close[0]!r}?)" if close else "")
-                         + f"; allowed: {', '.join(names)}")
+        raise ValueError(
+            f"scenario = {name!r} is unknown"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; allowed: {', '.join(names)}"
+        )
     return REGISTRY[name]
 
 

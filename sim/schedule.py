@@ -17,6 +17,7 @@ from sim.validation import check_choice, check_finite, check_positive, check_ran
 
 SCHED_CONSTANT, SCHED_STEP, SCHED_RAMP, SCHED_SINUSOID = 0, 1, 2, 3
 
+
 @dataclass(frozen=True)
 class Schedule:
     """A reservoir temperature T(t) (t = step * dt, reduced time units).
@@ -66,7 +67,9 @@ class Schedule:
         return self.T0 + self.amplitude * np.sin(self.w * t + self.phase)
 
     def encode(self):
-        kind = {"constant": SCHED_CONSTANT, "step": SCHED_STEP, "ramp": SCHED_RAMP, "sinusoid": SCHED_SINUSOID}[self.kind]
+        kind = {"constant": SCHED_CONSTANT, "step": SCHED_STEP, "ramp": SCHED_RAMP, "sinusoid": SCHED_SINUSOID}[
+            self.kind
+        ]
         if self.kind == "sinusoid":
             return kind, np.array([self.T0, self.amplitude, self.w, self.phase])
         return kind, np.array([self.T0, self.T1, self.t0, self.t1])

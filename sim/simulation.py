@@ -81,8 +81,12 @@ def status_of(exc: BaseException | None) -> str:
     """The status a run ending with ``exc`` has (None: it completed)."""
     if exc is None:
         return "completed"
-    for kind, status in ((RunawayError, "runaway"), (WalltimeReached, "walltime"), (Terminated, "terminated"),
-                         (KeyboardInterrupt, "interrupted")):
+    for kind, status in (
+        (RunawayError, "runaway"),
+        (WalltimeReached, "walltime"),
+        (Terminated, "terminated"),
+        (KeyboardInterrupt, "interrupted"),
+    ):
         if isinstance(exc, kind):
             return status
     return "failed"
@@ -278,8 +282,15 @@ class ProgressBar(Reporter):
         self.desc, self.quiet, self.bar = desc, quiet, None
 
     def start(self, sim, end):
-        self.bar = progress(total=max(end - sim.state.step, 0), desc=self.desc, unit="step", quiet=self.quiet,
-                            unit_scale=True, dynamic_ncols=True, leave=False)
+        self.bar = progress(
+            total=max(end - sim.state.step, 0),
+            desc=self.desc,
+            unit="step",
+            quiet=self.quiet,
+            unit_scale=True,
+            dynamic_ncols=True,
+            leave=False,
+        )
 
     def after_advance(self, sim, n):
         self.bar.update(n)
@@ -369,7 +380,9 @@ class Simulation:
         self._t0 = time.perf_counter()
         # the hooks each reporter really has, found once (the loop may turn every few steps)
         overrides = lambda hook: [r for r in self.reporters if getattr(type(r), hook) is not getattr(Reporter, hook)]  # noqa: E731
-        triggered = [r for r in self.reporters if r.every is not None or type(r).next_trigger is not Reporter.next_trigger]
+        triggered = [
+            r for r in self.reporters if r.every is not None or type(r).next_trigger is not Reporter.next_trigger
+        ]
         guards, followers = overrides("before_advance"), overrides("after_advance")
         for r in self.reporters:
             r.start(self, end)
@@ -399,13 +412,24 @@ class Simulation:
             for r in self.reporters:
                 r.close(self, status)
         steps = self.state.step - start
-        return RunInfo(status, steps, self.wall_time, steps / run_time if run_time > 0 else float("inf"),
-                       self.stop_reason)
+        return RunInfo(
+            status, steps, self.wall_time, steps / run_time if run_time > 0 else float("inf"), self.stop_reason
+        )
 
 
-def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bool = True, desc: str = "steps",
-                 ctx=None, attrs: dict | list | None = None, time_units: str = "time", observables=None,
-                 start=None) -> RunResult:
+def run_recorded(
+    system,
+    nsteps: int,
+    record_every: int,
+    path=None,
+    progress: bool = True,
+    desc: str = "steps",
+    ctx=None,
+    attrs: dict | list | None = None,
+    time_units: str = "time",
+    observables=None,
+    start=None,
+) -> RunResult:
     """Run ``system`` for ``nsteps`` steps, recording every ``record_every`` to ``path`` (HDF5) or memory.
 
     observables: the names recorded (None: all of ``system.observables``); the loop asks the
@@ -457,10 +481,19 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
         origin = initial if initial is not None else state
         target = (origin.step if origin is not None else 0) + int(nsteps)
         per_file = attrs if isinstance(attrs, list) else [attrs or {}] * replicas  # a batch may name each file's own
-        writers = [functools.partial(TimeSeriesWriter, p, system.dims, variables, time_units=time_units,
-                                     attrs=per_file[r] | {"target_step": target},  # for `sim status`: progress, ETA
-                                     unit_system=getattr(system, "unit_system", None),
-                                     title=getattr(system, "title", desc)) for r, p in enumerate(paths)]
+        writers = [
+            functools.partial(
+                TimeSeriesWriter,
+                p,
+                system.dims,
+                variables,
+                time_units=time_units,
+                attrs=per_file[r] | {"target_step": target},  # for `sim status`: progress, ETA
+                unit_system=getattr(system, "unit_system", None),
+                title=getattr(system, "title", desc),
+            )
+            for r, p in enumerate(paths)
+        ]
         recorders = []
         for p, writer in zip(paths, writers):
             try:
@@ -471,7 +504,7 @@ def run_recorded(system, nsteps: int, record_every: int, path=None, progress: bo
                 if kept is None and frames is not None:  # this file starts over, so does the batch
                     for rec in recorders:
                         rec.close("running")
-                    recorders = [w() for w in writers[:len(recorders)]]
+                    recorders = [w() for w in writers[: len(recorders)]]
                     frames = initial = extra = None
                     state = start() if start is not None else None
     recorder = recorders[0] if replicas == 1 else ReplicaRecorders(recorders)
@@ -520,15 +553,20 @@ def _rebuild(path, frames: int | None, writer, names: list[str], exc: OSError):
         except (OSError, KeyError, ValueError):
             kept = None
     os.unlink(path)
-    warnings.warn(f"{path} could not be reopened for writing ({exc}); "
-                  + (f"rebuilt from its first {frames} frames" if kept is not None else
-                     "it is computed again from the start"), stacklevel=3)
+    warnings.warn(
+        f"{path} could not be reopened for writing ({exc}); "
+        + (f"rebuilt from its first {frames} frames" if kept is not None else "it is computed again from the start"),
+        stacklevel=3,
+    )
     recorder = writer()
     if kept is None:
         return recorder, None
     for row in range(frames):
-        recorder.append(int(kept["step"][row]), float(kept["time"][row]),
-                        {k: v[row] for k, v in kept.items() if k not in ("step", "time")})
+        recorder.append(
+            int(kept["step"][row]),
+            float(kept["time"][row]),
+            {k: v[row] for k, v in kept.items() if k not in ("step", "time")},
+        )
     recorder.flush()
     return recorder, frames
 

@@ -93,8 +93,14 @@ def exponential_growth_rate(t, amplitude, low: float, high: float) -> dict:
     last = first + int(np.argmin(inside[first:])) if not inside[first:].all() else a.size
     sel = slice(first, last)
     fit = least_squares(np.column_stack([t[sel], np.ones(last - first)]), np.log(a[sel]))
-    return {"rate": float(fit["coef"][0]), "stderr": float(fit["stderr"][0]), "t_start": float(t[first]),
-            "t_end": float(t[last - 1]), "n": last - first, "log_amplitude0": float(fit["coef"][1])}
+    return {
+        "rate": float(fit["coef"][0]),
+        "stderr": float(fit["stderr"][0]),
+        "t_start": float(t[first]),
+        "t_end": float(t[last - 1]),
+        "n": last - first,
+        "log_amplitude0": float(fit["coef"][1]),
+    }
 
 
 def peak_times(t, y) -> np.ndarray:
@@ -121,8 +127,10 @@ def cross_correlation(x, y, max_lag: int) -> np.ndarray:
     y = np.asarray(y, float)
     n = x.size
     if y.size != n or not 0 <= max_lag < n:
-        raise ValueError(f"cross_correlation: x, y of equal length n = {n} and 0 <= max_lag < n; got {y.size}, {max_lag}")
+        raise ValueError(
+            f"cross_correlation: x, y of equal length n = {n} and 0 <= max_lag < n; got {y.size}, {max_lag}"
+        )
     from scipy.signal import correlate  # scipy.signal costs 0.4 s to import: only where it is used
 
-    c = correlate(y, x, mode="full", method="fft")[n - 1: n + max_lag]
+    c = correlate(y, x, mode="full", method="fft")[n - 1 : n + max_lag]
     return c / (n - np.arange(max_lag + 1))

@@ -24,8 +24,15 @@ def check_finite(name: str, value) -> np.ndarray:
     return arr
 
 
-def check_range(name: str, value, low: float | None = None, high: float | None = None,
-                low_inclusive: bool = False, high_inclusive: bool = True, unit: str = "") -> np.ndarray:
+def check_range(
+    name: str,
+    value,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = False,
+    high_inclusive: bool = True,
+    unit: str = "",
+) -> np.ndarray:
     """Check ``low < value <= high`` elementwise (inclusivity configurable); return a float array.
 
     The error message names the parameter, the offending value and the allowed range, e.g.
@@ -59,12 +66,19 @@ def check_int(name: str, value, low: int | None = None, high: int | None = None)
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
         else:
-            raise ValueError(f"{name} = {value!r} is not an integer; allowed: integers"
-                             + (f" >= {low}" if low is not None else ""))
+            raise ValueError(
+                f"{name} = {value!r} is not an integer; allowed: integers" + (f" >= {low}" if low is not None else "")
+            )
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
-        rng = " and ".join(p for p in ((f"{name} >= {low}" if low is not None else ""),
-                                       (f"{name} <= {high}" if high is not None else "")) if p)
+        rng = " and ".join(
+            p
+            for p in (
+                (f"{name} >= {low}" if low is not None else ""),
+                (f"{name} <= {high}" if high is not None else ""),
+            )
+            if p
+        )
         raise ValueError(f"{name} = {value} is out of range; allowed: {rng}")
     return value
 
@@ -92,14 +106,18 @@ def check_fits_in_memory(name: str, count: int, bytes_each: float, what: str, fr
     ``fraction`` of this machine's memory; the message names the largest count that fits."""
     limit = int(fraction * machine_memory_bytes() / bytes_each)
     if count > limit:
-        raise ValueError(f"{name} = {count} {what} would need {count * bytes_each / 2**30:.3g} GiB; allowed: "
-                         f"{name} <= {limit} on this machine ({machine_memory_bytes() / 2**30:.0f} GiB)")
+        raise ValueError(
+            f"{name} = {count} {what} would need {count * bytes_each / 2**30:.3g} GiB; allowed: "
+            f"{name} <= {limit} on this machine ({machine_memory_bytes() / 2**30:.0f} GiB)"
+        )
     return count
 
 
 def check_step_count(nsteps: float, dt: float, limit: float = 1e13) -> int:
     """Refuse a run of more than ``limit`` steps (1e13: about a month at 4e6 steps/s), naming dt."""
     if not nsteps <= limit:
-        raise ValueError(f"the configuration implies {nsteps:.3g} time steps (dt = {dt!r}); allowed: at most "
-                         f"{limit:.0e} steps: raise dt or shorten the run")
+        raise ValueError(
+            f"the configuration implies {nsteps:.3g} time steps (dt = {dt!r}); allowed: at most "
+            f"{limit:.0e} steps: raise dt or shorten the run"
+        )
     return int(nsteps)

@@ -92,8 +92,10 @@ def main() -> None:
         counts[verdict] += 1
         if verdict != "clear":
             examples[verdict].append(f"{name} {' '.join(sets)}")
-    print(f"{len(cases)} bad inputs: " + ", ".join(f"{k} {counts[k]}" for k in ("clear", "internal", "traceback",
-                                                                               "silent")))
+    print(
+        f"{len(cases)} bad inputs: "
+        + ", ".join(f"{k} {counts[k]}" for k in ("clear", "internal", "traceback", "silent"))
+    )
     for verdict, items in examples.items():
         print(f"{verdict}:", *items[:20], sep="\n  ")
 

@@ -24,8 +24,13 @@ def run_dir(tmp_path_factory):
     """A run directory holding one 6-ring noisy rod with 21 recorded frames."""
     out = tmp_path_factory.mktemp("run")
     (out / "timeseries").mkdir()
-    simulate(RodParams(N=6, noise=True, seed=1), nsteps=400, record_every=20, path=out / "timeseries" / "rod.h5",
-             progress=False)
+    simulate(
+        RodParams(N=6, noise=True, seed=1),
+        nsteps=400,
+        record_every=20,
+        path=out / "timeseries" / "rod.h5",
+        progress=False,
+    )
     return out
 
 
@@ -35,10 +40,16 @@ def network_run_dir(tmp_path_factory):
     310 K and 290 K, 1 and 3 free from 300 K) with 21 recorded frames."""
     out = tmp_path_factory.mktemp("netrun")
     (out / "timeseries").mkdir()
-    net = Network(ring(4, ring_radius_for_spacing(4, 300e-9)), 100e-9, "InSb", B=5.0,
-                  cache_dir=tmp_path_factory.mktemp("cache"))
-    params = NetworkParams(net, roles=["thermostat", "free", "thermostat", "free"], thermostats=[310.0, 290.0],
-                           T_init=300.0, environment=False)
+    net = Network(
+        ring(4, ring_radius_for_spacing(4, 300e-9)), 100e-9, "InSb", B=5.0, cache_dir=tmp_path_factory.mktemp("cache")
+    )
+    params = NetworkParams(
+        net,
+        roles=["thermostat", "free", "thermostat", "free"],
+        thermostats=[310.0, 290.0],
+        T_init=300.0,
+        environment=False,
+    )
     simulate_network(params, nsteps=400, record_every=20, path=out / "timeseries" / "network.h5")
     return out
 
@@ -88,8 +99,8 @@ def test_network_arrows_point_the_way_heat_flows_and_scale_with_it(network_run_d
         flows = f["pair_power"][0]
     try:
         arrows = dict(zip(map(int, r.shown), r.arrows))
-        k01 = [tuple(p) for p in r.pairs].index((0, 1))            # the 310 K corner heats the free corner 1
-        assert flows[k01] < 0                                       # heat into 0 from 1 is negative
+        k01 = [tuple(p) for p in r.pairs].index((0, 1))  # the 310 K corner heats the free corner 1
+        assert flows[k01] < 0  # heat into 0 from 1 is negative
         start, _ = arrows[k01]._posA_posB  # matplotlib has no public getter for the end points
         assert np.linalg.norm(np.subtract(start, r.xy[0])) < np.linalg.norm(np.subtract(start, r.xy[1]))
         strongest = int(np.argmax(np.abs(flows)))
@@ -110,8 +121,9 @@ def test_a_driven_noisy_rod_movie_shows_the_dc_twist_and_supercurrent(tmp_path):
         shown = {}
         for average in ("auto", "none"):
             r = anim.RodRenderer(f, idx, "rod", average=average)
-            shown[average] = np.array([[r.frame(j)["twist"].mean(), r.frame(j)["supercurrent"].mean()]
-                                       for j in range(1, len(idx))])
+            shown[average] = np.array(
+                [[r.frame(j)["twist"].mean(), r.frame(j)["supercurrent"].mean()] for j in range(1, len(idx))]
+            )
             anim.plt.close(r.fig)
         assert r.average == "none"
     means = shown["auto"]
@@ -123,8 +135,7 @@ def test_a_driven_noisy_rod_movie_shows_the_dc_twist_and_supercurrent(tmp_path):
 
 
 def test_a_closed_rod_is_drawn_without_reservoirs(tmp_path):
-    simulate(RodParams(N=6, k_L=0.0, k_R=0.0, noise=True, seed=1), 200, 20, path=tmp_path / "closed.h5",
-             progress=False)
+    simulate(RodParams(N=6, k_L=0.0, k_R=0.0, noise=True, seed=1), 200, 20, path=tmp_path / "closed.h5", progress=False)
     with anim.h5py.File(tmp_path / "closed.h5") as f:
         r = anim.RodRenderer(f, np.arange(11), "closed")
         try:
@@ -141,16 +152,25 @@ def test_a_movie_of_few_frames_lasts_at_least_the_minimum(run_dir, tmp_path):
     assert nframes == 12 and secs >= anim.MIN_SECONDS - 0.1
 
 
-@pytest.mark.parametrize("positions", [
-    [[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]],                 # drag dimers, one plane
-    np.concatenate([ring(4, 212e-9), ring(4, 212e-9) + [0, 0, 200e-9]]).tolist(),     # two stacked rings
-    [[k * 300e-9, 0, 0] for k in range(5)],                                            # a chain
-])
+@pytest.mark.parametrize(
+    "positions",
+    [
+        [[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]],  # drag dimers, one plane
+        np.concatenate([ring(4, 212e-9), ring(4, 212e-9) + [0, 0, 200e-9]]).tolist(),  # two stacked rings
+        [[k * 300e-9, 0, 0] for k in range(5)],  # a chain
+    ],
+)
 def test_the_network_camera_hides_no_particle(tmp_path, positions):
     N = len(positions)
     with anim.h5py.File(tmp_path / "net.h5", "w") as f:
-        f.attrs.update({"positions": np.asarray(positions, float), "radii": np.full(N, 100e-9),
-                        "roles": ["free"] * N, "pairs": np.stack(np.triu_indices(N, 1), axis=1)})
+        f.attrs.update(
+            {
+                "positions": np.asarray(positions, float),
+                "radii": np.full(N, 100e-9),
+                "roles": ["free"] * N,
+                "pairs": np.stack(np.triu_indices(N, 1), axis=1),
+            }
+        )
         f["time"], f["step"] = np.arange(2.0), np.arange(2)
         f["T"] = np.full((2, N), 300.0) + np.arange(N)
         f["pair_power"] = np.ones((2, N * (N - 1) // 2))
@@ -192,26 +212,34 @@ def test_a_run_with_no_recorded_frames_is_a_clear_error(tmp_path):
         anim.animate(path, quiet=True)
 
 
-@pytest.mark.parametrize("kw,message", [
-    ({"frames": 0}, "frames = 0 is out of range; allowed: frames >= 1"),
-    ({"fps": -1.0}, "fps = -1.0 is out of range"),
-    ({"frames": 5, "fps": 2.0, "duration": 1.0}, "at most two of them"),
-    ({"fmt": "avi"}, "fmt = 'avi' is unknown; allowed: 'auto', 'mp4', 'gif'"),
-    ({"file": "nope"}, "file = 'nope' is not in"),
-])
+@pytest.mark.parametrize(
+    "kw,message",
+    [
+        ({"frames": 0}, "frames = 0 is out of range; allowed: frames >= 1"),
+        ({"fps": -1.0}, "fps = -1.0 is out of range"),
+        ({"frames": 5, "fps": 2.0, "duration": 1.0}, "at most two of them"),
+        ({"fmt": "avi"}, "fmt = 'avi' is unknown; allowed: 'auto', 'mp4', 'gif'"),
+        ({"file": "nope"}, "file = 'nope' is not in"),
+    ],
+)
 def test_bad_input_is_refused_with_a_clear_message(run_dir, kw, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
         anim.animate(run_dir, quiet=True, **kw)
 
 
 def test_cli_animate_writes_the_movie(run_dir, tmp_path):
-    res = subprocess.run([sys.executable, "-m", "sim", "animate", str(run_dir), "--frames", "3", "--format", "gif",
-                          "--quiet"], capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "sim", "animate", str(run_dir), "--frames", "3", "--format", "gif", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     with Image.open(run_dir / "animations" / "rod.gif") as im:
         assert im.n_frames == 3
-    res = subprocess.run([sys.executable, "-m", "sim", "animate", str(tmp_path / "missing")],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "sim", "animate", str(tmp_path / "missing")], capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 2 and "error:" in res.stderr and "does not exist" in res.stderr
 
 
@@ -222,6 +250,26 @@ def test_run_with_animate_flag_animates_the_run_directory(tmp_path, monkeypatch)
     calls = []
     monkeypatch.setattr(anim, "animate_run", lambda run_dir, **kw: calls.append((run_dir, kw)) or [])
     out = tmp_path / "run"
-    assert main(["run", "rod-dc", "--quick", "--quiet", "--out", str(out), "--set", "N=[4]", "--set", "t_measure=2000",
-                 "--set", "record_every=200", "--set", "t_deterministic=500", "--animate"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "rod-dc",
+                "--quick",
+                "--quiet",
+                "--out",
+                str(out),
+                "--set",
+                "N=[4]",
+                "--set",
+                "t_measure=2000",
+                "--set",
+                "record_every=200",
+                "--set",
+                "t_deterministic=500",
+                "--animate",
+            ]
+        )
+        == 0
+    )
     assert calls == [(out, {"quiet": True})]

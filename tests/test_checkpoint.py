@@ -17,8 +17,20 @@ from sim.cli import parse_walltime
 from sim.rod.model import RodParams
 from sim.rod.system import Rod, RodState
 
-ARGS = ["--quick", "--quiet", "--set", "N=[6]", "--set", "t_measure=2e5", "--set", "record_every=200",
-        "--set", "t_deterministic=200", "--checkpoint-every", "5000"]
+ARGS = [
+    "--quick",
+    "--quiet",
+    "--set",
+    "N=[6]",
+    "--set",
+    "t_measure=2e5",
+    "--set",
+    "record_every=200",
+    "--set",
+    "t_deterministic=200",
+    "--checkpoint-every",
+    "5000",
+]
 
 
 def _sim(*args, wait=True):
@@ -122,7 +134,7 @@ def test_corrupted_checkpoint_is_refused_and_the_previous_one_used(tmp_path, dam
         path.write_bytes(data[: len(data) // 2])
     else:  # a flipped bit inside the stored arrays: the zip is readable, the checksum is not
         i = data.find(b"\x93NUMPY") + 200
-        path.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:])
+        path.write_bytes(data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :])
     with pytest.warns(UserWarning, match="corrupted or truncated"):
         restored, _, frames, _ = checkpoint.load(path, RodState)
     assert restored.step == older_step and frames == 1
@@ -178,8 +190,9 @@ def test_a_second_run_on_a_busy_directory_is_refused_and_the_first_completes(ref
 
 
 @pytest.mark.parametrize("fault", ["fsync", "replace"])
-def test_a_storage_fault_during_a_checkpoint_fails_cleanly_and_resume_is_bit_identical(reference, tmp_path,
-                                                                                        monkeypatch, fault):
+def test_a_storage_fault_during_a_checkpoint_fails_cleanly_and_resume_is_bit_identical(
+    reference, tmp_path, monkeypatch, fault
+):
     """No space left while a checkpoint is written: status 'failed' (never 'completed'), the error
     names the fault, the last good checkpoint survives, and resume after the fault gives the same bits."""
     import errno
@@ -220,8 +233,13 @@ def test_a_real_file_size_limit_fails_cleanly_without_a_crash_and_resume_is_bit_
         resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))  # the first file needs ~0.9 MB
 
     out = tmp_path / "run"
-    res = subprocess.run([sys.executable, "-m", "sim", "run", "rod-dc", *ARGS, "--out", str(out)],
-                         capture_output=True, text=True, timeout=600, preexec_fn=limited)
+    res = subprocess.run(
+        [sys.executable, "-m", "sim", "run", "rod-dc", *ARGS, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=limited,
+    )
     assert res.returncode == 1, (res.returncode, res.stderr[-2000:])
     assert "Traceback" not in res.stderr and "could not write" in res.stderr and "File too large" in res.stderr
     assert "rod_N6_super.h5" in res.stderr
@@ -277,8 +295,9 @@ def test_a_running_run_can_be_watched(tmp_path):
     assert "terminated" in _sim("status", str(out)).stdout
 
 
-def test_a_storage_fault_while_writing_frames_fails_cleanly_and_resume_is_bit_identical(reference, tmp_path,
-                                                                                       monkeypatch):
+def test_a_storage_fault_while_writing_frames_fails_cleanly_and_resume_is_bit_identical(
+    reference, tmp_path, monkeypatch
+):
     import errno
 
     from sim import cli

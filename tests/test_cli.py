@@ -24,9 +24,24 @@ def test_list_names_every_scenario_with_a_description(capsys):
 
 def test_run_writes_a_complete_run_directory(tmp_path):
     out = tmp_path / "run"
-    res = _run("run", "rod-dc", "--quick", "--quiet", "--out", str(out), "--seed", "3",
-               "--set", "N=[4,8]", "--set", "t_measure=4000", "--set", "record_every=200",
-               "--set", "t_deterministic=1000")
+    res = _run(
+        "run",
+        "rod-dc",
+        "--quick",
+        "--quiet",
+        "--out",
+        str(out),
+        "--seed",
+        "3",
+        "--set",
+        "N=[4,8]",
+        "--set",
+        "t_measure=4000",
+        "--set",
+        "record_every=200",
+        "--set",
+        "t_deterministic=1000",
+    )
     assert res.returncode == 0, res.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["seed"] == 3 and config["N"] == [4, 8] and config["scenario"] == "rod-dc"
@@ -36,8 +51,19 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     assert meta["status"] == "completed" and meta["ring_steps_per_s"] > 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "rod-dc" and len(summary["cases"]) == 4
-    keys = {"N", "kind", "J_left", "J_right", "J_link_mean", "J_stderr", "J_expected", "torque_mean",
-            "torque_expected", "T_interior_mean", "ledger_rel_error"}
+    keys = {
+        "N",
+        "kind",
+        "J_left",
+        "J_right",
+        "J_link_mean",
+        "J_stderr",
+        "J_expected",
+        "torque_mean",
+        "torque_expected",
+        "T_interior_mean",
+        "ledger_rel_error",
+    }
     for case in summary["cases"]:
         assert keys <= set(case)
         assert case["ledger_rel_error"] < 1e-9
@@ -55,17 +81,20 @@ def test_run_writes_a_complete_run_directory(tmp_path):
         assert ds.attrs["Conventions"] == "CF-1.10" and run.config["seed"] == 3
 
 
-@pytest.mark.parametrize("args,message", [
-    (["run", "no-such-scenario"], "scenario = 'no-such-scenario' is unknown; allowed: "),
-    (["run", "rod-dc", "--set", "Q=1"], "unknown key 'Q'"),
-    (["run", "rod-dc", "--set", "C=-1", "--set", "N=[4]"], "--set C = -1 is not valid; allowed: C >= 0.5"),
-    (["run", "rod-dc", "--set", "noise=maybe"], "--set noise = 'maybe' is not valid; allowed: true or false"),
-    (["run", "rod-dc", "--set", "record_every=2.5"], "--set record_every = 2.5 is not valid"),
-    (["bench", "nothing"], "bench = 'nothing' is unknown"),
-    (["cache", "--max-size=-5M"], "--max-size = '-5M' is not valid; allowed: a size >= 0"),
-    (["cache", "--older-than", "-1"], "--older-than = -1.0 days; allowed: >= 0"),
-    (["cache", "--max-size", "lots"], "--max-size = 'lots' is not valid"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["run", "no-such-scenario"], "scenario = 'no-such-scenario' is unknown; allowed: "),
+        (["run", "rod-dc", "--set", "Q=1"], "unknown key 'Q'"),
+        (["run", "rod-dc", "--set", "C=-1", "--set", "N=[4]"], "--set C = -1 is not valid; allowed: C >= 0.5"),
+        (["run", "rod-dc", "--set", "noise=maybe"], "--set noise = 'maybe' is not valid; allowed: true or false"),
+        (["run", "rod-dc", "--set", "record_every=2.5"], "--set record_every = 2.5 is not valid"),
+        (["bench", "nothing"], "bench = 'nothing' is unknown"),
+        (["cache", "--max-size=-5M"], "--max-size = '-5M' is not valid; allowed: a size >= 0"),
+        (["cache", "--older-than", "-1"], "--older-than = -1.0 days; allowed: >= 0"),
+        (["cache", "--max-size", "lots"], "--max-size = 'lots' is not valid"),
+    ],
+)
 def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path, args, message):
     if args[0] == "run":
         args = args + ["--out", str(tmp_path / "x"), "--quiet"]
@@ -106,21 +135,27 @@ def toy_scenarios():
     sc.load_scenarios()
     keys = {"x": sc.Key("a number", low=0)}
     sc.scenario("toy-fails", "a failing check", lambda quick: {"x": 1.0}, keys)(
-        lambda cfg, ctx: {"checks": {"ok": True, "bad": False, "size": 3.5}})
+        lambda cfg, ctx: {"checks": {"ok": True, "bad": False, "size": 3.5}}
+    )
     sc.scenario("toy-deviates", "a documented deviation", lambda quick: {"x": 1.0}, keys)(
-        lambda cfg, ctx: {"checks": {"ok": True, "paper": False}, "deviations": {"paper": "the model says no"}})
+        lambda cfg, ctx: {"checks": {"ok": True, "paper": False}, "deviations": {"paper": "the model says no"}}
+    )
     yield
     for name in ("toy-fails", "toy-deviates"):
         sc.REGISTRY.pop(name)
 
 
-@pytest.mark.parametrize("name, strict, code, verdict", [
-    ("toy-fails", False, 0, "toy-fails: 1/2 checks pass; FAILED: bad"),
-    ("toy-fails", True, 4, "toy-fails: 1/2 checks pass; FAILED: bad"),
-    ("toy-deviates", True, 0, "toy-deviates: 1/2 checks pass; documented deviations from the papers: paper"),
-])
-def test_every_run_ends_with_a_verdict_and_strict_fails_on_a_failed_check(toy_scenarios, tmp_path, capsys, name,
-                                                                           strict, code, verdict):
+@pytest.mark.parametrize(
+    "name, strict, code, verdict",
+    [
+        ("toy-fails", False, 0, "toy-fails: 1/2 checks pass; FAILED: bad"),
+        ("toy-fails", True, 4, "toy-fails: 1/2 checks pass; FAILED: bad"),
+        ("toy-deviates", True, 0, "toy-deviates: 1/2 checks pass; documented deviations from the papers: paper"),
+    ],
+)
+def test_every_run_ends_with_a_verdict_and_strict_fails_on_a_failed_check(
+    toy_scenarios, tmp_path, capsys, name, strict, code, verdict
+):
     out = tmp_path / "run"
     assert main(["run", name, "--out", str(out)] + (["--strict"] if strict else [])) == code
     assert capsys.readouterr().out.strip().splitlines()[-1] == verdict
@@ -175,15 +210,19 @@ def test_bench_rod_writes_every_figure_as_json(tmp_path):
     res = _run("bench", "rod", "--quick", "--json", str(out))
     assert res.returncode == 0, res.stderr
     m = json.loads(out.read_text())
-    assert [(r["N"], r["kind"]) for r in m["single"]] == [(64, "super"), (64, "normal"), (1024, "super"),
-                                                           (1024, "normal")]
-    assert {(r["N"], r["kind"]) for r in m["batched"]} == {(16, "super"), (16, "normal"), (64, "super"),
-                                                            (64, "normal")}
+    assert [(r["N"], r["kind"]) for r in m["single"]] == [
+        (64, "super"),
+        (64, "normal"),
+        (1024, "super"),
+        (1024, "normal"),
+    ]
+    assert {(r["N"], r["kind"]) for r in m["batched"]} == {(16, "super"), (16, "normal"), (64, "super"), (64, "normal")}
     for r in m["single"] + m["batched"]:
         assert np.isfinite(r["ring_steps_per_s"]) and r["ring_steps_per_s"] > 0
         N = r["N"]
-        assert r["cost_over_sin_floor"] == pytest.approx(r["sin_floor_link_steps_per_s"] * N
-                                                         / (r["ring_steps_per_s"] * (N - 1)))
+        assert r["cost_over_sin_floor"] == pytest.approx(
+            r["sin_floor_link_steps_per_s"] * N / (r["ring_steps_per_s"] * (N - 1))
+        )
     for key in ("two_processes_single", "two_processes_batched"):
         assert m[key]["ratio"] == pytest.approx(m[key]["two"] / m[key]["one"])
     assert "batches of replicas" in res.stdout and str(out) in res.stdout
@@ -196,14 +235,25 @@ def test_list_reads_the_catalog_without_importing_scenarios_and_get_imports_one(
 
     catalog = sc.catalog()
     registry = sc.load_scenarios()
-    assert {n: d for n, (_, d) in catalog.items()} == {n: s.description for n, s in registry.items()
-                                                       if not n.startswith("toy-")}
-    code = ("import sys; from sim import scenario; scenario.get('hall'); "
-            "print(sorted(m for m in sys.modules if m.startswith('scenarios.')))")
+    assert {n: d for n, (_, d) in catalog.items()} == {
+        n: s.description for n, s in registry.items() if not n.startswith("toy-")
+    }
+    code = (
+        "import sys; from sim import scenario; scenario.get('hall'); "
+        "print(sorted(m for m in sys.modules if m.startswith('scenarios.')))"
+    )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout.replace("'", '"')) == ["scenarios.hall", "scenarios.insb_persistent"]
-    res = subprocess.run([sys.executable, "-c", "import sys; from sim import cli; cli.main(['list']); "
-                          "print([m for m in sys.modules if m.startswith('scenarios.')])"],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from sim import cli; cli.main(['list']); "
+            "print([m for m in sys.modules if m.startswith('scenarios.')])",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.stdout.strip().endswith("[]") and "rod-dc" in res.stdout

@@ -16,8 +16,23 @@ def test_site_builds_strictly(tmp_path):
     pytest.importorskip("mkdocs")
     pytest.importorskip("mkdocs_gen_files")
     env = os.environ | {"NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"}
-    res = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "docs" / "mkdocs.yml"),
-                          "-d", str(tmp_path / "site")], capture_output=True, text=True, env=env, cwd=ROOT)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(ROOT / "docs" / "mkdocs.yml"),
+            "-d",
+            str(tmp_path / "site"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     for page in ("index.html", "model/index.html", "cli/index.html", "scenarios/rod-dc/index.html"):
         assert (tmp_path / "site" / page).stat().st_size > 2000, page
@@ -39,10 +54,24 @@ def _tracked_text_files():
             yield name, path.read_text(errors="replace")
 
 
-@pytest.mark.parametrize("pattern", [r"MODEL\.md", r"\.\./shared", r"ARCHITECTURE\.md", r"(?i)\bthe seeds?'s?\b(?! r)",
-                                     r"(?i)seed paper", r"(?i)\bseed (Fig|Eq)"])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"MODEL\.md",
+        r"\.\./shared",
+        r"ARCHITECTURE\.md",
+        r"(?i)\bthe seeds?'s?\b(?! r)",
+        r"(?i)seed paper",
+        r"(?i)\bseed (Fig|Eq)",
+    ],
+)
 def test_nothing_points_outside_the_repository_or_calls_a_paper_the_seed(pattern):
     this = Path(__file__).relative_to(ROOT).as_posix()
-    hits = [f"{name}:{i + 1}" for name, text in _tracked_text_files() if name != this
-            for i, line in enumerate(text.splitlines()) if re.search(pattern, line)]
+    hits = [
+        f"{name}:{i + 1}"
+        for name, text in _tracked_text_files()
+        if name != this
+        for i, line in enumerate(text.splitlines())
+        if re.search(pattern, line)
+    ]
     assert not hits, hits[:20]

@@ -6,12 +6,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from test_checkpoint import _assert_identical, _series, _sim, completed_run, sigkill_after_first_checkpoint
 
 from sim import checkpoint
-from sim.radiative.dynamics import NetworkParams, NetworkSystem, NetworkState, simulate_network, steady_state
+from sim.radiative.dynamics import NetworkParams, NetworkState, NetworkSystem, simulate_network, steady_state
 from sim.radiative.network import Network
 from sim.simulation import WalltimeReached
-from test_checkpoint import _assert_identical, _series, _sim, completed_run, sigkill_after_first_checkpoint
 
 ARGS = ["--quick", "--quiet", "--set", "h_over_R=[3, 5]", "--set", "n_slow=3000", "--checkpoint-every", "50000"]
 
@@ -48,14 +48,16 @@ def test_drag_noise_sigkilled_mid_run_then_resumed_is_bit_identical(reference, t
 
 def _quad_params(**kw):
     net = Network([[0, 0, 0], [300e-9, 0, 0], [0, 300e-9, 0], [300e-9, 300e-9, 0]], 100e-9, "SiC")
-    return NetworkParams(net, ["thermostat", "thermostat", "free", "free"], [350.0, 300.0], T_init=300.0,
-                         environment=False, **kw)
+    return NetworkParams(
+        net, ["thermostat", "thermostat", "free", "free"], [350.0, 300.0], T_init=300.0, environment=False, **kw
+    )
 
 
 def _ctx(**kw):
     """What ``steady_state`` reads from a run context (``sim.scenario.RunContext``)."""
-    return SimpleNamespace(**({"checkpoint_every": None, "deadline": None, "resume": False, "ring_steps": 0.0,
-                               "kernel_time": 0.0} | kw))
+    return SimpleNamespace(
+        **({"checkpoint_every": None, "deadline": None, "resume": False, "ring_steps": 0.0, "kernel_time": 0.0} | kw)
+    )
 
 
 def test_a_steady_state_stopped_by_wall_time_resumes_to_the_same_steady_state(tmp_path):

@@ -83,9 +83,25 @@ def _completed_runs(out) -> dict:
 
 def test_rerunning_an_interrupted_sweep_does_only_the_missing_runs(one_worker, tmp_path):
     out = tmp_path / "sweep"
-    cmd = [sys.executable, "-m", "sim", "sweep", "rod-dc", "--quick", "--quiet", "--workers", "1",
-           "--param", "K=4.0,5.0", "--replicas", "2", "--seed", "11", "--out", str(out)] + [
-        a for s in TINY for a in ("--set", s)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim",
+        "sweep",
+        "rod-dc",
+        "--quick",
+        "--quiet",
+        "--workers",
+        "1",
+        "--param",
+        "K=4.0,5.0",
+        "--replicas",
+        "2",
+        "--seed",
+        "11",
+        "--out",
+        str(out),
+    ] + [a for s in TINY for a in ("--set", s)]
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
     while not _completed_runs(out) and time.time() < deadline and proc.poll() is None:
@@ -101,12 +117,15 @@ def test_rerunning_an_interrupted_sweep_does_only_the_missing_runs(one_worker, t
     assert _rows(out) == one_worker
 
 
-@pytest.mark.parametrize("call,message", [
-    (lambda: ensemble.parse_params(["Q=1,2"], {"K": 1.0}), "unknown key 'Q'"),
-    (lambda: ensemble.parse_params(["K="], {"K": 1.0}), "empty value list"),
-    (lambda: ensemble.make_tasks("rod-dc", {"K": [1.0]}, 0, 1), "replicas = 0 is out of range"),
-    (lambda: ensemble.connect(scheduler="tcp://127.0.0.1:1", timeout=2), "is unreachable within 2 s"),
-])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: ensemble.parse_params(["Q=1,2"], {"K": 1.0}), "unknown key 'Q'"),
+        (lambda: ensemble.parse_params(["K="], {"K": 1.0}), "empty value list"),
+        (lambda: ensemble.make_tasks("rod-dc", {"K": [1.0]}, 0, 1), "replicas = 0 is out of range"),
+        (lambda: ensemble.connect(scheduler="tcp://127.0.0.1:1", timeout=2), "is unreachable within 2 s"),
+    ],
+)
 def test_bad_sweep_specs_are_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -114,14 +133,25 @@ def test_bad_sweep_specs_are_clear_errors(call, message):
 
 def test_list_values_survive_the_parameter_syntax():
     assert ensemble.parse_params(["N=[16,64],[256]", "K=1,2.5"], {"N": [16], "K": 1.0}) == {
-        "N": [[16, 64], [256]], "K": [1, 2.5]}
+        "N": [[16, 64], [256]],
+        "K": [1, 2.5],
+    }
 
 
 def test_sweep_figure_shows_quantities_that_vary_not_constants_or_verdicts():
     from sim.ensemble import headline_columns
 
-    agg = [{"N.mean": 64.0, "J.mean": 0.05 * k, "J_stderr.mean": 0.001, "checks.ok.mean": 1.0,
-            "cases.0.twist.mean": 0.01 * k, "seed.mean": 3.0 + k} for k in (1, 2, 3)]
+    agg = [
+        {
+            "N.mean": 64.0,
+            "J.mean": 0.05 * k,
+            "J_stderr.mean": 0.001,
+            "checks.ok.mean": 1.0,
+            "cases.0.twist.mean": 0.01 * k,
+            "seed.mean": 3.0 + k,
+        }
+        for k in (1, 2, 3)
+    ]
     numeric = ["N", "J", "J_stderr", "checks.ok", "cases.0.twist", "seed"]
     assert headline_columns(agg, numeric) == ["J", "cases.0.twist"]
 
@@ -131,8 +161,21 @@ def test_a_failing_point_becomes_a_failed_row_and_the_rest_finish(tmp_path):
     that row is marked failed with its error, the other point completes and is aggregated, the exit
     code says some failed. A corrupted summary is detected, named and recomputed."""
     out = tmp_path / "sw"
-    sweep = [sys.executable, "-m", "sim", "sweep", "rod-second-sound", "--quick", "--param", "pulse=0.01,50",
-             "--workers", "1", "--out", str(out), "--quiet"]
+    sweep = [
+        sys.executable,
+        "-m",
+        "sim",
+        "sweep",
+        "rod-second-sound",
+        "--quick",
+        "--param",
+        "pulse=0.01,50",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     res = subprocess.run(sweep, capture_output=True, text=True, timeout=600)
     assert res.returncode == 1 and "1 of 2 runs failed" in res.stderr
     rows = {r["pulse"]: r for r in _rows(out)}

@@ -8,5 +8,10 @@ repeats, the median, and a check that flags an implausible ratio.
 """
 
 #: benchmark name -> module
-BENCHES = {"rod": "sim.bench.rod", "spectra": "sim.bench.spectra", "network": "sim.bench.network",
-           "multipole": "sim.bench.multipole", "sweep": "sim.bench.sweep"}
+BENCHES = {
+    "rod": "sim.bench.rod",
+    "spectra": "sim.bench.spectra",
+    "network": "sim.bench.network",
+    "multipole": "sim.bench.multipole",
+    "sweep": "sim.bench.sweep",
+}

@@ -58,6 +58,10 @@ def ratio(numerator: float, denominator: float, what: str, plausible: tuple = (1
     value = numerator / denominator
     lo, hi = plausible
     if not lo <= value <= hi:
-        warnings.warn(f"{what} = {value:.4g} is outside the plausible range [{lo:g}, {hi:g}]: check the "
-                      "benchmark harness before believing it", ImplausibleRatio, stacklevel=2)
+        warnings.warn(
+            f"{what} = {value:.4g} is outside the plausible range [{lo:g}, {hi:g}]: check the "
+            "benchmark harness before believing it",
+            ImplausibleRatio,
+            stacklevel=2,
+        )
     return value

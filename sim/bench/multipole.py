@@ -66,11 +66,15 @@ def _per_frequency(pos, L: int, n: int, repeats: int) -> tuple[float, float, flo
     cluster = model.cluster(L)
     trans = harness.seconds(lambda: cluster.translation_blocks(omega / sc.c), repeats)
     # the solves the model makes: one per symmetry block, or per irreducible block within it
-    sizes = [len(b) for b in cluster.blocks] if cluster.adapted[0] is None else \
-        [len(a[0]) for blk in cluster.adapted for a in blk]
+    sizes = (
+        [len(b) for b in cluster.blocks]
+        if cluster.adapted[0] is None
+        else [len(a[0]) for blk in cluster.adapted for a in blk]
+    )
     rng = np.random.default_rng(0)
-    systems = [(np.eye(m) + 0.1 * rng.standard_normal((n, m, m)) + 0j,
-                rng.standard_normal((n, m, m)) + 0j) for m in sizes]
+    systems = [
+        (np.eye(m) + 0.1 * rng.standard_normal((n, m, m)) + 0j, rng.standard_normal((n, m, m)) + 0j) for m in sizes
+    ]
     floor = harness.seconds(lambda: [np.linalg.solve(A, B) for A, B in systems], repeats)
     return total / n, trans / n, floor / n
 
@@ -78,33 +82,43 @@ def _per_frequency(pos, L: int, n: int, repeats: int) -> tuple[float, float, flo
 def main(quick: bool = False) -> str:
     """Run the benchmark; return a printable table. ``quick``: a reduced smoke version."""
     repeats = 1 if quick else 3
-    lines = [f"multipole benchmark ({'quick' if quick else 'full'}): SiC, R = 100 nm; "
-             f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
-             "converged conductances at 300 K (automatic order, rtol 1e-4, empty cache):",
-             f"{'case':<28} {'L':>3} {'n_omega':>8} {'order s':>8} {'integral s':>10} {'G_01 W/K':>12}"]
+    lines = [
+        f"multipole benchmark ({'quick' if quick else 'full'}): SiC, R = 100 nm; "
+        f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
+        "converged conductances at 300 K (automatic order, rtol 1e-4, empty cache):",
+        f"{'case':<28} {'L':>3} {'n_omega':>8} {'order s':>8} {'integral s':>10} {'G_01 W/K':>12}",
+    ]
     cases = [("2 spheres, gap R", [[0, 0, 0], [3 * R, 0, 0]])]
     if not quick:
-        cases += [("2 spheres, gap 0.5R", [[0, 0, 0], [2.5 * R, 0, 0]]),
-                  ("4 spheres, d = 3R, h = 5R", _drag_positions(3 * R, 5 * R))]
+        cases += [
+            ("2 spheres, gap 0.5R", [[0, 0, 0], [2.5 * R, 0, 0]]),
+            ("4 spheres, d = 3R, h = 5R", _drag_positions(3 * R, 5 * R)),
+        ]
     for name, pos in cases:
         t_order, t_int, L, nf, G = _converged(pos)
         lines.append(f"{name:<28} {L:>3} {nf:>8} {t_order:>8.1f} {t_int:>10.1f} {G:>12.4e}")
-    lines += ["time per frequency (ms) vs order: total, translation share, floor (bare batched solve of "
-              "the same blocks), total/floor",
-              f"{'N':>3} {'L':>3} {'modes':>6} {'total':>8} {'transl.':>8} {'floor':>8} {'total/floor':>12}"]
+    lines += [
+        "time per frequency (ms) vs order: total, translation share, floor (bare batched solve of "
+        "the same blocks), total/floor",
+        f"{'N':>3} {'L':>3} {'modes':>6} {'total':>8} {'transl.':>8} {'floor':>8} {'total/floor':>12}",
+    ]
     orders = [2, 4] if quick else [2, 4, 6, 8, 10, 12]
     for N, pos in ((2, [[0, 0, 0], [2.5 * R, 0, 0]]), (4, _drag_positions(3 * R, 5 * R))):
         for L in orders:
             if N == 4 and L > 8:
                 continue
             total, trans, floor = _per_frequency(pos, L, 16 if quick else 64, repeats)
-            lines.append(f"{N:>3} {L:>3} {N * tmatrix.mode_count(L):>6} {1e3 * total:>8.2f} "
-                         f"{100 * trans / total:>7.0f}% {1e3 * floor:>8.3f} "
-                         f"{harness.ratio(total, floor, f'multipole N = {N}, L = {L}: total / solve floor', (1.0, 1e3)):>12.1f}")
+            lines.append(
+                f"{N:>3} {L:>3} {N * tmatrix.mode_count(L):>6} {1e3 * total:>8.2f} "
+                f"{100 * trans / total:>7.0f}% {1e3 * floor:>8.3f} "
+                f"{harness.ratio(total, floor, f'multipole N = {N}, L = {L}: total / solve floor', (1.0, 1e3)):>12.1f}"
+            )
     net = _network(_drag_positions(3 * R, 5 * R), lmax=4, cache=False)
     omega = np.linspace(1.70e14, 1.80e14, 8)
     fast = harness.seconds(lambda: net._spectra(omega, False), repeats)
     twin = harness.seconds(lambda: transmission_reference.multipole_transmission(net, omega), 1)
-    lines.append("twin (dense, per frequency) / fast, N = 4, L = 4: "
-                 f"{harness.ratio(twin, fast, 'multipole twin / fast path', (1.0, 1e4)):.1f}")
+    lines.append(
+        "twin (dense, per frequency) / fast, N = 4, L = 4: "
+        f"{harness.ratio(twin, fast, 'multipole twin / fast path', (1.0, 1e4)):.1f}"
+    )
     return "\n".join(lines)

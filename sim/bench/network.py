@@ -39,10 +39,18 @@ def lattice_system(n_free: int) -> NetworkSystem:
     P = g.T[:, None, :] * (Tg[None, :, None] ** 2 / 600.0)
     G = g.T[:, None, :] * (Tg[None, :, None] / 300.0)
     z = np.zeros((len(Tg), N))
-    tables = {"P": np.ascontiguousarray(P), "G": np.ascontiguousarray(G), "Pout": z, "Gout": z,
-              "Pin": np.zeros(N), "Gin": np.zeros(N), "rel_error": 0.0}
-    return NetworkSystem(NetworkParams(net, p.roles, [310.0], T_init=300.0, environment=False, T_grid=Tg),
-                         tables=tables)
+    tables = {
+        "P": np.ascontiguousarray(P),
+        "G": np.ascontiguousarray(G),
+        "Pout": z,
+        "Gout": z,
+        "Pin": np.zeros(N),
+        "Gin": np.zeros(N),
+        "rel_error": 0.0,
+    }
+    return NetworkSystem(
+        NetworkParams(net, p.roles, [310.0], T_init=300.0, environment=False, T_grid=Tg), tables=tables
+    )
 
 
 def speed(n_free: int, min_time: float) -> dict:
@@ -51,9 +59,14 @@ def speed(n_free: int, min_time: float) -> dict:
     numba_rate = harness.rate(lambda n: s.advance(st, n), min_time=min_time)
     st2 = s.initial_state()
     numpy_rate = harness.rate(lambda n: advance_numpy(s, st2, n), min_time=min_time)
-    return {"N_free": n_free, "numba_steps_per_s": numba_rate, "numpy_steps_per_s": numpy_rate,
-            "speedup": harness.ratio(numba_rate, numpy_rate, f"network kernel / NumPy twin, {n_free} free",
-                                     plausible=(1.0, 1e4))}
+    return {
+        "N_free": n_free,
+        "numba_steps_per_s": numba_rate,
+        "numpy_steps_per_s": numpy_rate,
+        "speedup": harness.ratio(
+            numba_rate, numpy_rate, f"network kernel / NumPy twin, {n_free} free", plausible=(1.0, 1e4)
+        ),
+    }
 
 
 def stiff_steps(h_over_R: float, run_euler_max: int) -> dict:
@@ -80,21 +93,35 @@ def stiff_steps(h_over_R: float, run_euler_max: int) -> dict:
                 break
             T[2:] += dt_e * r["P"][2:] / p.C[2:]
             n_run += 1
-    return {"h_over_R": h_over_R, "stiffness": float(lam[-1] / lam[0]), "ros2_steps": ss.steps,
-            "ros2_dt_s": ss.dt, "euler_dt_s": dt_e, "euler_steps_estimated": n_est, "euler_steps_run": n_run,
-            "ratio": (n_run or n_est) / ss.steps}
+    return {
+        "h_over_R": h_over_R,
+        "stiffness": float(lam[-1] / lam[0]),
+        "ros2_steps": ss.steps,
+        "ros2_dt_s": ss.dt,
+        "euler_dt_s": dt_e,
+        "euler_steps_estimated": n_est,
+        "euler_steps_run": n_run,
+        "ratio": (n_run or n_est) / ss.steps,
+    }
 
 
 def main(quick: bool = False) -> str:
     t = 0.3 if quick else 2.0
     rows = [speed(8, t), speed(64 if quick else 256, t)]
     stiff = [stiff_steps(h, 3000 if quick else 40000) for h in ((8.0, 50.0) if quick else (8.0, 12.6, 50.0))]
-    lines = ["network dynamics benchmark (ROS2, Numba kernel vs NumPy twin)",
-             f"{'N_free':>7} {'numba steps/s':>14} {'numpy steps/s':>14} {'speedup':>8}"]
-    lines += [f"{r['N_free']:>7d} {r['numba_steps_per_s']:>14.4g} {r['numpy_steps_per_s']:>14.4g} {r['speedup']:>8.1f}"
-              for r in rows]
+    lines = [
+        "network dynamics benchmark (ROS2, Numba kernel vs NumPy twin)",
+        f"{'N_free':>7} {'numba steps/s':>14} {'numpy steps/s':>14} {'speedup':>8}",
+    ]
+    lines += [
+        f"{r['N_free']:>7d} {r['numba_steps_per_s']:>14.4g} {r['numpy_steps_per_s']:>14.4g} {r['speedup']:>8.1f}"
+        for r in rows
+    ]
     lines.append("stiff drag system (SiC dimers, d = 2R, dT = 50 K): steps to steady state (rtol 1e-6)")
     lines.append(f"{'h/R':>6} {'stiffness':>10} {'ROS2':>6} {'Euler(run)':>11} {'Euler(est)':>11} {'ratio':>9}")
-    lines += [f"{s['h_over_R']:>6g} {s['stiffness']:>10.3g} {s['ros2_steps']:>6d} "
-              f"{str(s['euler_steps_run']):>11} {s['euler_steps_estimated']:>11d} {s['ratio']:>9.3g}" for s in stiff]
+    lines += [
+        f"{s['h_over_R']:>6g} {s['stiffness']:>10.3g} {s['ros2_steps']:>6d} "
+        f"{str(s['euler_steps_run']):>11} {s['euler_steps_estimated']:>11d} {s['ratio']:>9.3g}"
+        for s in stiff
+    ]
     return "\n".join(lines)

@@ -140,8 +140,9 @@ def vectorisation() -> dict:
     print(vectorisation())"``."""
     with tempfile.TemporaryDirectory() as cache:
         env = os.environ | {"NUMBA_CACHE_DIR": cache}
-        res = subprocess.run([sys.executable, "-c", _VECTOR_PROBE], capture_output=True, text=True, env=env,
-                             timeout=600)
+        res = subprocess.run(
+            [sys.executable, "-c", _VECTOR_PROBE], capture_output=True, text=True, env=env, timeout=600
+        )
     out, current = {}, None
     for line in res.stderr.splitlines():
         if line.startswith("@@ "):
@@ -159,19 +160,32 @@ def measure(quick: bool = False) -> dict:
     """Every figure of the benchmark (rates per second; costs relative to the floors)."""
     sizes = (64, 1024) if quick else (64, 1024, 16384)
     min_time = 0.2 if quick else 1.0
-    out = {"machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
-                       "cpu_count": mp.cpu_count()},
-           "muladds_per_ring_step": kernels.MULADDS_PER_RING_STEP, "single": [], "batched": []}
+    out = {
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+            "cpu_count": mp.cpu_count(),
+        },
+        "muladds_per_ring_step": kernels.MULADDS_PER_RING_STEP,
+        "single": [],
+        "batched": [],
+    }
     for N in sizes:
         floor = floor_rate(N, min_time)
         for kind in ("super", "normal"):
             a = kernel_rate(N, kind, min_time)
             b = twin_rate(N, kind, min_time if N < 16384 else 0.3)
-            out["single"].append({"N": N, "kind": kind, "ring_steps_per_s": a, "twin_ring_steps_per_s": b,
-                                  "sin_floor_link_steps_per_s": floor,
-                                  "over_twin": harness.ratio(a, b, f"rod kernel / NumPy twin, N = {N} {kind}",
-                                                             plausible=(1.0, 1e4)),
-                                  "cost_over_sin_floor": _per_link_step(floor, a, N)})
+            out["single"].append(
+                {
+                    "N": N,
+                    "kind": kind,
+                    "ring_steps_per_s": a,
+                    "twin_ring_steps_per_s": b,
+                    "sin_floor_link_steps_per_s": floor,
+                    "over_twin": harness.ratio(a, b, f"rod kernel / NumPy twin, N = {N} {kind}", plausible=(1.0, 1e4)),
+                    "cost_over_sin_floor": _per_link_step(floor, a, N),
+                }
+            )
     R = 16 if quick else 64
     for N in (16, 64):
         floor = floor_rate(N, min_time)
@@ -179,11 +193,20 @@ def measure(quick: bool = False) -> dict:
         for kind in ("super", "normal"):
             one = kernel_rate(N, kind, min_time)
             a = kernel_rate(N, kind, min_time, replicas=R)
-            out["batched"].append({
-                "N": N, "replicas": R, "kind": kind, "ring_steps_per_s": a, "single_ring_steps_per_s": one,
-                "speedup_over_single": a / one, "sin_floor_link_steps_per_s": floor,
-                "cost_over_sin_floor": _per_link_step(floor, a, N),
-                "muladd_floor_ring_steps_per_s": muladd, "cost_over_muladd_floor": muladd / a})
+            out["batched"].append(
+                {
+                    "N": N,
+                    "replicas": R,
+                    "kind": kind,
+                    "ring_steps_per_s": a,
+                    "single_ring_steps_per_s": one,
+                    "speedup_over_single": a / one,
+                    "sin_floor_link_steps_per_s": floor,
+                    "cost_over_sin_floor": _per_link_step(floor, a, N),
+                    "muladd_floor_ring_steps_per_s": muladd,
+                    "cost_over_muladd_floor": muladd / a,
+                }
+            )
     single, both = process_scaling(1024, 1, 5_000 if quick else 40_000)
     out["two_processes_single"] = {"N": 1024, "one": single, "two": both, "ratio": both / single}
     single, both = process_scaling(64, R, 500 if quick else 4_000)
@@ -194,31 +217,45 @@ def measure(quick: bool = False) -> dict:
 
 
 def report(m: dict) -> str:
-    lines = ["rod kernel benchmark (ring-steps/s; link-steps/s for the sin floor)",
-             f"{'N':>6} {'kind':>7} {'numba':>12} {'numpy twin':>12} {'sin floor':>12} {'numba/twin':>11} "
-             f"{'cost/floor':>11}"]
+    lines = [
+        "rod kernel benchmark (ring-steps/s; link-steps/s for the sin floor)",
+        f"{'N':>6} {'kind':>7} {'numba':>12} {'numpy twin':>12} {'sin floor':>12} {'numba/twin':>11} "
+        f"{'cost/floor':>11}",
+    ]
     for r in m["single"]:
-        lines.append(f"{r['N']:>6} {r['kind']:>7} {r['ring_steps_per_s']:>12.3e} {r['twin_ring_steps_per_s']:>12.3e} "
-                     f"{r['sin_floor_link_steps_per_s']:>12.3e} {r['over_twin']:>11.1f} {r['cost_over_sin_floor']:>11.2f}")
-    lines += ["", f"batches of replicas in one kernel call (muladd floor: {m['muladds_per_ring_step']} multiply-adds "
-              "per ring-step, elements independent)",
-              f"{'N':>6} {'R':>4} {'kind':>7} {'numba':>12} {'vs single':>10} {'cost/sin':>9} {'cost/muladd':>12}"]
+        lines.append(
+            f"{r['N']:>6} {r['kind']:>7} {r['ring_steps_per_s']:>12.3e} {r['twin_ring_steps_per_s']:>12.3e} "
+            f"{r['sin_floor_link_steps_per_s']:>12.3e} {r['over_twin']:>11.1f} {r['cost_over_sin_floor']:>11.2f}"
+        )
+    lines += [
+        "",
+        f"batches of replicas in one kernel call (muladd floor: {m['muladds_per_ring_step']} multiply-adds "
+        "per ring-step, elements independent)",
+        f"{'N':>6} {'R':>4} {'kind':>7} {'numba':>12} {'vs single':>10} {'cost/sin':>9} {'cost/muladd':>12}",
+    ]
     for r in m["batched"]:
-        lines.append(f"{r['N']:>6} {r['replicas']:>4} {r['kind']:>7} {r['ring_steps_per_s']:>12.3e} "
-                     f"{r['speedup_over_single']:>9.2f}x {r['cost_over_sin_floor']:>9.2f} {r['cost_over_muladd_floor']:>12.2f}")
+        lines.append(
+            f"{r['N']:>6} {r['replicas']:>4} {r['kind']:>7} {r['ring_steps_per_s']:>12.3e} "
+            f"{r['speedup_over_single']:>9.2f}x {r['cost_over_sin_floor']:>9.2f} {r['cost_over_muladd_floor']:>12.2f}"
+        )
     s, b = m["two_processes_single"], m["two_processes_batched"]
-    lines += ["",
-              f"two single rods (N={s['N']}, super) in two processes: {s['two']:.3e} vs one {s['one']:.3e} "
-              f"ring-steps/s -> {s['ratio']:.2f}x",
-              f"two batches (N={b['N']}, R={b['replicas']}, super) in two processes: {b['two']:.3e} vs one "
-              f"{b['one']:.3e} ring-steps/s -> {b['ratio']:.2f}x",
-              f"control, pure-Python loop in two processes vs one: {m['two_processes_python_control']:.2f}x "
-              "(what this machine's cores allow)", "",
-              "loops LLVM vectorised (loop-vectorize remarks, fresh compile):"]
+    lines += [
+        "",
+        f"two single rods (N={s['N']}, super) in two processes: {s['two']:.3e} vs one {s['one']:.3e} "
+        f"ring-steps/s -> {s['ratio']:.2f}x",
+        f"two batches (N={b['N']}, R={b['replicas']}, super) in two processes: {b['two']:.3e} vs one "
+        f"{b['one']:.3e} ring-steps/s -> {b['ratio']:.2f}x",
+        f"control, pure-Python loop in two processes vs one: {m['two_processes_python_control']:.2f}x "
+        "(what this machine's cores allow)",
+        "",
+        "loops LLVM vectorised (loop-vectorize remarks, fresh compile):",
+    ]
     for name, v in m["vectorisation"].items():
         widths = ", ".join(str(w) for w in v["vectorized"]) or "none"
-        lines.append(f"  {name}: {len(v['vectorized'])} vectorised (widths {widths}), {v['not vectorized']} not "
-                     "(scalar remainders, RNG and branch loops)")
+        lines.append(
+            f"  {name}: {len(v['vectorized'])} vectorised (widths {widths}), {v['not vectorized']} not "
+            "(scalar remainders, RNG and branch loops)"
+        )
     return "\n".join(lines)
 
 

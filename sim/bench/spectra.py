@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 
 import numpy as np
 from scipy import constants as sc
@@ -43,7 +44,7 @@ def _keep_freed_memory() -> None:
     per GiB, which would make every timing depend on allocation history."""
     try:
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 2**30)      # M_MMAP_THRESHOLD: big arrays from the heap
+        libc.mallopt(-3, 2**30)  # M_MMAP_THRESHOLD: big arrays from the heap
         libc.mallopt(-1, 2**31 - 1)  # M_TRIM_THRESHOLD: never give the heap back
     except OSError:
         pass
@@ -64,7 +65,7 @@ def _floor_time(net: Network, omega: np.ndarray) -> float:
     step = net._chunk_size(5)
     total = 0.0
     for s in range(0, len(omega), step):
-        w = omega[s:s + step]
+        w = omega[s : s + step]
         alpha, _, _ = net.particle_response(w)
         G = np.empty((len(w), m, m), dtype=complex)
         M = np.empty_like(G)
@@ -77,9 +78,11 @@ def _floor_time(net: Network, omega: np.ndarray) -> float:
 
 def _peak_rss_mib(N: int, n: int) -> float:
     """Peak RSS (MiB) of a fresh process that computes T for N particles on n frequencies."""
-    code = ("import resource, numpy as np; from sim.bench.spectra import lattice_network; "
-            f"lattice_network({N}).transmission(np.linspace(1e13, 3e14, {n})); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    code = (
+        "import resource, numpy as np; from sim.bench.spectra import lattice_network; "
+        f"lattice_network({N}).transmission(np.linspace(1e13, 3e14, {n})); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
@@ -108,16 +111,18 @@ def main(quick: bool = False) -> str:
     for N, n in cases:
         net = lattice_network(N)
         omega = np.linspace(1e13, 3e14, n)
-        fast = harness.seconds(lambda: net.transmission(omega), repeats)
+        fast = harness.seconds(partial(net.transmission, omega), repeats)
         _floor_time(net, omega)  # warm-up
         floor = statistics.median(_floor_time(net, omega) for _ in range(repeats))
         # the twin costs the same per frequency at every frequency: time a subset when large
         n_twin = n if N <= 8 else max(2, n // (10 if N <= 64 else 25))
-        twin = harness.seconds(lambda: transmission_reference.transmission(net, omega[:n_twin]), 1) * n / n_twin
+        twin = harness.seconds(partial(transmission_reference.transmission, net, omega[:n_twin]), 1) * n / n_twin
         rows.append((N, n, fast, twin, floor))
-    lines = [f"spectra benchmark ({'quick' if quick else 'full'}): all T_ij, InSb at B = 1 T; "
-             f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
-             f"{'N':>5} {'n_omega':>8} {'fast s':>9} {'twin s':>9} {'twin/fast':>10} {'floor s':>9} {'fast/floor':>11}"]
+    lines = [
+        f"spectra benchmark ({'quick' if quick else 'full'}): all T_ij, InSb at B = 1 T; "
+        f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}",
+        f"{'N':>5} {'n_omega':>8} {'fast s':>9} {'twin s':>9} {'twin/fast':>10} {'floor s':>9} {'fast/floor':>11}",
+    ]
     for N, n, fast, twin, floor in rows:
         over_twin = harness.ratio(twin, fast, f"spectra twin / fast path, N = {N}", plausible=(1.0, 1e4))
         over_floor = harness.ratio(fast, floor, f"spectra fast path / solve floor, N = {N}", plausible=(1.0, 100.0))
@@ -125,8 +130,10 @@ def main(quick: bool = False) -> str:
     N_mem, n_mem = cases[-1]
     lines.append(f"peak RSS, fast path N = {N_mem} on {n_mem} frequencies: {_peak_rss_mib(N_mem, n_mem):.0f} MiB")
     t, G, stated, actual = _sic_pair_conductance()
-    lines.append(f"SiC pair R = 100 nm, d = 500 nm, 300 K: G = {G:.6e} W/K in {t:.3f} s "
-                 f"(stated rel. error {stated:.1e}, actual {actual:.1e}; empty cache)")
+    lines.append(
+        f"SiC pair R = 100 nm, d = 500 nm, 300 K: G = {G:.6e} W/K in {t:.3f} s "
+        f"(stated rel. error {stated:.1e}, actual {actual:.1e}; empty cache)"
+    )
     if any(N > 8 for N, _ in cases):
         lines.append("twin times for N >= 64 are measured on a subset of the frequencies and scaled")
     return "\n".join(lines)

@@ -65,9 +65,11 @@ def main(quick: bool = False) -> str:
     tasks, seconds = (4, 1.0) if quick else (8, 2.0)
     one, two = throughput(1, tasks, seconds), throughput(2, tasks, seconds)
     per_task = overhead(100 if quick else 500)
-    return "\n".join([
-        f"sweep throughput, {tasks} tasks of {seconds:g} s (1024-ring rod):",
-        f"  1 worker:  {one:.3f} tasks/s",
-        f"  2 workers: {two:.3f} tasks/s  -> {harness.ratio(two, one, 'sweep, 2 workers / 1', (0.5, 2.2)):.2f}x",
-        f"scheduling overhead per task (no-op tasks, 1 worker): {per_task * 1e3:.1f} ms",
-    ])
+    return "\n".join(
+        [
+            f"sweep throughput, {tasks} tasks of {seconds:g} s (1024-ring rod):",
+            f"  1 worker:  {one:.3f} tasks/s",
+            f"  2 workers: {two:.3f} tasks/s  -> {harness.ratio(two, one, 'sweep, 2 workers / 1', (0.5, 2.2)):.2f}x",
+            f"scheduling overhead per task (no-op tasks, 1 worker): {per_task * 1e3:.1f} ms",
+        ]
+    )

@@ -53,8 +53,9 @@ from sim.validation import check_int, check_positive
 _KNOWN_KEYS = {"positions", "radii", "materials", "B", "model", "lmax", "temperatures", "rtol", "environment", "omega"}
 
 
-def spectra_command(config_path: str, out_dir: str, quiet: bool = False, workers: int | None = None,
-                    scheduler: str | None = None) -> int:
+def spectra_command(
+    config_path: str, out_dir: str, quiet: bool = False, workers: int | None = None, scheduler: str | None = None
+) -> int:
     """Read the TOML config, write spectra.h5 and spectra.png into out_dir; return an exit code
     (0 success, 2 bad configuration or cluster options; the message goes to stderr).
 
@@ -70,19 +71,30 @@ def spectra_command(config_path: str, out_dir: str, quiet: bool = False, workers
         for key in ("positions", "radii", "materials"):
             if key not in cfg:
                 raise ValueError(f"{config_path}: missing required key {key!r}")
-        net = Network(cfg["positions"], cfg["radii"], cfg["materials"], B=cfg.get("B", 0.0),
-                      model=cfg.get("model", "dipole"), lmax=cfg.get("lmax"), rtol=cfg.get("rtol", 1e-4))
+        net = Network(
+            cfg["positions"],
+            cfg["radii"],
+            cfg["materials"],
+            B=cfg.get("B", 0.0),
+            model=cfg.get("model", "dipole"),
+            lmax=cfg.get("lmax"),
+            rtol=cfg.get("rtol", 1e-4),
+        )
         grid = cfg.get("omega", {})
         if set(grid) - {"min", "max", "n"}:
-            raise ValueError(f"unknown key(s) {sorted(set(grid) - {'min', 'max', 'n'})} in [omega]; "
-                             "allowed: min, max, n")
+            raise ValueError(
+                f"unknown key(s) {sorted(set(grid) - {'min', 'max', 'n'})} in [omega]; allowed: min, max, n"
+            )
         w_min = float(check_positive("omega.min", grid.get("min", 1e13), unit="rad/s"))
         w_max = float(check_positive("omega.max", grid.get("max", 5e14), unit="rad/s"))
         if w_max <= w_min:
             raise ValueError(f"omega.max = {w_max!r} must exceed omega.min = {w_min!r}")
         n = check_int("omega.n", grid.get("n", 4000), low=2)
-        temps = np.atleast_1d(check_positive("temperatures", cfg.get("temperatures", []), unit="K")) \
-            if cfg.get("temperatures") else np.array([])
+        temps = (
+            np.atleast_1d(check_positive("temperatures", cfg.get("temperatures", []), unit="K"))
+            if cfg.get("temperatures")
+            else np.array([])
+        )
         rtol = float(check_positive("rtol", cfg.get("rtol", 1e-4)))
     except (OSError, tomllib.TOMLDecodeError, ValueError) as err:
         print(f"sim spectra: {err}", file=sys.stderr)
@@ -113,12 +125,13 @@ def spectra_command(config_path: str, out_dir: str, quiet: bool = False, workers
     if not quiet:
         print(f"wrote {out / 'spectra.h5'} and {out / 'spectra.png'} ({n} frequencies, N = {net.N})")
         if handle is not None:
-            print(f"spectra on {handle.workers} dask worker(s): {handle.frequencies} frequencies in "
-                  f"{handle.tasks} tasks ({handle.calls} calls)")
+            print(
+                f"spectra on {handle.workers} dask worker(s): {handle.frequencies} frequencies in "
+                f"{handle.tasks} tasks ({handle.calls} calls)"
+            )
         for t, g in zip(temps, G):
             i, j = np.unravel_index(np.argmax(g), g.shape)
-            print(f"T = {t:g} K: largest conductance G[{i},{j}] = {g[i, j]:.4e} W/K "
-                  f"(rel. error {g.rel_error:.1e})")
+            print(f"T = {t:g} K: largest conductance G[{i},{j}] = {g[i, j]:.4e} W/K (rel. error {g.rel_error:.1e})")
     return 0
 
 
@@ -132,10 +145,20 @@ def _write_h5(path: Path, net: Network, omega, T, env, temps, G) -> None:
     tmp = path.with_suffix(".h5.tmp")
     with h5py.File(tmp, "w") as f:
         f.attrs.update(cf_attributes("transmission spectra and conductances of a nanoparticle network"))
-        f.attrs.update({"positions": net.positions, "positions_units": "m", "radii": net.radii,
-                        "radii_units": "m", "materials": [m.name for m in net.materials], "B": net.B,
-                        "B_units": "T", "model": net.model, "lmax": -1 if net.lmax is None else net.lmax,
-                        "convention": "transmission[omega, i, j]: from particle j to particle i"})
+        f.attrs.update(
+            {
+                "positions": net.positions,
+                "positions_units": "m",
+                "radii": net.radii,
+                "radii_units": "m",
+                "materials": [m.name for m in net.materials],
+                "B": net.B,
+                "B_units": "T",
+                "model": net.model,
+                "lmax": -1 if net.lmax is None else net.lmax,
+                "convention": "transmission[omega, i, j]: from particle j to particle i",
+            }
+        )
         scales = {}
 
         def put(name, data, units, dims=None, **attrs):
@@ -159,8 +182,14 @@ def _write_h5(path: Path, net: Network, omega, T, env, temps, G) -> None:
             put("T_out", env[1], "1", ("omega", "i"), long_name="transmission from particle i to the environment")
         if len(temps):
             put("temperature", np.asarray(temps, float), "K", long_name="temperature of the conductances")
-            put("conductance", np.array(G), "W/K", ("temperature", "i", "j"),
-                long_name="conductance into i from j", rel_error=np.array([g.rel_error for g in G]))
+            put(
+                "conductance",
+                np.array(G),
+                "W/K",
+                ("temperature", "i", "j"),
+                long_name="conductance into i from j",
+                rel_error=np.array([g.rel_error for g in G]),
+            )
     tmp.replace(path)
 
 
@@ -175,9 +204,14 @@ def _plot(path: Path, net: Network, omega, T) -> None:
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     pairs = [(i, j) for i in range(N) for j in range(N) if i != j][:12]
     top = float(T.max())
-    for k, (i, j) in enumerate(pairs):  # a pair and its reverse coincide at B = 0: solid under dashed
-        ax.semilogy(lam, np.maximum(T[:, i, j], 1e-300), lw=2.2 if i < j else 1.2, ls="-" if i < j else "--",
-                    label=f"T[{i},{j}] ({j}->{i})")
+    for i, j in pairs:  # a pair and its reverse coincide at B = 0: solid under dashed
+        ax.semilogy(
+            lam,
+            np.maximum(T[:, i, j], 1e-300),
+            lw=2.2 if i < j else 1.2,
+            ls="-" if i < j else "--",
+            label=f"T[{i},{j}] ({j}->{i})",
+        )
     seen = lam[(T.reshape(len(lam), -1) > 1e-6 * top).any(axis=1)] if top > 0 else lam
     lo, hi = seen.min() / 1.05, seen.max() * 1.05
     if hi / lo > 3:  # a wide band: log wavelengths with plain tick labels
@@ -192,8 +226,11 @@ def _plot(path: Path, net: Network, omega, T) -> None:
     order = f", L = {net.lmax}" if net.model == "multipole" else ""
     d = np.linalg.norm(net.positions[:, None] - net.positions[None, :], axis=-1)[np.triu_indices(N, 1)]
     closest = f", closest centres {d.min() * 1e9:.4g} nm" if N > 1 else ""
-    ax.set_title(f"{N} spheres ({', '.join(materials)}), R = {', '.join(f'{r * 1e9:g}' for r in sorted(set(net.radii)))}"
-                 f" nm{closest}, B = {net.B:g} T, {net.model} model{order}", fontsize=9)
+    ax.set_title(
+        f"{N} spheres ({', '.join(materials)}), R = {', '.join(f'{r * 1e9:g}' for r in sorted(set(net.radii)))}"
+        f" nm{closest}, B = {net.B:g} T, {net.model} model{order}",
+        fontsize=9,
+    )
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -100,13 +100,16 @@ class ReproducibilityWarning(UserWarning):
 def check_options(workers=None, scheduler=None) -> None:
     """Raise ValueError for --workers together with --scheduler, W < 1, or an empty address."""
     if workers is not None and scheduler is not None:
-        raise ValueError(f"--workers = {workers!r} and --scheduler = {scheduler!r} exclude each other; "
-                         "allowed: one of them")
+        raise ValueError(
+            f"--workers = {workers!r} and --scheduler = {scheduler!r} exclude each other; allowed: one of them"
+        )
     if workers is not None:
         check_int("--workers", workers, low=1)
     if scheduler is not None and not str(scheduler).strip():
-        raise ValueError(f"--scheduler = {scheduler!r} is empty; allowed: the address of a running dask "
-                         "scheduler, e.g. tcp://host:8786")
+        raise ValueError(
+            f"--scheduler = {scheduler!r} is empty; allowed: the address of a running dask "
+            "scheduler, e.g. tcp://host:8786"
+        )
 
 
 def connect(workers: int | None = None, scheduler: str | None = None, timeout: float | None = None):
@@ -118,8 +121,10 @@ def connect(workers: int | None = None, scheduler: str | None = None, timeout: f
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise ValueError("spectra on a cluster (--workers, --scheduler) run on Dask, which is not installed; "
-                         "install it with: pip install -e '.[dask]'") from None
+        raise ValueError(
+            "spectra on a cluster (--workers, --scheduler) run on Dask, which is not installed; "
+            "install it with: pip install -e '.[dask]'"
+        ) from None
 
     if scheduler is not None:
         allowed = "allowed: the address of a running dask scheduler, e.g. tcp://host:8786"
@@ -128,20 +133,29 @@ def connect(workers: int | None = None, scheduler: str | None = None, timeout: f
         except ValueError as exc:
             raise ValueError(f"--scheduler = {scheduler!r} is not a valid address ({exc}); {allowed}") from None
         except (OSError, TimeoutError) as exc:
-            raise ValueError(f"--scheduler = {scheduler!r} is unreachable within {timeout:g} s ({exc}); "
-                             f"{allowed}") from None
+            raise ValueError(
+                f"--scheduler = {scheduler!r} is unreachable within {timeout:g} s ({exc}); {allowed}"
+            ) from None
         try:
             client.wait_for_workers(1, timeout=timeout)
         except (OSError, TimeoutError):
             client.close()
-            raise ValueError(f"--scheduler = {scheduler!r} has no workers after {timeout:g} s; allowed: a "
-                             "scheduler with at least one worker") from None
+            raise ValueError(
+                f"--scheduler = {scheduler!r} has no workers after {timeout:g} s; allowed: a "
+                "scheduler with at least one worker"
+            ) from None
         return client
     workers = check_int("--workers", workers if workers is not None else 2, low=1)
     with _environ(_local_worker_environment(workers)):
         # no dashboard; its HTTP server (health, metrics) on a free port, not a contended 8787
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               scheduler_kwargs={"dashboard": False}, host="127.0.0.1")
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False},
+            host="127.0.0.1",
+        )
     return Client(cluster)
 
 
@@ -162,8 +176,9 @@ def _local_worker_environment(workers: int) -> dict[str, str]:
     for lib in _blas_state():
         var = "MKL_NUM_THREADS" if lib["kind"] == "mkl" else "OPENBLAS_NUM_THREADS"
         env.setdefault(var, str(lib["threads"]))
-    env.setdefault("NUMBA_NUM_THREADS", os.environ.get("NUMBA_NUM_THREADS",
-                                                       str(max(1, (os.cpu_count() or 1) // workers))))
+    env.setdefault(
+        "NUMBA_NUM_THREADS", os.environ.get("NUMBA_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    )
     return env
 
 
@@ -192,8 +207,13 @@ def _blas_state() -> list[dict]:
 
     try:
         with open("/proc/self/maps") as fh:
-            paths = sorted({line.split()[-1] for line in fh if ".so" in line
-                            and ("openblas" in line.lower() or "mkl_rt" in line.lower())})
+            paths = sorted(
+                {
+                    line.split()[-1]
+                    for line in fh
+                    if ".so" in line and ("openblas" in line.lower() or "mkl_rt" in line.lower())
+                }
+            )
     except OSError:
         return []
     out = []
@@ -207,16 +227,26 @@ def _blas_state() -> list[dict]:
             if hasattr(lib, "MKL_Get_Max_Threads"):
                 out.append({"kind": "mkl", "library": name, "threads": int(lib.MKL_Get_Max_Threads()), "core": ""})
             continue
-        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "64_"),
-                               ("openblas", "")):
+        for prefix, suffix in (
+            ("scipy_openblas", "64_"),
+            ("scipy_openblas", ""),
+            ("openblas", "64_"),
+            ("openblas", ""),
+        ):
             get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
             if get is None:
                 continue
             core = getattr(lib, f"{prefix}_get_corename{suffix}", None)
             if core is not None:
                 core.restype = ctypes.c_char_p
-            out.append({"kind": "openblas", "library": name, "threads": int(get()),
-                        "core": core().decode() if core is not None else ""})
+            out.append(
+                {
+                    "kind": "openblas",
+                    "library": name,
+                    "threads": int(get()),
+                    "core": core().decode() if core is not None else "",
+                }
+            )
             break
     return out
 
@@ -233,9 +263,15 @@ def numerical_environment() -> dict:
         cpu = binding.get_host_cpu_name()
     except Exception:  # noqa: BLE001 - informative only
         cpu = platform.processor()
-    return {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
-            "numba": numba.__version__, "machine": platform.machine(), "cpu": cpu,
-            "blas": [f"{b['library']} threads={b['threads']} core={b['core']}" for b in _blas_state()]}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba": numba.__version__,
+        "machine": platform.machine(),
+        "cpu": cpu,
+        "blas": [f"{b['library']} threads={b['threads']} core={b['core']}" for b in _blas_state()],
+    }
 
 
 def worker_mismatches(client) -> list[str]:
@@ -267,8 +303,14 @@ def network_spec(net) -> dict:
         preset = m.name in PRESETS and get_material(m.name).fingerprint() == m.fingerprint()
         materials.append(m.name if preset else m)
     kwargs = {k: getattr(net, k) for k in MODEL_ATTRIBUTES if getattr(net, k, None) is not None}
-    return {"positions": np.array(net.positions, dtype=float), "radii": np.array(net.radii, dtype=float),
-            "materials": materials, "B": float(net.B), "kwargs": kwargs, "description": net.description()}
+    return {
+        "positions": np.array(net.positions, dtype=float),
+        "radii": np.array(net.radii, dtype=float),
+        "materials": materials,
+        "B": float(net.B),
+        "kwargs": kwargs,
+        "description": net.description(),
+    }
 
 
 def _spec_key(spec: dict) -> str:
@@ -284,13 +326,16 @@ def _worker_network(spec: dict):
     if net is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the client has already warned about this geometry
-            net = Network(spec["positions"], spec["radii"], spec["materials"], B=spec["B"], cache=False,
-                          **spec["kwargs"])
+            net = Network(
+                spec["positions"], spec["radii"], spec["materials"], B=spec["B"], cache=False, **spec["kwargs"]
+            )
         if net.description() != spec["description"]:
-            raise RuntimeError("the network rebuilt on the worker differs from the client's: "
-                               f"{net.description()} != {spec['description']}; an attribute the spectra "
-                               "depend on is not shipped (sim.radiative.distributed.MODEL_ATTRIBUTES), or "
-                               "the worker runs another version of sim")
+            raise RuntimeError(
+                "the network rebuilt on the worker differs from the client's: "
+                f"{net.description()} != {spec['description']}; an attribute the spectra "
+                "depend on is not shipped (sim.radiative.distributed.MODEL_ATTRIBUTES), or "
+                "the worker runs another version of sim"
+            )
         _NETWORKS[key] = net
         while len(_NETWORKS) > _MAX_NETWORKS:
             _NETWORKS.popitem(last=False)
@@ -333,18 +378,24 @@ class DistributedSpectra:
             raise ValueError("the dask cluster has no workers; allowed: a cluster with at least one worker")
         self.blocks = {env: spectra_block(net, env) for env in (False, True)}
         if None in self.blocks.values():
-            warnings.warn(f"model {getattr(net, 'model', None)!r} is not known to give each frequency the same "
-                          "bits whatever shares its call, so each call runs as one task (no speed-up); "
-                          "make its spectra chunk-independent and list it in spectra_block", ReproducibilityWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"model {getattr(net, 'model', None)!r} is not known to give each frequency the same "
+                "bits whatever shares its call, so each call runs as one task (no speed-up); "
+                "make its spectra chunk-independent and list it in spectra_block",
+                ReproducibilityWarning,
+                stacklevel=2,
+            )
         self.calls = self.tasks = self.frequencies = 0
         if check:
             threads = {b["kind"]: b["threads"] for b in reversed(_blas_state())}
             hint = " ".join(f"{'MKL' if k == 'mkl' else 'OPENBLAS'}_NUM_THREADS={t}" for k, t in threads.items())
             for line in worker_mismatches(client):
-                warnings.warn(f"{line}: spectra there may differ from a serial run in the last bits"
-                              + (f" (for the BLAS threads start the workers with {hint})" if "blas" in line else ""),
-                              ReproducibilityWarning, stacklevel=3)
+                warnings.warn(
+                    f"{line}: spectra there may differ from a serial run in the last bits"
+                    + (f" (for the BLAS threads start the workers with {hint})" if "blas" in line else ""),
+                    ReproducibilityWarning,
+                    stacklevel=3,
+                )
 
     def bounds(self, n: int, environment: bool = False) -> np.ndarray:
         """Chunk boundaries (k + 1,) for n frequencies: depend on n, the worker count and the
@@ -360,16 +411,27 @@ class DistributedSpectra:
         omega = np.asarray(omega)
         cuts = self.bounds(len(omega), environment)
         token = uuid.uuid4().hex[:12]
-        futures = [self.client.submit(_evaluate_chunk, self.spec, omega[a:b], environment, kwargs,
-                                      key=f"spectra-{token}-{i}", pure=False, retries=2)
-                   for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:]))]
+        futures = [
+            self.client.submit(
+                _evaluate_chunk,
+                self.spec,
+                omega[a:b],
+                environment,
+                kwargs,
+                key=f"spectra-{token}-{i}",
+                pure=False,
+                retries=2,
+            )
+            for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:]))
+        ]
         parts = self.client.gather(futures)
         self.calls += 1
         self.tasks += len(futures)
         self.frequencies += len(omega)
         if isinstance(parts[0], tuple):
-            return tuple(None if parts[0][c] is None else np.concatenate([p[c] for p in parts])
-                         for c in range(len(parts[0])))
+            return tuple(
+                None if parts[0][c] is None else np.concatenate([p[c] for p in parts]) for c in range(len(parts[0]))
+            )
         return np.concatenate(parts)
 
 

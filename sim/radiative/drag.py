@@ -38,12 +38,24 @@ PAPER_GEOMETRY = "the paper's geometry, outside the dipole model's validity (no 
 
 #: the model keys of a drag scenario's configuration (``sim.config_keys``), as ``check_model_config`` checks them
 MODEL_KEYS = {
-    "model": Key("radiative model of every drive-dimer distance d but contact (d = 2R runs in the dipole model)",
-                 "choice", choices=MODELS),
-    "lmax": Key("multipole order, multipole model only; null: automatic, converged to order_rtol", "integer", low=1,
-                nullable=True),
-    "order_rtol": Key("convergence target of the automatic multipole order: relative change of the conductances at "
-                      "the next order", low=0, high=1, low_open=True, high_open=True),
+    "model": Key(
+        "radiative model of every drive-dimer distance d but contact (d = 2R runs in the dipole model)",
+        "choice",
+        choices=MODELS,
+    ),
+    "lmax": Key(
+        "multipole order, multipole model only; null: automatic, converged to order_rtol",
+        "integer",
+        low=1,
+        nullable=True,
+    ),
+    "order_rtol": Key(
+        "convergence target of the automatic multipole order: relative change of the conductances at the next order",
+        low=0,
+        high=1,
+        low_open=True,
+        high_open=True,
+    ),
 }
 
 
@@ -61,8 +73,9 @@ def check_model_config(cfg: dict) -> dict:
             raise ValueError(f"lmax = {lmax!r} is not an integer; allowed: null (automatic order) or an integer >= 1")
         lmax = check_int("lmax", lmax, low=1)
         if model == "dipole":
-            raise ValueError(f"lmax = {lmax} is given with model = 'dipole'; allowed: lmax = null there, "
-                             "or model = 'multipole'")
+            raise ValueError(
+                f"lmax = {lmax} is given with model = 'dipole'; allowed: lmax = null there, or model = 'multipole'"
+            )
     rtol = cfg["order_rtol"]
     if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating, np.integer)):
         raise ValueError(f"order_rtol = {rtol!r} is not a number; allowed: 0 < order_rtol < 1")
@@ -80,8 +93,16 @@ def model_at(d_over_R: float, model: str) -> str:
     return "dipole" if touching(d_over_R) else model
 
 
-def drag_network(R: float, d: float, h: float, materials, cache_dir=None, model: str = "dipole",
-                 lmax: int | None = None, order_rtol: float = 1e-4) -> tuple[Network, list[str]]:
+def drag_network(
+    R: float,
+    d: float,
+    h: float,
+    materials,
+    cache_dir=None,
+    model: str = "dipole",
+    lmax: int | None = None,
+    order_rtol: float = 1e-4,
+) -> tuple[Network, list[str]]:
     """The two-dimer network (``model``/``lmax`` as for ``Network``, ``order_rtol`` its rtol)
     and the DipoleApproximationWarning messages it raised (caught).
 
@@ -100,15 +121,27 @@ def drag_dynamics(net: Network, T1: float, T2: float, rtol: float, rtol_spectra:
     """Steady state of the dynamics (environment off, as Ben-Abdallah did): T (4,) K, J (W, power
     thermostat 1 supplies), J2 (W, power thermostat 2 supplies: -J without environment),
     dT_passive = T3 - T4 (K), R_D (K/W), steps, time (s), tau_relax (s), dt (s)."""
-    p = NetworkParams(net, ["thermostat", "thermostat", "free", "free"], [T1, T2], environment=False,
-                      rtol_spectra=rtol_spectra)
+    p = NetworkParams(
+        net, ["thermostat", "thermostat", "free", "free"], [T1, T2], environment=False, rtol_spectra=rtol_spectra
+    )
     ss = steady_state(p, rtol=rtol, max_steps=200_000)
     P = ss.rates["P"]
     J = float(-P[0])
     dT = float(ss.T[2] - ss.T[3])
-    return {"T": ss.T, "J": J, "J2": float(-P[1]), "dT_passive": dT, "R_D": dT / J, "steps": ss.steps,
-            "time": ss.time, "tau_relax": ss.tau_relax, "dt": ss.dt, "criterion": ss.criterion, "round_off_limited": ss.round_off_limited,
-            "stiffness": float(ss.tau_relax / ss.system.relaxation_times(ss.T)[-1])}
+    return {
+        "T": ss.T,
+        "J": J,
+        "J2": float(-P[1]),
+        "dT_passive": dT,
+        "R_D": dT / J,
+        "steps": ss.steps,
+        "time": ss.time,
+        "tau_relax": ss.tau_relax,
+        "dt": ss.dt,
+        "criterion": ss.criterion,
+        "round_off_limited": ss.round_off_limited,
+        "stiffness": float(ss.tau_relax / ss.system.relaxation_times(ss.T)[-1]),
+    }
 
 
 def drag_linear(net: Network, T1: float, T2: float, rtol: float = 1e-10) -> dict:
@@ -156,20 +189,47 @@ def drag_balance(net: Network, T1: float, T2: float, guess, rtol: float = 1e-10)
     P = np.asarray(net.powers(T, rtol=rtol))
     J = float(-P[0])
     dT = float(T[2] - T[3])
-    return {"T": T, "J": J, "dT_passive": dT, "R_D": dT / J, "success": bool(sol.success),
-            "residual": float(np.max(np.abs(P[2:])) / scale), "nfev": int(sol.nfev)}
+    return {
+        "T": T,
+        "J": J,
+        "dT_passive": dT,
+        "R_D": dT / J,
+        "success": bool(sol.success),
+        "residual": float(np.max(np.abs(P[2:])) / scale),
+        "nfev": int(sol.nfev),
+    }
 
 
-def drag_point(R, d, h, materials, T1, T2, rtol, cache_dir=None, model: str = "dipole", lmax: int | None = None,
-               order_rtol: float = 1e-4) -> dict:
+def drag_point(
+    R,
+    d,
+    h,
+    materials,
+    T1,
+    T2,
+    rtol,
+    cache_dir=None,
+    model: str = "dipole",
+    lmax: int | None = None,
+    order_rtol: float = 1e-4,
+) -> dict:
     """All three routes at one geometry; warnings recorded under "warnings", the multipole
     order (None: dipole model) under "lmax" and its last change under "order_change"."""
     net, msgs = drag_network(R, d, h, materials, cache_dir, model=model, lmax=lmax, order_rtol=order_rtol)
     dyn = drag_dynamics(net, T1, T2, rtol)
     lin = drag_linear(net, T1, T2)
     bal = drag_balance(net, T1, T2, dyn["T"][2:])
-    return {"h": h, "d": d, "dyn": dyn, "linear": lin, "balance": bal, "warnings": msgs, "model": model,
-            "lmax": net.lmax, "order_change": net.order_change}
+    return {
+        "h": h,
+        "d": d,
+        "dyn": dyn,
+        "linear": lin,
+        "balance": bal,
+        "warnings": msgs,
+        "model": model,
+        "lmax": net.lmax,
+        "order_change": net.order_change,
+    }
 
 
 def sign_change_roots(f, h, y, rtol: float = 1e-3) -> list[dict]:
@@ -177,7 +237,8 @@ def sign_change_roots(f, h, y, rtol: float = 1e-3) -> list[dict]:
     h[k], h[k+1] with y[k] y[k+1] < 0 (y = f(h) on the grid, reused as the bracket's ends),
     ``scipy.optimize.brentq`` on x = log h to an absolute xtol = rtol in log h (so the root is
     within a relative rtol in h), of f divided by the geometric interpolation of |y| between the
-    ends (a positive factor: same root, fewer calls for quantities spanning decades). A grid value exactly 0 is itself a root; NaN intervals are skipped.
+    ends (a positive factor: same root, fewer calls for quantities spanning decades). A grid
+    value exactly 0 is itself a root; NaN intervals are skipped.
 
     Returns one dict per root, in increasing h: "h" (the root), "bracket" [h[k], h[k+1]],
     "evaluations" (calls of f), "converged".
@@ -205,6 +266,12 @@ def sign_change_roots(f, h, y, rtol: float = 1e-3) -> list[dict]:
                 return float(f(float(np.exp(x)))) / np.exp((1 - t) * la + t * lb)
 
             x0, info = brentq(g, xa, xb, xtol=rtol, full_output=True, disp=False)
-            out.append({"h": float(np.exp(x0)), "bracket": [float(h[k]), float(h[k + 1])],
-                        "evaluations": calls[0], "converged": bool(info.converged)})
+            out.append(
+                {
+                    "h": float(np.exp(x0)),
+                    "bracket": [float(h[k]), float(h[k + 1])],
+                    "evaluations": calls[0],
+                    "converged": bool(info.converged),
+                }
+            )
     return out

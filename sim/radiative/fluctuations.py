@@ -98,7 +98,9 @@ def batched_peak(x, y, dt: float, max_lag: int, n_batches: int) -> dict:
     whole = normalised_peak(x, y, dt, max_lag)
     m = x.size // n_batches
     if m <= 4 * max_lag:
-        raise ValueError(f"batched_peak: {n_batches} batches of {m} samples; allowed: batches longer than 4 max_lag = {4 * max_lag}")
-    parts = [normalised_peak(x[i * m:(i + 1) * m], y[i * m:(i + 1) * m], dt, max_lag) for i in range(n_batches)]
+        raise ValueError(
+            f"batched_peak: {n_batches} batches of {m} samples; allowed: batches longer than 4 max_lag = {4 * max_lag}"
+        )
+    parts = [normalised_peak(x[i * m : (i + 1) * m], y[i * m : (i + 1) * m], dt, max_lag) for i in range(n_batches)]
     sd = lambda key: float(np.std([p[key] for p in parts], ddof=1) / np.sqrt(n_batches))  # noqa: E731
     return {**whole, "lag_stderr": sd("lag"), "value_stderr": sd("value"), "n_batches": n_batches}

@@ -104,8 +104,14 @@ class Material:
                 # a sign change across a pole of Re eps is not a surface mode
                 if abs(f[s, c]) + abs(f[s + 1, c]) > 1e3:
                     continue
-                found.append(brentq(lambda w: self.principal_permittivities(w, B)[0, c].real + 2.0,
-                                    grid[s], grid[s + 1], xtol=1e-6 * grid[s]))
+                found.append(
+                    brentq(
+                        lambda w, c=c: self.principal_permittivities(w, B)[0, c].real + 2.0,
+                        grid[s],
+                        grid[s + 1],
+                        xtol=1e-6 * grid[s],
+                    )
+                )
         return np.unique(np.asarray(found, dtype=float))
 
     def heat_capacity(self, radius) -> np.ndarray:
@@ -141,11 +147,21 @@ class DrudeLorentz(Material):
 
     def __post_init__(self):
         check_positive("eps_inf", self.eps_inf)
-        self.drude = tuple((float(check_positive("wp", wp, "rad/s")), float(check_range("gamma", g, 0.0, low_inclusive=True, unit="rad/s")))
-                           for wp, g in self.drude)
-        self.lorentz = tuple((float(check_range("f", f, 0.0, low_inclusive=True)), float(check_positive("w0", w0, "rad/s")),
-                              float(check_range("gamma", g, 0.0, low_inclusive=True, unit="rad/s")))
-                             for f, w0, g in self.lorentz)
+        self.drude = tuple(
+            (
+                float(check_positive("wp", wp, "rad/s")),
+                float(check_range("gamma", g, 0.0, low_inclusive=True, unit="rad/s")),
+            )
+            for wp, g in self.drude
+        )
+        self.lorentz = tuple(
+            (
+                float(check_range("f", f, 0.0, low_inclusive=True)),
+                float(check_positive("w0", w0, "rad/s")),
+                float(check_range("gamma", g, 0.0, low_inclusive=True, unit="rad/s")),
+            )
+            for f, w0, g in self.lorentz
+        )
 
     def eps(self, omega) -> np.ndarray:
         """Scalar permittivity (n,) complex."""
@@ -182,8 +198,9 @@ def phonon_polariton(eps_inf: float, wL: float, wT: float, gamma: float, **meta)
     """eps = eps_inf (w^2 - wL^2 + i gamma w)/(w^2 - wT^2 + i gamma w), written as one Lorentz term
     of strength eps_inf (wL^2 - wT^2)/wT^2 at wT; wL (the zero of Re eps) becomes a split point."""
     check_range("wL", wL, low=wT, unit="rad/s")
-    return DrudeLorentz(eps_inf=eps_inf, lorentz=((eps_inf * (wL**2 - wT**2) / wT**2, wT, gamma),),
-                        extra_poles=(float(wL),), **meta)
+    return DrudeLorentz(
+        eps_inf=eps_inf, lorentz=((eps_inf * (wL**2 - wT**2) / wT**2, wT, gamma),), extra_poles=(float(wL),), **meta
+    )
 
 
 @dataclass(repr=False)
@@ -213,10 +230,18 @@ class InSb(Material):
     specific_heat: float = 200.0
 
     _CARRIERS = {
-        "seed": {"n": 1.36e25, "m_eff": 7.29e-32, "g": 1e12,
-                 "source": "Ben-Abdallah, arXiv:1904.10563 (2019); Zhu & Fan, PRL 117, 134303 (2016)"},
-        "Palik": {"n": 1.07e23, "m_eff": 0.022 * sc.m_e, "g": 3.39e12,
-                  "source": "Palik, Handbook of Optical Constants of Solids (1985)"},
+        "seed": {
+            "n": 1.36e25,
+            "m_eff": 7.29e-32,
+            "g": 1e12,
+            "source": "Ben-Abdallah, arXiv:1904.10563 (2019); Zhu & Fan, PRL 117, 134303 (2016)",
+        },
+        "Palik": {
+            "n": 1.07e23,
+            "m_eff": 0.022 * sc.m_e,
+            "g": 3.39e12,
+            "source": "Palik, Handbook of Optical Constants of Solids (1985)",
+        },
     }
 
     def __post_init__(self):
@@ -256,8 +281,16 @@ class InSb(Material):
 
     @property
     def params(self) -> dict:
-        return {"carriers": self.carriers, "n": self.n, "m_eff": self.m_eff, "g": self.g,
-                "eps_inf": self.eps_inf, "wL": self.wL, "wT": self.wT, "Gam": self.Gam}
+        return {
+            "carriers": self.carriers,
+            "n": self.n,
+            "m_eff": self.m_eff,
+            "g": self.g,
+            "eps_inf": self.eps_inf,
+            "wL": self.wL,
+            "wT": self.wT,
+            "Gam": self.Gam,
+        }
 
     def poles(self, B: float = 0.0) -> list[float]:
         wc = abs(self.cyclotron_frequency(B))
@@ -274,8 +307,15 @@ class Tabulated(Material):
     DrudeLorentz.
     """
 
-    def __init__(self, omega, eps, name: str = "table", density: float = float("nan"),
-                 specific_heat: float = float("nan"), source: str = "table"):
+    def __init__(
+        self,
+        omega,
+        eps,
+        name: str = "table",
+        density: float = float("nan"),
+        specific_heat: float = float("nan"),
+        source: str = "table",
+    ):
         w = check_positive("omega", omega, unit="rad/s")
         e = np.asarray(eps, dtype=complex)
         check_finite("eps", e.view(float))
@@ -289,7 +329,7 @@ class Tabulated(Material):
         self.omega_range = (float(w[0]), float(w[-1]))
 
     @classmethod
-    def from_file(cls, path, x_unit: str = "rad/s", **meta) -> "Tabulated":
+    def from_file(cls, path, x_unit: str = "rad/s", **meta) -> Tabulated:
         """Read a whitespace/comma separated table; ``#`` starts a comment.
 
         Columns: x, Re eps, Im eps (three columns) or x, eps (two columns, eps real or a
@@ -306,8 +346,9 @@ class Tabulated(Material):
         rows = [ln for ln in lines if ln]
         ncol = {len(r) for r in rows}
         if not rows or len(ncol) != 1 or ncol.pop() not in (2, 3):
-            raise ValueError(f"permittivity table {str(path)!r}: need rows of 2 or 3 columns "
-                             "(x, Re eps, Im eps or x, eps)")
+            raise ValueError(
+                f"permittivity table {str(path)!r}: need rows of 2 or 3 columns (x, Re eps, Im eps or x, eps)"
+            )
         try:
             x = np.array([float(r[0]) for r in rows])
             if len(rows[0]) == 3:
@@ -345,8 +386,16 @@ class Tabulated(Material):
 def SiC() -> DrudeLorentz:
     """6H-SiC phonon polariton (docs/model.md §B1): eps_inf 6.7, wL 1.825e14, wT 1.494e14,
     damping 8.966e11 rad/s. Density 3210 kg/m^3, c_p 690 J/(kg K) (Ioffe NSM archive)."""
-    return phonon_polariton(6.7, 1.825e14, 1.494e14, 8.966e11, name="SiC", density=3210.0, specific_heat=690.0,
-                            source="Spitzer et al., Phys. Rev. 113, 127 (1959); Palik (1985); Ben-Abdallah, arXiv:1904.10563")
+    return phonon_polariton(
+        6.7,
+        1.825e14,
+        1.494e14,
+        8.966e11,
+        name="SiC",
+        density=3210.0,
+        specific_heat=690.0,
+        source="Spitzer et al., Phys. Rev. 113, 127 (1959); Palik (1985); Ben-Abdallah, arXiv:1904.10563",
+    )
 
 
 def Au(gamma: float = 4.05e13) -> DrudeLorentz:
@@ -355,8 +404,14 @@ def Au(gamma: float = 4.05e13) -> DrudeLorentz:
     Electric dipole only: the magnetic (eddy-current) dipole that dominates for metal
     particles in the infrared (Chapuis et al. 2008) is not included."""
     name = "Au" if gamma == 4.05e13 else f"Au-g{gamma / 1e13:g}"
-    return Drude(1.371e16, gamma, name=name, density=19300.0, specific_heat=129.0,
-                 source="Drude fit; Chapuis et al., PRB 77, 035431 (2008); Ben-Abdallah, arXiv:1904.10563")
+    return Drude(
+        1.371e16,
+        gamma,
+        name=name,
+        density=19300.0,
+        specific_heat=129.0,
+        source="Drude fit; Chapuis et al., PRB 77, 035431 (2008); Ben-Abdallah, arXiv:1904.10563",
+    )
 
 
 PRESETS = {
@@ -373,6 +428,7 @@ def get_material(spec) -> Material:
     if isinstance(spec, Material):
         return spec
     if not isinstance(spec, str):
-        raise ValueError(f"material = {spec!r} is neither a preset name nor a Material; allowed: "
-                         + ", ".join(map(repr, PRESETS)))
+        raise ValueError(
+            f"material = {spec!r} is neither a preset name nor a Material; allowed: " + ", ".join(map(repr, PRESETS))
+        )
     return PRESETS[check_choice("material", spec, PRESETS)]()

@@ -96,8 +96,9 @@ class MultipoleModel:
     when lmax was given), ``gyrotropic`` (N bools), ``kind`` (symmetry used).
     """
 
-    def __init__(self, positions, radii, materials, B: float, lmax: int | None, rtol: float,
-                 characteristic, omega_range):
+    def __init__(
+        self, positions, radii, materials, B: float, lmax: int | None, rtol: float, characteristic, omega_range
+    ):
         self.radii, self.materials, self.B = radii, materials, B
         self.N = len(positions)
         self.gyrotropic = [_is_gyrotropic(m, B, characteristic) for m in materials]
@@ -116,8 +117,10 @@ class MultipoleModel:
         L_max = largest_feasible_order(self.N, self.kind)
         if lmax is not None and lmax > L_max:
             need = memory_per_frequency(self.N, lmax, self.kind) / 2**30
-            raise ValueError(f"lmax = {lmax} needs {need:.3g} GiB per frequency for N = {self.N} spheres, more than "
-                             f"half this machine's memory; allowed: 1 <= lmax <= {L_max}")
+            raise ValueError(
+                f"lmax = {lmax} needs {need:.3g} GiB per frequency for N = {self.N} spheres, more than "
+                f"half this machine's memory; allowed: 1 <= lmax <= {L_max}"
+            )
         if self.N < 2:
             return
         i, j = np.triu_indices(self.N, 1)
@@ -128,17 +131,25 @@ class MultipoleModel:
         self._estimate = need[worst]
         if lmax is None and need[worst] > L_max:
             gap = d[worst] - rsum[worst]
-            raise ValueError(f"spheres {i[worst]} and {j[worst]} have a gap of {gap:.4g} m "
-                             f"({gap / (0.5 * rsum[worst]):.3g} R): converging to rtol = {rtol:g} needs order "
-                             f"L ~ {need[worst]}, above the largest feasible here, {L_max}; allowed: a larger gap, "
-                             "a larger rtol, or model='dipole'")
-        close = [(a, b) for a, b, dd, rs in zip(i, j, d, rsum)
-                 if (self.gyrotropic[a] or self.gyrotropic[b]) and dd < 1.5 * rs * (1 - 1e-9)]
+            raise ValueError(
+                f"spheres {i[worst]} and {j[worst]} have a gap of {gap:.4g} m "
+                f"({gap / (0.5 * rsum[worst]):.3g} R): converging to rtol = {rtol:g} needs order "
+                f"L ~ {need[worst]}, above the largest feasible here, {L_max}; allowed: a larger gap, "
+                "a larger rtol, or model='dipole'"
+            )
+        close = [
+            (a, b)
+            for a, b, dd, rs in zip(i, j, d, rsum)
+            if (self.gyrotropic[a] or self.gyrotropic[b]) and dd < 1.5 * rs * (1 - 1e-9)
+        ]
         if close:
             a, b = close[0]
-            warnings.warn(f"spheres {a} and {b} are closer than 3R and at least one is gyrotropic: its response is "
-                          "kept at electric-dipole order only (no closed-form multipoles for a gyrotropic sphere)",
-                          GyrotropicMultipoleWarning, stacklevel=4)
+            warnings.warn(
+                f"spheres {a} and {b} are closer than 3R and at least one is gyrotropic: its response is "
+                "kept at electric-dipole order only (no closed-form multipoles for a gyrotropic sphere)",
+                GyrotropicMultipoleWarning,
+                stacklevel=4,
+            )
 
     def responses(self, omega: np.ndarray, L: int) -> list[tmatrix.SphereResponse]:
         """Each sphere's T-matrix at omega (n,) rad/s and order L."""
@@ -148,8 +159,11 @@ class MultipoleModel:
             key = (mat.fingerprint(), float(R))
             if key not in done:
                 eps = mat.permittivity(omega, self.B)
-                done[key] = (tmatrix.dipole_response(polarizability(eps, R, omega), k) if gyro
-                             else tmatrix.isotropic_response(eps[:, 0, 0], R, k, L))
+                done[key] = (
+                    tmatrix.dipole_response(polarizability(eps, R, omega), k)
+                    if gyro
+                    else tmatrix.isotropic_response(eps[:, 0, 0], R, k, L)
+                )
             out.append(done[key])
         return out
 
@@ -158,8 +172,9 @@ class MultipoleModel:
         if L not in self._clusters:
             kept = [tmatrix.kept_modes(L, g) for g in self.gyrotropic]
             species = [(m.fingerprint(), float(R)) for m, R in zip(self.materials, self.radii)]
-            self._clusters[L] = tmatrix.Cluster(self.frame, self.radii, L, self.kind, kept, species=species,
-                                                isotropic=not any(self.gyrotropic))
+            self._clusters[L] = tmatrix.Cluster(
+                self.frame, self.radii, L, self.kind, kept, species=species, isotropic=not any(self.gyrotropic)
+            )
         return self._clusters[L]
 
     def spectra(self, omega: np.ndarray, environment: bool, L: int | None = None):
@@ -188,8 +203,16 @@ class MultipoleModel:
         a, b = i[np.argmin(d)], j[np.argmin(d)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GyrotropicMultipoleWarning)
-            pair = MultipoleModel(self.frame[[a, b]], self.radii[[a, b]], [self.materials[a], self.materials[b]],
-                                  self.B, None, rtol, self._characteristic, self._omega_range)
+            pair = MultipoleModel(
+                self.frame[[a, b]],
+                self.radii[[a, b]],
+                [self.materials[a], self.materials[b]],
+                self.B,
+                None,
+                rtol,
+                self._characteristic,
+                self._omega_range,
+            )
         return pair.lmax
 
     def _choose_order(self, rtol: float) -> tuple[int, float]:
@@ -225,9 +248,11 @@ class MultipoleModel:
                 q = c / history[-2][1]
                 step = max(1, int(math.log(rtol / c) / math.log(q)) - 1)
             L = min(L + step, L_max - 1) if L + 1 < L_max else L_max
-        raise ValueError(f"the multipole order did not converge to rtol = {rtol:g} by L = {L_max}, the largest "
-                         f"feasible here (last relative change {history[-1][1]:.2g}); allowed: a larger rtol, a "
-                         "larger gap or model='dipole'")
+        raise ValueError(
+            f"the multipole order did not converge to rtol = {rtol:g} by L = {L_max}, the largest "
+            f"feasible here (last relative change {history[-1][1]:.2g}); allowed: a larger rtol, a "
+            "larger gap or model='dipole'"
+        )
 
 
 def _is_gyrotropic(material, B: float, characteristic) -> bool:

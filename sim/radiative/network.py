@@ -79,7 +79,8 @@ class Network:
         ``Material``, or a sequence of N of those (mixed networks).
     B : magnetic field along +z, tesla (affects magneto-optical materials only).
     model : "dipole" (electric dipoles) or "multipole" (vector spherical waves to order
-        ``lmax`` with Mie T-matrices, electric and magnetic; ``sim.radiative.tmatrix``). ``lmax=1`` there is the electric + magnetic dipole model.
+        ``lmax`` with Mie T-matrices, electric and magnetic; ``sim.radiative.tmatrix``).
+        ``lmax=1`` there is the electric + magnetic dipole model.
     lmax : multipole order (int >= 1), or None to choose it automatically: an order whose
         conductances at 300 K change by less than ``rtol`` at the next order (the search is
         in ``sim.radiative.multipole``); the order used is ``net.lmax`` and that change
@@ -108,8 +109,19 @@ class Network:
     (Ben-Abdallah neglects it); ``environment_transmission`` and ``environment_power_table`` give it.
     """
 
-    def __init__(self, positions, radii, materials, B: float = 0.0, *, model: str = "dipole",
-                 lmax: int | None = None, rtol: float = 1e-4, cache_dir=None, cache: bool = True):
+    def __init__(
+        self,
+        positions,
+        radii,
+        materials,
+        B: float = 0.0,
+        *,
+        model: str = "dipole",
+        lmax: int | None = None,
+        rtol: float = 1e-4,
+        cache_dir=None,
+        cache: bool = True,
+    ):
         pos = check_finite("positions", positions)
         if pos.ndim != 2 or pos.shape[1] != 3 or len(pos) < 1:
             raise ValueError(f"positions has shape {pos.shape}; allowed: (N, 3) with N >= 1, in m")
@@ -131,8 +143,9 @@ class Network:
         if lmax is not None:
             lmax = check_int("lmax", lmax, low=1)
             if model == "dipole":
-                raise ValueError(f"lmax = {lmax} is given with model = 'dipole'; allowed: lmax = None there, "
-                                 "or model = 'multipole'")
+                raise ValueError(
+                    f"lmax = {lmax} is given with model = 'dipole'; allowed: lmax = None there, or model = 'multipole'"
+                )
         rtol = float(check_positive("rtol", rtol))
         self._check_geometry()
         self.omega_range = (max(m.omega_range[0] for m in materials), min(m.omega_range[1] for m in materials))
@@ -143,8 +156,16 @@ class Network:
         self._cache_dir = None if not cache else (default_cache_dir() if cache_dir is None else cache_dir)
         if model == "multipole":
             remembered = self._remembered_order(rtol) if lmax is None else None
-            self._multipole = MultipoleModel(pos, R, materials, self.B, remembered["lmax"] if remembered else lmax,
-                                             rtol, self.characteristic_frequencies(), self.omega_range)
+            self._multipole = MultipoleModel(
+                pos,
+                R,
+                materials,
+                self.B,
+                remembered["lmax"] if remembered else lmax,
+                rtol,
+                self.characteristic_frequencies(),
+                self.omega_range,
+            )
             self.lmax = self._multipole.lmax
             self.order_change = remembered["order_change"] if remembered else self._multipole.order_change
             if lmax is None and not remembered:
@@ -160,14 +181,20 @@ class Network:
         bad = np.nonzero(d < contact * (1 - 1e-12))[0]
         if bad.size:
             b = bad[0]
-            raise ValueError(f"particles {i[b]} and {j[b]} overlap: centre distance {d[b]:.4g} m < "
-                             f"R_{i[b]} + R_{j[b]} = {contact[b]:.4g} m; allowed: distance >= sum of radii")
+            raise ValueError(
+                f"particles {i[b]} and {j[b]} overlap: centre distance {d[b]:.4g} m < "
+                f"R_{i[b]} + R_{j[b]} = {contact[b]:.4g} m; allowed: distance >= sum of radii"
+            )
         close = np.nonzero(d < 1.5 * contact * (1 - 1e-9))[0]  # exactly 3R is fine
         if close.size and self.model == "dipole":
             b = close[0]
-            warnings.warn(f"particles {i[b]} and {j[b]} are {d[b] / (0.5 * contact[b]):.2f} R apart (centre "
-                          f"distance, {close.size} pair(s) below 3R): the dipole approximation is only "
-                          "qualitative there", DipoleApproximationWarning, stacklevel=3)
+            warnings.warn(
+                f"particles {i[b]} and {j[b]} are {d[b] / (0.5 * contact[b]):.2f} R apart (centre "
+                f"distance, {close.size} pair(s) below 3R): the dipole approximation is only "
+                "qualitative there",
+                DipoleApproximationWarning,
+                stacklevel=3,
+            )
 
     # ------------------------------------------------------------------ automatic order, cached
     def _order_path(self, rtol: float) -> Path | None:
@@ -175,8 +202,10 @@ class Network:
         search costs about as much as the spectra, and a cached spectrum needs its order."""
         if self._cache_dir is None:
             return None
-        desc = json.dumps({"geometry": json.loads(self._base_description()), "rtol": rtol,
-                           "multipole_version": MULTIPOLE_VERSION}, sort_keys=True)
+        desc = json.dumps(
+            {"geometry": json.loads(self._base_description()), "rtol": rtol, "multipole_version": MULTIPOLE_VERSION},
+            sort_keys=True,
+        )
         return Path(self._cache_dir) / f"{cache_key(desc)}-order.json"
 
     def _remembered_order(self, rtol: float) -> dict | None:
@@ -278,9 +307,16 @@ class Network:
 
     def _base_description(self) -> str:
         """JSON text of the geometry, materials and field (the dipole model's cache key text)."""
-        return json.dumps({"version": SPECTRA_VERSION, "positions": self.positions.tolist(),
-                           "radii": self.radii.tolist(), "B": self.B, "materials": self._fingerprints},
-                          sort_keys=True)
+        return json.dumps(
+            {
+                "version": SPECTRA_VERSION,
+                "positions": self.positions.tolist(),
+                "radii": self.radii.tolist(),
+                "B": self.B,
+                "materials": self._fingerprints,
+            },
+            sort_keys=True,
+        )
 
     def _store(self, kind: str) -> PanelStore:
         if kind not in self._stores:
@@ -316,16 +352,19 @@ class Network:
         T = float(check_positive("T", T, unit="K"))
         res = self.spectral_integral("pairs", lambda w: dtheta_dT(w, T)[None], T, rtol)
         N = self.N
-        return SpectralResult(res.value[0].reshape(N, N), res.abs_error[0].reshape(N, N),
-                              res.rel_error, res.n_frequencies)
+        return SpectralResult(
+            res.value[0].reshape(N, N), res.abs_error[0].reshape(N, N), res.rel_error, res.n_frequencies
+        )
 
     def environment_conductance(self, T, rtol: float = 1e-4) -> tuple[SpectralResult, SpectralResult]:
         """(G_in, G_out), each (N,) W/K: int dw/(2 pi) dTheta/dT(w, T) T_i<-env and T_env<-i."""
         T = float(check_positive("T", T, unit="K"))
         res = self.spectral_integral("env", lambda w: dtheta_dT(w, T)[None], T, rtol)
         N = self.N
-        return tuple(SpectralResult(res.value[0, s], res.abs_error[0, s], res.rel_error, res.n_frequencies)
-                     for s in (slice(0, N), slice(N, 2 * N)))
+        return tuple(
+            SpectralResult(res.value[0, s], res.abs_error[0, s], res.rel_error, res.n_frequencies)
+            for s in (slice(0, N), slice(N, 2 * N))
+        )
 
     def power_table(self, T_grid, rtol: float = 1e-4) -> SpectralResult:
         """Phi_ij(T) = int dw/(2 pi) Theta(w, T) T_ij(w), (nT, N, N) in W, on T_grid (nT,) in K.
@@ -336,8 +375,7 @@ class Network:
         Tg = np.atleast_1d(check_positive("T_grid", T_grid, unit="K")).ravel()
         res = self.spectral_integral("pairs", lambda w: theta(w[None, :], Tg[:, None]), Tg.max(), rtol)
         shape = (len(Tg), self.N, self.N)
-        return SpectralResult(res.value.reshape(shape), res.abs_error.reshape(shape), res.rel_error,
-                              res.n_frequencies)
+        return SpectralResult(res.value.reshape(shape), res.abs_error.reshape(shape), res.rel_error, res.n_frequencies)
 
     def environment_power_table(self, T_grid, rtol: float = 1e-4) -> tuple[SpectralResult, SpectralResult]:
         """(Phi_in, Phi_out), each (nT, N) in W: int dw/(2 pi) Theta(w, T) T_i<-env (power the
@@ -345,8 +383,10 @@ class Network:
         Tg = np.atleast_1d(check_positive("T_grid", T_grid, unit="K")).ravel()
         res = self.spectral_integral("env", lambda w: theta(w[None, :], Tg[:, None]), Tg.max(), rtol)
         N = self.N
-        return tuple(SpectralResult(res.value[:, s], res.abs_error[:, s], res.rel_error, res.n_frequencies)
-                     for s in (slice(0, N), slice(N, 2 * N)))
+        return tuple(
+            SpectralResult(res.value[:, s], res.abs_error[:, s], res.rel_error, res.n_frequencies)
+            for s in (slice(0, N), slice(N, 2 * N))
+        )
 
     def powers(self, temperatures, T_env=None, rtol: float = 1e-4) -> SpectralResult:
         """Net power into each particle (N,) in W at particle temperatures (N,) K (docs/model.md §B4).
@@ -360,10 +400,12 @@ class Network:
         Phi = self.power_table(grid, rtol)
         rows = np.arange(self.N)
         # P_i = sum_j Phi_ij(T_j) - sum_j Phi_ji(T_i)
-        P = Phi[idx[None, :], rows[:, None], rows[None, :]].view(np.ndarray).sum(axis=1) \
-            - Phi[idx[:, None], rows[None, :], rows[:, None]].view(np.ndarray).sum(axis=1)
-        err = Phi.abs_error[idx[None, :], rows[:, None], rows[None, :]].sum(axis=1) \
-            + Phi.abs_error[idx[:, None], rows[None, :], rows[:, None]].sum(axis=1)
+        P = Phi[idx[None, :], rows[:, None], rows[None, :]].view(np.ndarray).sum(axis=1) - Phi[
+            idx[:, None], rows[None, :], rows[:, None]
+        ].view(np.ndarray).sum(axis=1)
+        err = Phi.abs_error[idx[None, :], rows[:, None], rows[None, :]].sum(axis=1) + Phi.abs_error[
+            idx[:, None], rows[None, :], rows[:, None]
+        ].sum(axis=1)
         rel = Phi.rel_error
         if T_env is not None:
             T_env = float(check_positive("T_env", T_env, unit="K"))
@@ -387,8 +429,8 @@ class Network:
 
         res = self.spectral_integral("pairs", lambda w: theta(w, T)[None], T, rtol, combine=with_antisymmetric)
         # the floor is set by the pair powers (first half), so tiny currents get an absolute tolerance
-        cur, err = res.value[0, N * N:].reshape(N, N), res.abs_error[0, N * N:].reshape(N, N)
-        scale = np.abs(res.value[0, :N * N]).max()
+        cur, err = res.value[0, N * N :].reshape(N, N), res.abs_error[0, N * N :].reshape(N, N)
+        scale = np.abs(res.value[0, : N * N]).max()
         rel = float(err.max() / scale) if scale > 0 else 0.0
         return SpectralResult(cur, err, rel, res.n_frequencies)
 

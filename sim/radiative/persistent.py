@@ -27,8 +27,8 @@ def circulation(J, positions, phi0: float) -> float:
     if J.shape != (len(pos), len(pos)):
         raise ValueError(f"J has shape {J.shape}; allowed: ({len(pos)}, {len(pos)}) to match positions")
     phi = np.arctan2(pos[:, 1], pos[:, 0])
-    span = np.mod(phi[None, :] - phi[:, None], 2 * np.pi)            # ccw angle from i to j
-    start = np.mod(float(phi0) - phi, 2 * np.pi)[:, None]            # ccw angle from i to the half-plane
+    span = np.mod(phi[None, :] - phi[:, None], 2 * np.pi)  # ccw angle from i to j
+    start = np.mod(float(phi0) - phi, 2 * np.pi)[:, None]  # ccw angle from i to the half-plane
     crosses = (span > 1e-9) & (span < np.pi - 1e-9) & (start < span)
     return float(J[crosses].sum())
 

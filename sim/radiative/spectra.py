@@ -35,22 +35,45 @@ from scipy import constants as sc
 from sim.validation import check_positive
 
 # Gauss-Kronrod 21/10 nodes and weights on [-1, 1] (QUADPACK qk21)
-_XK_HALF = np.array([
-    0.995657163025808080735527280689003, 0.973906528517171720077964012084452,
-    0.930157491355708226001207180059508, 0.865063366688984510732096688423493,
-    0.780817726586416897063717578345042, 0.679409568299024406234327365114874,
-    0.562757134668604683339000099272694, 0.433395394129247190799265943165784,
-    0.294392862701460198131126603103866, 0.148874338981631210884826001129720, 0.0])
-_WK_HALF = np.array([
-    0.011694638867371874278064396062192, 0.032558162307964727478818972459390,
-    0.054755896574351996031381300244580, 0.075039674810919952767043140916190,
-    0.093125454583697605535065465083366, 0.109387158802297641899210590325805,
-    0.123491976262065851077208745694294, 0.134709217311473325928054001771707,
-    0.142775938577060080797094273138717, 0.147739104901338491374841515972068,
-    0.149445554002916905664936468389821])
-_WG_HALF = np.array([0.066671344308688137593568809893332, 0.149451349150580593145776339657697,
-                     0.219086362515982043995534934228163, 0.269266719309996355091226921569469,
-                     0.295524224714752870173892994651338])
+_XK_HALF = np.array(
+    [
+        0.995657163025808080735527280689003,
+        0.973906528517171720077964012084452,
+        0.930157491355708226001207180059508,
+        0.865063366688984510732096688423493,
+        0.780817726586416897063717578345042,
+        0.679409568299024406234327365114874,
+        0.562757134668604683339000099272694,
+        0.433395394129247190799265943165784,
+        0.294392862701460198131126603103866,
+        0.148874338981631210884826001129720,
+        0.0,
+    ]
+)
+_WK_HALF = np.array(
+    [
+        0.011694638867371874278064396062192,
+        0.032558162307964727478818972459390,
+        0.054755896574351996031381300244580,
+        0.075039674810919952767043140916190,
+        0.093125454583697605535065465083366,
+        0.109387158802297641899210590325805,
+        0.123491976262065851077208745694294,
+        0.134709217311473325928054001771707,
+        0.142775938577060080797094273138717,
+        0.147739104901338491374841515972068,
+        0.149445554002916905664936468389821,
+    ]
+)
+_WG_HALF = np.array(
+    [
+        0.066671344308688137593568809893332,
+        0.149451349150580593145776339657697,
+        0.219086362515982043995534934228163,
+        0.269266719309996355091226921569469,
+        0.295524224714752870173892994651338,
+    ]
+)
 GK_NODES = np.concatenate([-_XK_HALF[:-1], _XK_HALF[::-1]])
 GK_WEIGHTS = np.concatenate([_WK_HALF[:-1], _WK_HALF[::-1]])
 G_WEIGHTS = np.zeros(21)
@@ -112,8 +135,11 @@ def read_cache_entry(path: Path, n_components: int) -> dict:
     else:
         reason = "checksum mismatch"
     if not ok or values.shape[2:] != (n_components,):
-        warnings.warn(f"discarding corrupt spectra cache entry {path} ({reason if not ok else 'wrong shape'}); "
-                      "its spectra are computed again", stacklevel=3)
+        warnings.warn(
+            f"discarding corrupt spectra cache entry {path} ({reason if not ok else 'wrong shape'}); "
+            "its spectra are computed again",
+            stacklevel=3,
+        )
         path.unlink(missing_ok=True)
         return {}
     return {(float(x), float(y)): v for x, y, v in zip(a, b, values)}
@@ -187,13 +213,18 @@ def cache_usage(cache_dir: Path | None = None) -> list[tuple[Path, int, float]]:
     d = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     if not d.is_dir():
         return []
-    files = [(f, st.st_size, st.st_mtime) for pattern in ("*.npz", "*-order.json") for f in d.glob(pattern)
-             for st in [f.stat()]]
+    files = [
+        (f, st.st_size, st.st_mtime)
+        for pattern in ("*.npz", "*-order.json")
+        for f in d.glob(pattern)
+        for st in [f.stat()]
+    ]
     return sorted(files, key=lambda e: e[2])
 
 
-def prune_cache(max_bytes: float | None = None, older_than_days: float | None = None,
-                cache_dir: Path | None = None) -> list[Path]:
+def prune_cache(
+    max_bytes: float | None = None, older_than_days: float | None = None, cache_dir: Path | None = None
+) -> list[Path]:
     """Delete cached spectra not used for more than ``older_than_days`` days, then the least
     recently used ones until the cache holds at most ``max_bytes``. Returns the deleted paths.
     Deleting is always safe: a network recomputes missing spectra on demand."""
@@ -258,9 +289,16 @@ class Integral:
     n_frequencies: int
 
 
-def integrate(store: PanelStore, breakpoints: np.ndarray, weights, rtol: float = 1e-4,
-              combine=None, floor: float = 1e-6, max_panels: int = 20000,
-              panel_block_bytes: float = 64e6) -> Integral:
+def integrate(
+    store: PanelStore,
+    breakpoints: np.ndarray,
+    weights,
+    rtol: float = 1e-4,
+    combine=None,
+    floor: float = 1e-6,
+    max_panels: int = 20000,
+    panel_block_bytes: float = 64e6,
+) -> Integral:
     """Adaptive int dw/(2 pi) weights(w)[t] * f(w)[c] over the breakpoint range.
 
     store: PanelStore of f (m components); breakpoints (nb,) rad/s, increasing;
@@ -292,8 +330,11 @@ def integrate(store: PanelStore, breakpoints: np.ndarray, weights, rtol: float =
     store.save()
     rel = float((E / _tolerance(K, 1.0, floor)).max()) if E.size else 0.0
     if rel > rtol:
-        warnings.warn(f"spectral integral reached relative error {rel:.2e} > rtol = {rtol:g} "
-                      f"with {len(panels)} panels", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"spectral integral reached relative error {rel:.2e} > rtol = {rtol:g} with {len(panels)} panels",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return Integral(K, E, rel, 21 * len(panels))
 
 

@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import scipy.special as ss
@@ -70,7 +70,7 @@ def mode_count(L: int) -> int:
     return 2 * L * (L + 2)
 
 
-@lru_cache(maxsize=None)
+@cache
 def modes(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(l, m, pol) integer arrays, each (2 L (L + 2),), in the module's order."""
     lm = [(l, m) for l in range(1, L + 1) for m in range(-l, l + 1)]
@@ -119,8 +119,15 @@ def _gaunt(L: int, kind: str) -> np.ndarray:
     def gamma(x, y):
         return 1j * np.sqrt((2 * x + 1) / (4 * np.pi * x * (x + 1)) * np.exp(log_fact(x - y) - log_fact(x + y)))
 
-    pref = (gamma(l, m) / gamma(lam, mu) * (-1.0) ** m * (2 * lam + 1) / (lam * (lam + 1)) * 1j ** ((lam - l) % 4)
-            * np.sqrt(np.pi * np.exp(log_fact(l + m) + log_fact(lam - mu) - log_fact(l - m) - log_fact(lam + mu))))
+    pref = (
+        gamma(l, m)
+        / gamma(lam, mu)
+        * (-1.0) ** m
+        * (2 * lam + 1)
+        / (lam * (lam + 1))
+        * 1j ** ((lam - l) % 4)
+        * np.sqrt(np.pi * np.exp(log_fact(l + m) + log_fact(lam - mu) - log_fact(l - m) - log_fact(lam + mu)))
+    )
     common = pref * 1j ** (p % 4) * np.sqrt(2 * p + 1) * treams.special.wigner3j(l, lam, p, m, -mu, mu - m)
     G = np.zeros(common.shape, dtype=complex)
     parity = (lam + l + p) % 2
@@ -128,10 +135,15 @@ def _gaunt(L: int, kind: str) -> np.ndarray:
     ok_b = ~same & (p >= np.abs(m - mu)) & (parity == 1) & (p >= 1)
     ia, ib = np.nonzero(ok_a), np.nonzero(ok_b)
     lb, lamb, pb = np.broadcast_to(l, G.shape), np.broadcast_to(lam, G.shape), np.broadcast_to(p, G.shape)
-    G[ia] = common[ia] * treams.special.wigner3j(lb[ia], lamb[ia], pb[ia], 0, 0, 0) \
+    G[ia] = (
+        common[ia]
+        * treams.special.wigner3j(lb[ia], lamb[ia], pb[ia], 0, 0, 0)
         * (lb[ia] * (lb[ia] + 1) + lamb[ia] * (lamb[ia] + 1) - pb[ia] * (pb[ia] + 1))
+    )
     bracket = ((lb[ib] + lamb[ib] + 1) ** 2 - pb[ib] ** 2) * (pb[ib] ** 2 - (lb[ib] - lamb[ib]) ** 2)
-    G[ib] = common[ib] * treams.special.wigner3j(lb[ib], lamb[ib], pb[ib] - 1, 0, 0, 0) * np.sqrt(np.maximum(bracket, 0))
+    G[ib] = (
+        common[ib] * treams.special.wigner3j(lb[ib], lamb[ib], pb[ib] - 1, 0, 0, 0) * np.sqrt(np.maximum(bracket, 0))
+    )
     return G
 
 
@@ -220,7 +232,7 @@ def mie_tmatrix(eps: np.ndarray, radius: float, k: np.ndarray, L: int) -> np.nda
     ones = np.ones_like(eps_layers)
     t = treams.coeffs.mie(np.arange(1, L + 1)[:, None], x, eps_layers, ones, np.zeros_like(eps_layers))
     # helicity -> parity: t_TM = t_++ + t_+-, t_TE = t_++ - t_+-
-    t_tm = (t[..., 0, 0] + t[..., 0, 1]).T                          # (n, L)
+    t_tm = (t[..., 0, 0] + t[..., 0, 1]).T  # (n, L)
     t_te = (t[..., 0, 0] - t[..., 0, 1]).T
     # far below the infrared (kR < 1e-5) high orders underflow; a non-finite coefficient there
     # is a vanishing response, not a resonance
@@ -267,9 +279,11 @@ def dipole_response(alpha: np.ndarray, k: np.ndarray) -> SphereResponse:
     T = dipole_tmatrix(alpha, k)
     off = np.abs(T[:, ~np.eye(3, dtype=bool)]).max(initial=0.0)
     if off > 1e-12 * np.abs(T).max():
-        raise ValueError("the polarizability tensor is not diagonal in the circular basis about z (relative "
-                         f"off-diagonal {off / np.abs(T).max():.2g}); allowed: isotropic tensors or gyrotropic "
-                         "ones about the field axis z")
+        raise ValueError(
+            "the polarizability tensor is not diagonal in the circular basis about z (relative "
+            f"off-diagonal {off / np.abs(T).max():.2g}); allowed: isotropic tensors or gyrotropic "
+            "ones about the field axis z"
+        )
     return SphereResponse(kept_modes(1, gyrotropic=True), np.diagonal(T, axis1=1, axis2=2).copy())
 
 
@@ -314,6 +328,7 @@ def symmetry_frame(positions: np.ndarray, rotatable: bool) -> tuple[np.ndarray, 
 def _rotation_to_z(u: np.ndarray) -> np.ndarray:
     """A proper rotation matrix taking the unit vector u to +z."""
     from scipy.spatial.transform import Rotation
+
     rot, _ = Rotation.align_vectors([[0.0, 0.0, 1.0]], [u / np.linalg.norm(u)])
     return rot.as_matrix()
 
@@ -349,21 +364,28 @@ def in_plane_symmetries(positions: np.ndarray, species: list, isotropic: bool) -
     centre = positions.mean(axis=0)
     scale = max(np.abs(positions - centre).max(), 1e-300)
     found = {}
-    for name, flip in (("sx", np.array([-1.0, 1.0, 1.0])), ("sy", np.array([1.0, -1.0, 1.0])),
-                       ("c2", np.array([-1.0, -1.0, 1.0]))):
+    for name, flip in (
+        ("sx", np.array([-1.0, 1.0, 1.0])),
+        ("sy", np.array([1.0, -1.0, 1.0])),
+        ("c2", np.array([-1.0, -1.0, 1.0])),
+    ):
         if name != "c2" and not isotropic:
             continue
         image = centre + (positions - centre) * flip
         dist = np.linalg.norm(image[:, None, :] - positions[None, :, :], axis=2)
         perm = np.argmin(dist, axis=1)
-        if (np.all(dist[np.arange(len(perm)), perm] < 1e-9 * scale) and len(set(perm.tolist())) == len(perm)
-                and all(species[i] == species[j] for i, j in enumerate(perm))):
+        if (
+            np.all(dist[np.arange(len(perm)), perm] < 1e-9 * scale)
+            and len(set(perm.tolist())) == len(perm)
+            and all(species[i] == species[j] for i, j in enumerate(perm))
+        ):
             found[name] = perm
     return found
 
 
-def _adapted_basis(block: np.ndarray, index: list[np.ndarray], sphere: np.ndarray, local: np.ndarray,
-                   group: dict, L: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _adapted_basis(
+    block: np.ndarray, index: list[np.ndarray], sphere: np.ndarray, local: np.ndarray, group: dict, L: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Symmetry-adapted basis of one parity block under the abelian group {e} + ``group``: per
     irreducible representation, (support (K_chi, |G|), coefficients (K_chi, |G|)): basis vector
     alpha is sum_u coef[alpha, u] e_(support[alpha, u]) in block positions; unused slots point
@@ -371,7 +393,7 @@ def _adapted_basis(block: np.ndarray, index: list[np.ndarray], sphere: np.ndarra
     names = list(group)
     images = {g: _mode_image(L, g) for g in names}
     pos = {int(k): p for p, k in enumerate(block)}
-    gens = [g for g in names if g != "c2"] or names               # generators: the mirrors, else c2
+    gens = [g for g in names if g != "c2"] or names  # generators: the mirrors, else c2
     out = []
     for chars in np.array(np.meshgrid(*[[1, -1]] * len(gens))).reshape(len(gens), -1).T:
         char = dict(zip(gens, chars))
@@ -404,7 +426,7 @@ def _log_balance(l: np.ndarray) -> np.ndarray:
     """ln g_l, g_l = (2l + 1)!! (2l - 1)!!: a sphere's t_l ~ (kR)^(2l+1) / g_l at small kR."""
     l = np.asarray(l, dtype=float)
 
-    def log_odd_factorial(n):   # ln((2n - 1)!!) = ln((2n)!) - n ln 2 - ln(n!)
+    def log_odd_factorial(n):  # ln((2n - 1)!!) = ln((2n)!) - n ln 2 - ln(n!)
         return ss.gammaln(2 * n + 1) - n * math.log(2) - ss.gammaln(n + 1)
 
     return log_odd_factorial(l + 1) + log_odd_factorial(l)
@@ -429,14 +451,22 @@ class Cluster:
     whole matrix.
     """
 
-    def __init__(self, positions: np.ndarray, radii: np.ndarray, L: int, kind: str, kept: list[np.ndarray],
-                 species: list | None = None, isotropic: bool = False):
+    def __init__(
+        self,
+        positions: np.ndarray,
+        radii: np.ndarray,
+        L: int,
+        kind: str,
+        kept: list[np.ndarray],
+        species: list | None = None,
+        isotropic: bool = False,
+    ):
         self.positions, self.radii, self.L, self.kind = positions, radii, L, kind
         self.N = N = len(positions)
         sizes = [len(kp) for kp in kept]
         offsets = np.concatenate([[0], np.cumsum(sizes)])
-        self.sphere = np.repeat(np.arange(N), sizes)                  # sphere of each kept mode
-        self.degree = modes(L)[0][np.concatenate(kept)]               # its l
+        self.sphere = np.repeat(np.arange(N), sizes)  # sphere of each kept mode
+        self.degree = modes(L)[0][np.concatenate(kept)]  # its l
         label = _labels(L, kind)[np.concatenate(kept)]
         values = np.unique(label)
         if isotropic and kind == "axial":
@@ -447,7 +477,7 @@ class Cluster:
         block_pos = np.empty(offsets[-1], dtype=int)
         for b, idx in enumerate(self.blocks):
             block_id[idx], block_pos[idx] = b, np.arange(len(idx))
-        index = []                                                    # (sphere, local mode) -> kept index
+        index = []  # (sphere, local mode) -> kept index
         for i, kp in enumerate(kept):
             g = np.full(mode_count(L), -1)
             g[kp] = offsets[i] + np.arange(len(kp))
@@ -461,7 +491,7 @@ class Cluster:
                 for r, s in ((i, j), (j, i)):
                     rows, cols = index[r][a], index[s][c]
                     e = np.nonzero((rows >= 0) & (cols >= 0))[0]
-                    e = e[block_id[rows[e]] >= 0]                     # blocks solved (axial mirror: m >= 0)
+                    e = e[block_id[rows[e]] >= 0]  # blocks solved (axial mirror: m >= 0)
                     parts.append((e, block_id[rows[e]], block_pos[rows[e]], block_pos[cols[e]]))
                 # only the entries some block needs are evaluated: renumber them
                 needed, inverse = np.unique(np.concatenate([parts[0][0], parts[1][0]]), return_inverse=True)
@@ -474,12 +504,18 @@ class Cluster:
                 lam_e, l_e = ll[a[needed]], ll[c[needed]]
                 grouped = []
                 for (e, b, rows, cols), local, (r, q), flip in (
-                        (parts[0], inverse[:len(parts[0][0])], (i, j), np.ones(len(a))),
-                        (parts[1], inverse[len(parts[0][0]):], (j, i), _reversal_sign(L, kind))):
-                    amp = ((radii[r] / rho) ** (lam_e + 0.5) * (radii[q] / rho) ** (l_e + 0.5)
-                           * np.exp(-0.5 * (_log_balance(lam_e) + _log_balance(l_e))))
-                    grouped += [(bb, local[b == bb], flip[e[b == bb]] * amp[local[b == bb]], rows[b == bb], cols[b == bb])
-                                for bb in np.unique(b)]
+                    (parts[0], inverse[: len(parts[0][0])], (i, j), np.ones(len(a))),
+                    (parts[1], inverse[len(parts[0][0]) :], (j, i), _reversal_sign(L, kind)),
+                ):
+                    amp = (
+                        (radii[r] / rho) ** (lam_e + 0.5)
+                        * (radii[q] / rho) ** (l_e + 0.5)
+                        * np.exp(-0.5 * (_log_balance(lam_e) + _log_balance(l_e)))
+                    )
+                    grouped += [
+                        (bb, local[b == bb], flip[e[b == bb]] * amp[local[b == bb]], rows[b == bb], cols[b == bb])
+                        for bb in np.unique(b)
+                    ]
                 table = pair_table(positions[i] - positions[j], L, kind)[needed]
                 degree_sum = lam_e + l_e
                 orders = [(nsum, np.nonzero(degree_sum == nsum)[0]) for nsum in np.unique(degree_sum)]
@@ -487,8 +523,10 @@ class Cluster:
         group = in_plane_symmetries(positions, species, isotropic) if (kind == "planar" and species) else {}
         self.symmetries = sorted(group)
         local = np.concatenate(kept)
-        self.adapted = [_prepare(_adapted_basis(b, index, self.sphere, local, group, L), len(b)) if group else None
-                        for b in self.blocks]
+        self.adapted = [
+            _prepare(_adapted_basis(b, index, self.sphere, local, group, L), len(b)) if group else None
+            for b in self.blocks
+        ]
 
     def translation_blocks(self, k: np.ndarray) -> list[np.ndarray]:
         """C restricted to each symmetry block, in the rescaled modes: [(n, K_b, K_b) complex].
@@ -500,7 +538,7 @@ class Cluster:
         for i, j, rho, table, orders, parts in self.pairs:
             d = float(np.linalg.norm(self.positions[i] - self.positions[j]))
             krho = k * rho
-            u = scaled_hankel(2 * self.L, k * d, krho)                       # (P, n)
+            u = scaled_hankel(2 * self.L, k * d, krho)  # (P, n)
             vals = np.empty((len(k), len(table)), dtype=complex)
             p = np.arange(2 * self.L + 1)[:, None]
             for nsum, sel in orders:
@@ -536,15 +574,16 @@ class Cluster:
             W = self._dressed(Cb, tb, adapted)
             # T_ij = 4 sum_(a in i, c in j) chi_a |W_ac|^2 chi_c over this block's modes
             flux = cb[:, :, None] * np.abs(W) ** 2 * cb[:, None, :]
-            T[:, present[:, None], present[None, :]] += 4 / weight * np.add.reduceat(
-                np.add.reduceat(flux, starts, axis=1), starts, axis=2)
+            T[:, present[:, None], present[None, :]] += (
+                4 / weight * np.add.reduceat(np.add.reduceat(flux, starts, axis=1), starts, axis=2)
+            )
             if environment:
                 Rb = (Cb + np.conj(np.swapaxes(Cb, 1, 2))) / 2
                 Rb[:, np.arange(len(b)), np.arange(len(b))] += 1 / s2[:, b]
                 Mb = eye + W * tb[:, None, :]
                 Db = eye + tb[:, :, None] * W
-                incoming = np.einsum("nab,nab->na", Mb @ Rb, Mb.conj()).real     # diag of M R M^H
-                outgoing = np.einsum("nba,nba->na", Db.conj(), Rb @ Db).real     # diag of D^H R D
+                incoming = np.einsum("nab,nab->na", Mb @ Rb, Mb.conj()).real  # diag of M R M^H
+                outgoing = np.einsum("nba,nba->na", Db.conj(), Rb @ Db).real  # diag of D^H R D
                 T_in[:, present] += 4 * np.add.reduceat(cb * incoming, starts, axis=1)
                 T_out[:, present] += 4 * np.add.reduceat(cb * outgoing, starts, axis=1)
         T[:, np.arange(N), np.arange(N)] = 0.0

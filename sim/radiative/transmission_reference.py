@@ -40,8 +40,9 @@ def pair_transmission(k: float, Gd: np.ndarray, chi_abs: np.ndarray, chi_em: np.
 def particle_response(network, omega: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(alpha, chi_em, chi_abs), each (N, 3, 3) m^3, of every particle of ``network`` at one omega (rad/s)."""
     w = np.array([omega])
-    alpha = np.stack([polarizability(m.permittivity(w, network.B), R, w)[0]
-                      for m, R in zip(network.materials, network.radii)])
+    alpha = np.stack(
+        [polarizability(m.permittivity(w, network.B), R, w)[0] for m, R in zip(network.materials, network.radii)]
+    )
     chi_em, chi_abs = emission_absorption(alpha, omega)
     return alpha, chi_em, chi_abs
 
@@ -81,7 +82,7 @@ def _block_diag(blocks: np.ndarray) -> np.ndarray:
     N = len(blocks)
     out = np.zeros((3 * N, 3 * N), dtype=complex)
     for i in range(N):
-        out[3 * i:3 * i + 3, 3 * i:3 * i + 3] = blocks[i]
+        out[3 * i : 3 * i + 3, 3 * i : 3 * i + 3] = blocks[i]
     return out
 
 
@@ -106,7 +107,7 @@ def multipole_transmission(network, omega, environment: bool = False):
             for j in range(N):
                 if i != j:
                     Cij = tmatrix.pair_translation(k, network.positions[i] - network.positions[j], L)[0][0]
-                    C[off[i]:off[i + 1], off[j]:off[j + 1]] = Cij[np.ix_(resp[i].modes, resp[j].modes)]
+                    C[off[i] : off[i + 1], off[j] : off[j + 1]] = Cij[np.ix_(resp[i].modes, resp[j].modes)]
         Tb = np.diag(np.concatenate([r.t[0] for r in resp]))
         chi_em = -(Tb + Tb.conj().T) / 2 - Tb @ Tb.conj().T
         chi_abs = -(Tb + Tb.conj().T) / 2 - Tb.conj().T @ Tb

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
-
 from numba import njit
+from scipy import signal
 
 from sim.validation import check_int, check_positive, check_range
 
@@ -75,8 +74,11 @@ def count_slips(phi, m: int = 1, margin: float = 0.25) -> dict:
     turns = turns.reshape(turns.shape[0], -1)
     forward, backward = np.zeros(turns.shape[0]), np.zeros(turns.shape[0])
     _slips(turns, margin, forward, backward)
-    return {"total": int(forward.sum() + backward.sum()), "net": int(forward.sum() - backward.sum()),
-            "times": np.nonzero(forward + backward)[0]}
+    return {
+        "total": int(forward.sum() + backward.sum()),
+        "net": int(forward.sum() - backward.sum()),
+        "times": np.nonzero(forward + backward)[0],
+    }
 
 
 def adler_frequency(d_omega, d_omega_c, m: int = 1):

@@ -54,13 +54,14 @@ def winding_rate(i: float, beta_c: float, windings: int = 20, transient: int = 5
     def turn(_, y):
         return math.sin(y[0] / 2.0)  # zero at psi = 2 pi n
 
-    sol = solve_ivp(_rhs(beta_c, i), (0.0, t_max), [0.0, i + 2.0], method="LSODA", rtol=RTOL, atol=ATOL,
-                    events=turn, t_eval=[t_max])  # keep only the end: long runs near threshold stay small
+    sol = solve_ivp(
+        _rhs(beta_c, i), (0.0, t_max), [0.0, i + 2.0], method="LSODA", rtol=RTOL, atol=ATOL, events=turn, t_eval=[t_max]
+    )  # keep only the end: long runs near threshold stay small
     crossings = sol.t_events[0]
     crossings = crossings[crossings > settle]
     if crossings.size < transient + windings or sol.y[1, -1] <= 0:
         return 0.0
-    t = crossings[transient:transient + windings + 1]
+    t = crossings[transient : transient + windings + 1]
     return 2 * math.pi * (t.size - 1) / (t[-1] - t[0])
 
 
@@ -70,14 +71,14 @@ def keeps_running(i: float, beta_c: float, windings: int = 30) -> bool:
     It starts faster than the running orbit anywhere (|psi'| < i + 1 there), so it relaxes onto
     that orbit if the orbit exists, over a few beta_c, and stalls in a well if it does not.
     """
+
     def stalls(_, y):
         return y[1]  # psi' reaches 0: the phase is trapped in a well
 
     stalls.terminal = True
     # a turn near i = 1 creeps past the ghost of the saddle-node: allow for its slowness
     t_max = 20.0 * beta_c + windings * 2 * math.pi / max(min(i, math.sqrt(abs(1.0 - i * i))), 1e-3)
-    sol = solve_ivp(_rhs(beta_c, i), (0.0, t_max), [0.0, i + 2.0], method="LSODA", rtol=RTOL, atol=ATOL,
-                    events=stalls)
+    sol = solve_ivp(_rhs(beta_c, i), (0.0, t_max), [0.0, i + 2.0], method="LSODA", rtol=RTOL, atol=ATOL, events=stalls)
     return sol.status == 0
 
 
@@ -141,14 +142,15 @@ def ac_rate(i0: float, i1: float, omega: float, beta_c: float, periods: int = 30
     """
     period = 2 * math.pi / omega
     if beta_c == 0.0:
-        f = (lambda t, y: [i0 + i1 * math.sin(omega * t) - math.sin(y[0])])
+        f = lambda t, y: [i0 + i1 * math.sin(omega * t) - math.sin(y[0])]
         y0 = [0.0]
     else:
         f = _ac_rhs(float(beta_c), float(i0), float(i1), float(omega))
         y0 = [0.0, float(i0)]
     start = solve_ivp(f, (0.0, settle * period), y0, method="LSODA", rtol=RTOL, atol=ATOL).y[:, -1]
-    end = solve_ivp(f, (settle * period, (settle + periods) * period), start, method="LSODA", rtol=RTOL,
-                    atol=ATOL).y[0, -1]
+    end = solve_ivp(f, (settle * period, (settle + periods) * period), start, method="LSODA", rtol=RTOL, atol=ATOL).y[
+        0, -1
+    ]
     return float((end - start[0]) / (periods * period))
 
 

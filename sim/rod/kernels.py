@@ -85,8 +85,12 @@ def _table(tab_T, tab_w, tab_d, T):
     j = np.searchsorted(tab_T, T) - 1
     h = tab_T[j + 1] - tab_T[j]
     s = (T - tab_T[j]) / h
-    return ((1 + 2 * s) * (1 - s) ** 2 * tab_w[j] + s * (1 - s) ** 2 * h * tab_d[j]
-            + s * s * (3 - 2 * s) * tab_w[j + 1] + s * s * (s - 1) * h * tab_d[j + 1])
+    return (
+        (1 + 2 * s) * (1 - s) ** 2 * tab_w[j]
+        + s * (1 - s) ** 2 * h * tab_d[j]
+        + s * s * (3 - 2 * s) * tab_w[j + 1]
+        + s * s * (s - 1) * h * tab_d[j + 1]
+    )
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -272,8 +276,28 @@ def _apply_transfers(E, flux, link_heat, R):
 
 
 @njit(cache=True, error_model="numpy")
-def _coherent(theta, phi, E, link_heat, link_impulse, dt, inv_C, K, m, harmonic,
-              law_id, lp, tT, tw, td, tau, dtheta, sin_mphi, cos_mphi, R):
+def _coherent(
+    theta,
+    phi,
+    E,
+    link_heat,
+    link_impulse,
+    dt,
+    inv_C,
+    K,
+    m,
+    harmonic,
+    law_id,
+    lp,
+    tT,
+    tw,
+    td,
+    tau,
+    dtheta,
+    sin_mphi,
+    cos_mphi,
+    R,
+):
     """Coherent sub-step: clocks advance, links exchange work; sum(E) + sum(U) conserved exactly.
 
     Predictor: torques at the start give a half-kick, whose clock rates set the increments
@@ -331,9 +355,44 @@ def _coherent(theta, phi, E, link_heat, link_impulse, dt, inv_C, K, m, harmonic,
 
 
 @njit(cache=True, error_model="numpy")
-def advance(theta, phi, E, link_heat, link_impulse, acc, step0, nsteps, dt, C, K, m, harmonic, g, has_g, k_L, k_R,
-            sL_kind, sL_p, sR_kind, sR_p, law_id, lp, tT, tw, td, noisy, k0, k1,
-            sin_mphi, cos_mphi, tau, dtheta, flux, drift, xi_second):
+def advance(
+    theta,
+    phi,
+    E,
+    link_heat,
+    link_impulse,
+    acc,
+    step0,
+    nsteps,
+    dt,
+    C,
+    K,
+    m,
+    harmonic,
+    g,
+    has_g,
+    k_L,
+    k_R,
+    sL_kind,
+    sL_p,
+    sR_kind,
+    sR_p,
+    law_id,
+    lp,
+    tT,
+    tw,
+    td,
+    noisy,
+    k0,
+    k1,
+    sin_mphi,
+    cos_mphi,
+    tau,
+    dtheta,
+    flux,
+    drift,
+    xi_second,
+):
     """Advance R replicas of one rod in place by ``nsteps`` steps of ``dt`` from step ``step0``.
 
     R = len(k0): the replicas' Philox keys (k0, k1 uint64, (R,)); they share every parameter
@@ -362,14 +421,54 @@ def advance(theta, phi, E, link_heat, link_impulse, acc, step0, nsteps, dt, C, K
         t = step * dt
         T_L1 = schedule_T(sL_kind, sL_p, t + 0.25 * dt)
         T_R1 = schedule_T(sR_kind, sR_p, t + 0.25 * dt)
-        _reservoir(E, C, 0, T_L1, k_L, half, noisy, k0, k1, step, STREAM_BATH_FIRST, acc, ACC_Q_L, law_id, lp, tT, tw, td)
-        _reservoir(E, C, NR // R - 1, T_R1, k_R, half, noisy, k0, k1, step, STREAM_BATH_FIRST, acc, ACC_Q_R, law_id,
-                   lp, tT, tw, td)
+        _reservoir(
+            E, C, 0, T_L1, k_L, half, noisy, k0, k1, step, STREAM_BATH_FIRST, acc, ACC_Q_L, law_id, lp, tT, tw, td
+        )
+        _reservoir(
+            E,
+            C,
+            NR // R - 1,
+            T_R1,
+            k_R,
+            half,
+            noisy,
+            k0,
+            k1,
+            step,
+            STREAM_BATH_FIRST,
+            acc,
+            ACC_Q_R,
+            law_id,
+            lp,
+            tT,
+            tw,
+            td,
+        )
         if has_g:
             _conduction(E, inv_C, g, half, noisy, k0, k1, step, True, xi_second, flux, drift, link_heat)
 
-        _coherent(theta, phi, E, link_heat, link_impulse, dt, inv_C, K, m, harmonic,
-                  law_id, lp, tT, tw, td, tau, dtheta, sin_mphi, cos_mphi, R)
+        _coherent(
+            theta,
+            phi,
+            E,
+            link_heat,
+            link_impulse,
+            dt,
+            inv_C,
+            K,
+            m,
+            harmonic,
+            law_id,
+            lp,
+            tT,
+            tw,
+            td,
+            tau,
+            dtheta,
+            sin_mphi,
+            cos_mphi,
+            R,
+        )
         if not all_positive(E):
             return n + 1
 
@@ -377,9 +476,29 @@ def advance(theta, phi, E, link_heat, link_impulse, acc, step0, nsteps, dt, C, K
             _conduction(E, inv_C, g, half, noisy, k0, k1, step, False, xi_second, flux, drift, link_heat)
         T_L2 = schedule_T(sL_kind, sL_p, t + 0.75 * dt)
         T_R2 = schedule_T(sR_kind, sR_p, t + 0.75 * dt)
-        _reservoir(E, C, 0, T_L2, k_L, half, noisy, k0, k1, step, STREAM_BATH_SECOND, acc, ACC_Q_L, law_id, lp, tT, tw, td)
-        _reservoir(E, C, NR // R - 1, T_R2, k_R, half, noisy, k0, k1, step, STREAM_BATH_SECOND, acc, ACC_Q_R, law_id,
-                   lp, tT, tw, td)
+        _reservoir(
+            E, C, 0, T_L2, k_L, half, noisy, k0, k1, step, STREAM_BATH_SECOND, acc, ACC_Q_L, law_id, lp, tT, tw, td
+        )
+        _reservoir(
+            E,
+            C,
+            NR // R - 1,
+            T_R2,
+            k_R,
+            half,
+            noisy,
+            k0,
+            k1,
+            step,
+            STREAM_BATH_SECOND,
+            acc,
+            ACC_Q_R,
+            law_id,
+            lp,
+            tT,
+            tw,
+            td,
+        )
         if has_g and not all_positive(E):
             return n + 1
     return nsteps

@@ -19,7 +19,8 @@ RING = {
 WEAK_LINK = {
     "n_half": Key("rings per half; the weak link joins ring n_half - 1 to ring n_half", "integer", low=1),
     "K": Key("link torque amplitude inside the stiff halves", unit=REDUCED, low=0),
-    "K_w": Key("torque amplitude of the weak link (sets the locking threshold d_omega_c)", unit=REDUCED, low=0,
-               low_open=True),
+    "K_w": Key(
+        "torque amplitude of the weak link (sets the locking threshold d_omega_c)", unit=REDUCED, low=0, low_open=True
+    ),
     "k": Key("contact conductance of each reservoir", unit=REDUCED, low=0, low_open=True),
 }

@@ -35,8 +35,10 @@ def second_sound_speed(law, T0: float, K: float, C: float, spacing: float = 1.0)
     for spacing a = 1. Also the largest group velocity of the chain, w(q) = 2 w_p sin(q/2)."""
     inertia = effective_inertia(law, T0, C)
     if inertia <= 0:
-        raise ValueError(f"law = {law!r} has omega0*domega0/dT < 0 at T0 = {T0!r}: no second sound; allowed: "
-                         "a law with omega0*domega0/dT > 0")
+        raise ValueError(
+            f"law = {law!r} has omega0*domega0/dT < 0 at T0 = {T0!r}: no second sound; allowed: "
+            "a law with omega0*domega0/dT > 0"
+        )
     return float(spacing * np.sqrt(check_positive("K", K) / inertia))
 
 
@@ -53,8 +55,10 @@ def linearised_generator(params: RodParams, T0: float, link_slopes=None) -> np.n
     T0 = float(check_positive("T0", T0))
     for side, k, bath in (("T_L", p.k_L, p.T_L), ("T_R", p.k_R, p.T_R)):
         if k > 0 and not (bath.kind == "constant" and np.isclose(bath.T0, T0)):
-            raise ValueError(f"{side} = {bath!r} is not a constant bath at T0 = {T0!r}; allowed: a closed end "
-                             "or a constant bath at T0 (the uniform state must be stationary)")
+            raise ValueError(
+                f"{side} = {bath!r} is not a constant bath at T0 = {T0!r}; allowed: a closed end "
+                "or a constant bath at T0 (the uniform state must be stationary)"
+            )
     N = p.N
     w0 = float(p.law.omega0(T0))
     dw0 = float(domega0_dT(p.law, T0))
@@ -100,7 +104,8 @@ def front_speed(distance, arrival) -> dict:
 
     On the chain w(q) = 2 w_p sin(q/2) a point disturbance has an Airy-shaped front: any fixed
     feature of it (here its first maximum) reaches distance n at t = n / v + b n^(1/3) + c,
-    v = w_p (for a heat pulse, T_n(t) ~ J_2n(2 w_p t): first maximum at 2 w_p t = 2n + 1.019 n^(1/3), 1.019 the first maximum of Ai(-x)).
+    v = w_p (for a heat pulse, T_n(t) ~ J_2n(2 w_p t): first maximum at
+    2 w_p t = 2n + 1.019 n^(1/3), 1.019 the first maximum of Ai(-x)).
     Fits that law by least squares and, for comparison, a straight line t = n / v + c, whose
     speed is biased low by the front's spreading.
     distance, arrival: (n,) ring distances and arrival times. Returns {"speed", "speed_stderr"
@@ -115,6 +120,11 @@ def front_speed(distance, arrival) -> dict:
     # v = 1 / slope; error propagation d v = d slope / slope^2
     slope, se = airy["coef"][0], airy["stderr"][0]
     slope_l, se_l = line["coef"][0], line["stderr"][0]
-    return {"speed": 1.0 / slope, "speed_stderr": se / slope**2, "spreading_coefficient": airy["coef"][1],
-            "offset": airy["coef"][2],
-            "speed_straight": 1.0 / slope_l, "speed_straight_stderr": se_l / slope_l**2}
+    return {
+        "speed": 1.0 / slope,
+        "speed_stderr": se / slope**2,
+        "spreading_coefficient": airy["coef"][1],
+        "offset": airy["coef"][2],
+        "speed_straight": 1.0 / slope_l,
+        "speed_straight_stderr": se_l / slope_l**2,
+    }

@@ -126,13 +126,20 @@ class Table:
         T = check_positive("law.T", self.T)
         w = check_finite("law.omega", self.omega)
         if T.ndim != 1 or T.shape != w.shape or T.size < 2:
-            raise ValueError(f"law.T and law.omega must be 1-D of equal length >= 2; got shapes {T.shape} and {w.shape}")
+            raise ValueError(
+                f"law.T and law.omega must be 1-D of equal length >= 2; got shapes {T.shape} and {w.shape}"
+            )
         if np.any(np.diff(T) <= 0):
             i = int(np.argmax(np.diff(T) <= 0))
-            raise ValueError(f"law.T = {T.tolist()} is not strictly increasing at index {i + 1}; allowed: a strictly increasing table")
+            raise ValueError(
+                f"law.T = {T.tolist()} is not strictly increasing at index {i + 1}; "
+                "allowed: a strictly increasing table"
+            )
         dw = np.diff(w)
         if not (np.all(dw > 0) or np.all(dw < 0)):
-            raise ValueError(f"law.omega = {w.tolist()} is not monotone; allowed: a strictly increasing or strictly decreasing table")
+            raise ValueError(
+                f"law.omega = {w.tolist()} is not monotone; allowed: a strictly increasing or strictly decreasing table"
+            )
         object.__setattr__(self, "T", tuple(float(x) for x in T))
         object.__setattr__(self, "omega", tuple(float(x) for x in w))
 
@@ -251,7 +258,9 @@ class RodParams:
             raise ValueError(f"theta_init has shape {theta.shape}; allowed: ({N},)")
         set_("theta_init", theta)
         check_positive("dt", self.dt)
-        seed_ok = isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**64
+        seed_ok = (
+            isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**64
+        )
         if not seed_ok:
             raise ValueError(f"seed = {self.seed!r} is out of range; allowed: integers 0 <= seed < 2**64")
         if self.runaway_dT is None:
@@ -265,7 +274,8 @@ class RodParams:
             raise ValueError(
                 f"dt = {self.dt!r} is too large for the fastest rate of this rod; allowed: dt <= {dt_max:.4g} "
                 f"(largest stable step: 1/w_p, or {NOISE_SAFETY}/w_p with noise, for the plasma frequency "
-                f"w_p = sqrt(K*omega0*omega0'/C); contact rate k/C; conduction rate 2g/C)")
+                f"w_p = sqrt(K*omega0*omega0'/C); contact rate k/C; conduction rate 2g/C)"
+            )
 
     # -- derived quantities ------------------------------------------------------------
     @property
@@ -292,7 +302,10 @@ class RodParams:
                 f"clock law '{self.law.name}' has omega0*domega0/dT < 0 (first at T = {T_bad:.3g}): "
                 "the effective torsional inertia C/(omega0*omega0') is negative, so the uniform state "
                 "is unstable and temperatures will separate (docs/model.md §A4). The run stops when it detects "
-                "the runaway.", UnstableClockLawWarning, stacklevel=3)
+                "the runaway.",
+                UnstableClockLawWarning,
+                stacklevel=3,
+            )
 
     def plasma_frequency(self) -> float:
         """Largest sqrt(K * |omega0 * omega0'| / C) over the temperature range (rad per time unit)."""
@@ -320,7 +333,7 @@ class RodParams:
             limits.append(C / (2.0 * self.g.max()))
         return float(min(limits)) if limits else float("inf")
 
-    def with_(self, **changes) -> "RodParams":
+    def with_(self, **changes) -> RodParams:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -331,8 +344,10 @@ class RodParams:
             if isinstance(v, np.ndarray):
                 v = v.tolist() if not np.all(v == v.flat[0]) else float(v.flat[0])
             elif hasattr(v, "__dataclass_fields__"):
-                v = {"name": getattr(v, "name", type(v).__name__.lower()),
-                     **{f: (list(x) if isinstance(x := getattr(v, f), tuple) else x) for f in v.__dataclass_fields__}}
+                v = {
+                    "name": getattr(v, "name", type(v).__name__.lower()),
+                    **{f: (list(x) if isinstance(x := getattr(v, f), tuple) else x) for f in v.__dataclass_fields__},
+                }
             out[k] = v
         return out
 

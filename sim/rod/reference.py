@@ -14,7 +14,9 @@ from sim.rod import kernels
 from sim.rod.system import Rod, RodState
 
 
-def _reservoir(rod: Rod, state: RodState, site: int, T_b: float, k: float, tau: float, step: int, stream: int, slot: int):
+def _reservoir(
+    rod: Rod, state: RodState, site: int, T_b: float, k: float, tau: float, step: int, stream: int, slot: int
+):
     p = rod.params
     if k == 0.0:
         return
@@ -63,8 +65,20 @@ def advance_reference(rod: Rod, state: RodState, nsteps: int) -> None:
     for _ in range(nsteps):
         step = state.step
         t = step * dt
-        _reservoir(rod, state, 0, float(p.T_L.at(t + 0.25 * dt)), p.k_L, half, step, kernels.STREAM_BATH_FIRST, kernels.ACC_Q_L)
-        _reservoir(rod, state, N - 1, float(p.T_R.at(t + 0.25 * dt)), p.k_R, half, step, kernels.STREAM_BATH_FIRST, kernels.ACC_Q_R)
+        _reservoir(
+            rod, state, 0, float(p.T_L.at(t + 0.25 * dt)), p.k_L, half, step, kernels.STREAM_BATH_FIRST, kernels.ACC_Q_L
+        )
+        _reservoir(
+            rod,
+            state,
+            N - 1,
+            float(p.T_R.at(t + 0.25 * dt)),
+            p.k_R,
+            half,
+            step,
+            kernels.STREAM_BATH_FIRST,
+            kernels.ACC_Q_R,
+        )
         if has_g:
             xi_first, xi_second = normal_pair_array(rod.key[0], rod.key[1], step, np.arange(N - 1), kernels.STREAM_COND)
             _conduction(rod, state, half, xi_first)
@@ -83,6 +97,26 @@ def advance_reference(rod: Rod, state: RodState, nsteps: int) -> None:
 
         if has_g:
             _conduction(rod, state, half, xi_second)
-        _reservoir(rod, state, 0, float(p.T_L.at(t + 0.75 * dt)), p.k_L, half, step, kernels.STREAM_BATH_SECOND, kernels.ACC_Q_L)
-        _reservoir(rod, state, N - 1, float(p.T_R.at(t + 0.75 * dt)), p.k_R, half, step, kernels.STREAM_BATH_SECOND, kernels.ACC_Q_R)
+        _reservoir(
+            rod,
+            state,
+            0,
+            float(p.T_L.at(t + 0.75 * dt)),
+            p.k_L,
+            half,
+            step,
+            kernels.STREAM_BATH_SECOND,
+            kernels.ACC_Q_L,
+        )
+        _reservoir(
+            rod,
+            state,
+            N - 1,
+            float(p.T_R.at(t + 0.75 * dt)),
+            p.k_R,
+            half,
+            step,
+            kernels.STREAM_BATH_SECOND,
+            kernels.ACC_Q_R,
+        )
         state.step += 1

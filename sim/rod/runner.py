@@ -21,8 +21,16 @@ class RodRun(RunResult):
     rod: Rod
 
 
-def simulate(params: RodParams, nsteps: int, record_every: int, path: str | Path | list | None = None,
-             progress: bool = True, desc: str = "rod", ctx=None, seeds=None) -> RodRun:
+def simulate(
+    params: RodParams,
+    nsteps: int,
+    record_every: int,
+    path: str | Path | list | None = None,
+    progress: bool = True,
+    desc: str = "rod",
+    ctx=None,
+    seeds=None,
+) -> RodRun:
     """Run ``params`` for ``nsteps`` steps, recording every ``record_every`` steps.
 
     path: HDF5 file to stream to (None: keep the record in memory, for short runs).
@@ -38,8 +46,17 @@ def simulate(params: RodParams, nsteps: int, record_every: int, path: str | Path
     attrs = {"system": "rod", "params": params.to_dict()}
     if seeds is not None:  # each file names its own replica's seed
         attrs = [attrs | {"params": params.to_dict() | {"seed": int(s)}} for s in seeds]
-    run = run_recorded(rod, nsteps, record_every, path=path, progress=progress, desc=desc, ctx=ctx,
-                       attrs=attrs, time_units="reduced time")
+    run = run_recorded(
+        rod,
+        nsteps,
+        record_every,
+        path=path,
+        progress=progress,
+        desc=desc,
+        ctx=ctx,
+        attrs=attrs,
+        time_units="reduced time",
+    )
     return RodRun(run.state, run.info, run.recorder, rod)
 
 

@@ -47,7 +47,7 @@ class RodState:
     acc: np.ndarray
     step: int = 0
 
-    def copy(self) -> "RodState":
+    def copy(self) -> RodState:
         return RodState(*(getattr(self, f).copy() for f in ARRAY_FIELDS), step=self.step)
 
 
@@ -77,8 +77,10 @@ class Rod:
     """A rod of ``params.N`` rings ready to be stepped. See ``RodParams`` for the parameters."""
 
     title = "heat-superconducting rod of time-crystal rings"
-    unit_system = ("reduced units (docs/model.md section A1): k_B = 1; energy, time and angle are "
-                   "dimensionless; each variable's reduced_units attribute names its dimension")
+    unit_system = (
+        "reduced units (docs/model.md section A1): k_B = 1; energy, time and angle are "
+        "dimensionless; each variable's reduced_units attribute names its dimension"
+    )
 
     def __init__(self, params: RodParams, seeds=None):
         self.params = params
@@ -106,9 +108,17 @@ class Rod:
         p = self.params
         theta = p.theta_init.astype(float).copy()
         phi = theta[:-1] - theta[1:]
-        state = RodState(theta=theta, phi=phi, E=p.C * p.T_init, link_heat=np.zeros(p.N - 1),
-                         link_impulse=np.zeros(p.N - 1), sin_mphi=np.sin(p.m * phi), cos_mphi=np.cos(p.m * phi),
-                         acc=np.zeros(kernels.N_ACC), step=0)
+        state = RodState(
+            theta=theta,
+            phi=phi,
+            E=p.C * p.T_init,
+            link_heat=np.zeros(p.N - 1),
+            link_impulse=np.zeros(p.N - 1),
+            sin_mphi=np.sin(p.m * phi),
+            cos_mphi=np.cos(p.m * phi),
+            acc=np.zeros(kernels.N_ACC),
+            step=0,
+        )
         if self.replicas > 1:
             for f in ARRAY_FIELDS:  # every replica starts from the same state: (n,) -> (n, R), contiguous
                 setattr(state, f, np.repeat(getattr(state, f)[:, None], self.replicas, axis=1))
@@ -126,10 +136,38 @@ class Rod:
         flat = [getattr(state, f).reshape(-1) for f in ARRAY_FIELDS]  # views: the arrays are contiguous
         theta, phi, E, link_heat, link_impulse, sin_mphi, cos_mphi, acc = flat
         done = kernels.advance(
-            theta, phi, E, link_heat, link_impulse, acc, state.step, nsteps, p.dt, self._C, self._K, p.m,
-            p.torque == "harmonic", self._g, bool(p.g.any()), p.k_L, p.k_R, self.sL[0], self.sL[1],
-            self.sR[0], self.sR[1], self.law_id, self.law_p, self.tab_T, self.tab_w, self.tab_d,
-            p.noise, *self._keys, sin_mphi, cos_mphi, *self._scratch)
+            theta,
+            phi,
+            E,
+            link_heat,
+            link_impulse,
+            acc,
+            state.step,
+            nsteps,
+            p.dt,
+            self._C,
+            self._K,
+            p.m,
+            p.torque == "harmonic",
+            self._g,
+            bool(p.g.any()),
+            p.k_L,
+            p.k_R,
+            self.sL[0],
+            self.sL[1],
+            self.sR[0],
+            self.sR[1],
+            self.law_id,
+            self.law_p,
+            self.tab_T,
+            self.tab_w,
+            self.tab_d,
+            p.noise,
+            *self._keys,
+            sin_mphi,
+            cos_mphi,
+            *self._scratch,
+        )
         state.step += done
         # the kernel stops after the step that failed: that may be the last step asked for
         if not np.all(state.E > 0):
@@ -138,13 +176,16 @@ class Rod:
             where = f"ring {ring}" + (f" of replica {r} (seed {self.seeds[r]})" if self.replicas > 1 else "")
             raise RunawayError(
                 f"runaway at step {state.step} (t = {state.step * p.dt:.6g}): the energy of {where} became "
-                f"{float(E[bad]):.4g}; " + self._runaway_cause())
+                f"{float(E[bad]):.4g}; " + self._runaway_cause()
+            )
         self.check_runaway(state)
 
     def _runaway_cause(self) -> str:
         if self.params.unstable_law:
-            return (f"clock law '{self.params.law.name}' has omega0*domega0/dT < 0, so this is the expected "
-                    f"instability of the uniform state (negative effective inertia), not a numerical failure.")
+            return (
+                f"clock law '{self.params.law.name}' has omega0*domega0/dT < 0, so this is the expected "
+                f"instability of the uniform state (negative effective inertia), not a numerical failure."
+            )
         return "the time step or the parameters drive a ring below zero energy."
 
     def check_runaway(self, state: RodState) -> None:
@@ -162,7 +203,8 @@ class Rod:
                 f"runaway at step {state.step} (t = {state.step * self.params.dt:.6g}): ring temperatures{of} "
                 f"separate, spread max(T) - min(T) = {spread:.4g} > runaway_dT = {self.params.runaway_dT:.4g} "
                 f"(ring {int(T.argmax())} at T = {T.max():.4g}, ring {int(T.argmin())} at T = {T.min():.4g}); "
-                + self._runaway_cause())
+                + self._runaway_cause()
+            )
 
     # -- observables ------------------------------------------------------------------
     def bond_energy(self, phi: np.ndarray) -> np.ndarray:
@@ -198,10 +240,18 @@ class Rod:
         stored = self.stored_energy(state)
         Q_L, Q_R, A_L, A_R, S_flow = state.acc
         return {
-            "theta": state.theta.copy(), "omega": omega, "T": T, "torque": tau, "twist": state.phi.copy(),
-            "supercurrent": tau * 0.5 * (omega[:-1] + omega[1:]), "link_heat": state.link_heat.copy(),
+            "theta": state.theta.copy(),
+            "omega": omega,
+            "T": T,
+            "torque": tau,
+            "twist": state.phi.copy(),
+            "supercurrent": tau * 0.5 * (omega[:-1] + omega[1:]),
+            "link_heat": state.link_heat.copy(),
             "link_impulse": state.link_impulse.copy(),
-            "Q_L": Q_L, "Q_R": Q_R, "impulse_L": A_L, "impulse_R": A_R,
+            "Q_L": Q_L,
+            "Q_R": Q_R,
+            "impulse_L": A_L,
+            "impulse_R": A_R,
             "energy_stored": stored,
             "ledger_error": stored - self.stored_energy(reference) - (Q_L + Q_R),
             "entropy_production": float(np.sum(p.C * np.log(state.E / reference.E)) - S_flow),

@@ -31,10 +31,10 @@ from sim.viz.plots import plt
 
 DEFAULT_FRAMES = 120
 DEFAULT_FPS = 24.0
-MIN_SECONDS = 5.0                # a movie of few frames is slowed down to last at least this long
-FIGSIZE = (12.8, 7.2)            # inches: 1280x720 px at the MP4 dpi (multiples of 16 for H.264)
+MIN_SECONDS = 5.0  # a movie of few frames is slowed down to last at least this long
+FIGSIZE = (12.8, 7.2)  # inches: 1280x720 px at the MP4 dpi (multiples of 16 for H.264)
 DPI = {"mp4": 100.0, "gif": 62.5}  # GIF at 800x450 px: a palette image per frame is heavy
-BATCH = 32                       # decimated frames read from HDF5 per read
+BATCH = 32  # decimated frames read from HDF5 per read
 
 
 # --------------------------------------------------------------------------- reading
@@ -54,7 +54,7 @@ class FrameReader:
         start = j - j % BATCH
         cached = self._cache.get(name)
         if cached is None or cached[0] != start:
-            cached = (start, self.f[name][self.idx[start:start + BATCH]])
+            cached = (start, self.f[name][self.idx[start : start + BATCH]])
             self._cache[name] = cached
         return cached[1][j - start]
 
@@ -66,7 +66,7 @@ class FrameReader:
         """(min, max) of variable ``name`` over the decimated frames, one batch at a time."""
         lo, hi = np.inf, -np.inf
         for start in range(0, len(self.idx), BATCH):
-            block = self.f[name][self.idx[start:start + BATCH]]
+            block = self.f[name][self.idx[start : start + BATCH]]
             lo, hi = min(lo, float(np.min(block))), max(hi, float(np.max(block)))
         return lo, hi
 
@@ -100,8 +100,8 @@ class RodRenderer:
     A closed end (contact conductance 0) is drawn without a reservoir.
     """
 
-    MAX_RINGS = 64   # more rings than this: draw an evenly spaced subset, readable at 720p
-    DEPTH = 0.32     # projected half-width of a ring, in units of the ring spacing
+    MAX_RINGS = 64  # more rings than this: draw an evenly spaced subset, readable at 720p
+    DEPTH = 0.32  # projected half-width of a ring, in units of the ring spacing
     CMAP = "plasma"  # no pale middle: mid-range temperatures stay visible on white
     AVERAGES = ("auto", "block", "none")
 
@@ -117,8 +117,10 @@ class RodRenderer:
         self.average = ("block" if bool(params.get("noise")) and skips else "none") if average == "auto" else average
         self._means = self._block_means(f, idx) if self.average == "block" else None
         # a schedule is stored as a number or as its fields plus "name" (RodParams.to_dict)
-        self.baths = [make_schedule({k: v for k, v in spec.items() if k != "name"} if isinstance(spec, dict) else spec)
-                      for spec in (params["T_L"], params["T_R"])]
+        self.baths = [
+            make_schedule({k: v for k, v in spec.items() if k != "name"} if isinstance(spec, dict) else spec)
+            for spec in (params["T_L"], params["T_R"])
+        ]
         self.rings = np.unique(np.round(np.linspace(0, self.N - 1, min(self.N, self.MAX_RINGS))).astype(int))
         self.t = self.reader.scalars("time")
         self.steps = self.reader.scalars("step")
@@ -169,13 +171,21 @@ class RodRenderer:
         if self._means is None:
             twist = -np.diff(theta)
             twist -= slip * np.round(twist / slip)
-            return {"theta": theta, "T": self.reader.row("T", j), "supercurrent": self.reader.row("supercurrent", j),
-                    "twist": twist}
+            return {
+                "theta": theta,
+                "T": self.reader.row("T", j),
+                "supercurrent": self.reader.row("supercurrent", j),
+                "twist": twist,
+            }
         twist = self._means["twist"][j]
         # ring phases from ring 0's snapshot phase and the mean twist: theta_{i+1} = theta_i - twist_i
         theta = theta[0] - np.concatenate([[0.0], np.cumsum(twist)])
-        return {"theta": theta, "T": self._means["T"][j], "supercurrent": self._means["supercurrent"][j],
-                "twist": twist}
+        return {
+            "theta": theta,
+            "T": self._means["T"][j],
+            "supercurrent": self._means["supercurrent"][j],
+            "twist": twist,
+        }
 
     def _interval_rate(self, Q: np.ndarray) -> np.ndarray:
         """dQ/dt over the interval ending at each displayed frame (the first: the interval after it).
@@ -189,8 +199,9 @@ class RodRenderer:
 
     def _build(self, title, T_lim, J_lim):
         fig = plt.figure(figsize=FIGSIZE)
-        grid = fig.add_gridspec(2, 2, width_ratios=(1.55, 1.0), left=0.05, right=0.97, top=0.83, bottom=0.09,
-                                wspace=0.22, hspace=0.42)
+        grid = fig.add_gridspec(
+            2, 2, width_ratios=(1.55, 1.0), left=0.05, right=0.97, top=0.83, bottom=0.09, wspace=0.22, hspace=0.42
+        )
         rod = fig.add_subplot(grid[:, 0])
         self.fig = fig
         shown = f"{len(self.rings)} of {self.N} rings shown" if len(self.rings) < self.N else f"{self.N} rings"
@@ -207,18 +218,37 @@ class RodRenderer:
         near = np.cos(a) >= 0
         lw = float(np.clip(40.0 / len(self.rings), 0.9, 2.6))  # dense rods: thinner outlines
         # near and far halves of every ring outline, coloured by temperature per frame
-        self.near = rod.add_collection(LineCollection(
-            [np.column_stack([rx[near], ry[near]]) for rx, ry in zip(ring_x, ring_y)], linewidths=lw, zorder=3))
-        self.far = rod.add_collection(LineCollection(
-            [np.column_stack([rx[~near], ry[~near]]) for rx, ry in zip(ring_x, ring_y)], linewidths=0.5 * lw,
-            alpha=0.45, zorder=1))
+        self.near = rod.add_collection(
+            LineCollection(
+                [np.column_stack([rx[near], ry[near]]) for rx, ry in zip(ring_x, ring_y)], linewidths=lw, zorder=3
+            )
+        )
+        self.far = rod.add_collection(
+            LineCollection(
+                [np.column_stack([rx[~near], ry[~near]]) for rx, ry in zip(ring_x, ring_y)],
+                linewidths=0.5 * lw,
+                alpha=0.45,
+                zorder=1,
+            )
+        )
         rod.plot([x[0] - 0.8, x[-1] + 0.8], [0, 0], color="0.6", lw=0.8, ls="--", zorder=0)
         size = float(np.clip(3000.0 / len(self.rings), 14.0, 220.0))
         none = np.empty(0)
-        self.dots_far = rod.scatter(none, none, c=none, s=size * 0.45, cmap=self.cmap, norm=self.norm, alpha=0.7,
-                                    edgecolors="0.4", linewidths=0.4, zorder=2)
-        self.dots_near = rod.scatter(none, none, c=none, s=size, cmap=self.cmap, norm=self.norm, edgecolors="k",
-                                     linewidths=0.6, zorder=5)
+        self.dots_far = rod.scatter(
+            none,
+            none,
+            c=none,
+            s=size * 0.45,
+            cmap=self.cmap,
+            norm=self.norm,
+            alpha=0.7,
+            edgecolors="0.4",
+            linewidths=0.4,
+            zorder=2,
+        )
+        self.dots_near = rod.scatter(
+            none, none, c=none, s=size, cmap=self.cmap, norm=self.norm, edgecolors="k", linewidths=0.6, zorder=5
+        )
         (self.helix,) = rod.plot([], [], color="0.15", lw=1.0, alpha=0.7, zorder=4)
         # the reservoirs as blocks at the open ends, coloured by their temperature
         self.bath_blocks = []
@@ -239,14 +269,27 @@ class RodRenderer:
             rod.spines[spine].set_visible(False)
         rod.set_xlabel("ring index along the rod axis", fontsize=12)
         rod.xaxis.set_major_locator(MaxNLocator(integer=True))
-        bar = fig.colorbar(plt.cm.ScalarMappable(norm=self.norm, cmap=self.cmap), ax=rod, orientation="horizontal",
-                           fraction=0.05, pad=0.1, aspect=40)
+        bar = fig.colorbar(
+            plt.cm.ScalarMappable(norm=self.norm, cmap=self.cmap),
+            ax=rod,
+            orientation="horizontal",
+            fraction=0.05,
+            pad=0.1,
+            aspect=40,
+        )
         bar.set_label("ring temperature", fontsize=12)
 
         jax = fig.add_subplot(grid[0, 1])
         links = np.arange(self.N - 1)
-        (self.J_line,) = jax.plot(links, np.zeros(self.N - 1), "o-", color="C0", ms=3, lw=1.4,
-                                  label="link supercurrent" + (" (mean)" if self._means is not None else ""))
+        (self.J_line,) = jax.plot(
+            links,
+            np.zeros(self.N - 1),
+            "o-",
+            color="C0",
+            ms=3,
+            lw=1.4,
+            label="link supercurrent" + (" (mean)" if self._means is not None else ""),
+        )
         self.J_ref = jax.axhline(0.0, color="C3", ls=":", lw=1.5, label="left reservoir dQ_L/dt")
         jax.axhline(0.0, color="0.5", lw=0.6)
         jax.set(xlim=(-0.8, self.N - 1.2), ylim=J_lim)
@@ -256,10 +299,18 @@ class RodRenderer:
         jax.legend(fontsize=10, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False)
 
         tax = fig.add_subplot(grid[1, 1])
-        (self.T_line,) = tax.plot(np.arange(self.N), np.zeros(self.N), "o-", color="C1", ms=3, lw=1.4,
-                                  label="ring temperature")
-        self.bath_marks = tax.scatter([-1, self.N][:sum(self.open_ends)], [0, 0][:sum(self.open_ends)], marker="s",
-                                      s=50, color="k", zorder=5, label="reservoir temperature")
+        (self.T_line,) = tax.plot(
+            np.arange(self.N), np.zeros(self.N), "o-", color="C1", ms=3, lw=1.4, label="ring temperature"
+        )
+        self.bath_marks = tax.scatter(
+            [-1, self.N][: sum(self.open_ends)],
+            [0, 0][: sum(self.open_ends)],
+            marker="s",
+            s=50,
+            color="k",
+            zorder=5,
+            label="reservoir temperature",
+        )
         tax.set(xlim=(-1.8, self.N + 0.8), ylim=T_lim)
         tax.set_xlabel("ring", fontsize=11)
         tax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -294,9 +345,11 @@ class RodRenderer:
         for block, Tb in zip(self.bath_blocks, [Tb for Tb, on in zip(bath_T, self.open_ends) if on]):
             block.set_facecolor(self.cmap(self.norm(Tb)))
         if self._means is not None:
-            self.means_text.set_text(f"means over the last {self._means['window']:.4g} time units: twist "
-                                     f"{shown['twist'].mean():+.4f} rad per link, supercurrent "
-                                     f"{shown['supercurrent'].mean():+.4g}")
+            self.means_text.set_text(
+                f"means over the last {self._means['window']:.4g} time units: twist "
+                f"{shown['twist'].mean():+.4f} rad per link, supercurrent "
+                f"{shown['supercurrent'].mean():+.4g}"
+            )
         self.clock.set_text(f"t = {self.t[j]:.6g}   (step {int(self.steps[j])})")
         power = f"{self.power_L[j]:+.4g}" if np.isfinite(self.power_L[j]) else "n/a (one frame)"
         self.current.set_text(f"heat current from the left reservoir dQ_L/dt = {power}")
@@ -317,7 +370,8 @@ class NetworkRenderer:
     ``radii`` (N,) m, ``roles`` (N,) "thermostat"/"free", ``pairs`` (n_pairs, 2) [i, j] with
     i < j; variables ``T`` (time, particle) K, ``pair_power`` (time, pair) W (heat into i from
     j) and ``P_net`` (time, particle) W. Drawn radii are the true ones, clipped to
-    [MIN_RADIUS x scene radius, MAX_RADIUS x nearest centre distance] for legibility. An arrow points the way the net heat of a pair flows;
+    [MIN_RADIUS x scene radius, MAX_RADIUS x nearest centre distance] for legibility. An arrow
+    points the way the net heat of a pair flows;
     its width and opacity scale with |power| over the largest pair power of the movie, and
     pairs below 1 % of it are hidden. Thermostated particles have a thick black outline.
     The camera is chosen so that no particle hides another (``_view``).
@@ -325,11 +379,11 @@ class NetworkRenderer:
 
     CMAP = "plasma"
     AZIM, ELEV = np.radians(-60.0), np.radians(35.0)  # preferred camera direction, from the scene's centre
-    DISTANCE = 5.0        # camera distance in units of the scene's radius: a mild perspective
-    MIN_RADIUS = 0.05     # drawn particle radius at least this fraction of the scene's radius ...
-    MAX_RADIUS = 0.2      # ... and at most this fraction of the nearest centre distance (room for arrows)
-    MAX_ARROWS = 64       # only the strongest pairs get arrows: readable for large networks
-    HIDE = 0.01           # arrows below this fraction of the largest pair power are hidden
+    DISTANCE = 5.0  # camera distance in units of the scene's radius: a mild perspective
+    MIN_RADIUS = 0.05  # drawn particle radius at least this fraction of the scene's radius ...
+    MAX_RADIUS = 0.2  # ... and at most this fraction of the nearest centre distance (room for arrows)
+    MAX_ARROWS = 64  # only the strongest pairs get arrows: readable for large networks
+    HIDE = 0.01  # arrows below this fraction of the largest pair power are hidden
 
     def __init__(self, f: h5py.File, idx: np.ndarray, title: str):
         self.reader = FrameReader(f, idx)
@@ -342,7 +396,7 @@ class NetworkRenderer:
         self.B = params.get("B") if isinstance(params, dict) else None
         self.t = self.reader.scalars("time")
         self.steps = self.reader.scalars("step")
-        self.T_all = self.reader.scalars("T")                       # (frames, N): decimated traces
+        self.T_all = self.reader.scalars("T")  # (frames, N): decimated traces
         T_lo, T_hi = float(self.T_all.min()), float(self.T_all.max())
         p_lo, p_hi = self.reader.extremes("pair_power")
         self.p_max = max(abs(p_lo), abs(p_hi))
@@ -352,9 +406,9 @@ class NetworkRenderer:
         # the strongest pairs over the movie keep their arrows
         strength = np.zeros(len(self.pairs))
         for start in range(0, len(idx), BATCH):
-            block = f["pair_power"][idx[start:start + BATCH]]
+            block = f["pair_power"][idx[start : start + BATCH]]
             strength = np.maximum(strength, np.abs(block).max(axis=0))
-        self.shown = np.sort(np.argsort(strength)[::-1][:self.MAX_ARROWS])
+        self.shown = np.sort(np.argsort(strength)[::-1][: self.MAX_ARROWS])
         self.norm = plt.Normalize(*_padded(T_lo, T_hi, 0.0))
         self.cmap = matplotlib.colormaps[self.CMAP]
         self._project()
@@ -364,7 +418,7 @@ class NetworkRenderer:
     def _camera(azim: float, elev: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(right, up, toward) unit vectors of a camera at azimuth ``azim``, elevation ``elev`` (rad)."""
         ca, sa, ce, se = np.cos(azim), np.sin(azim), np.cos(elev), np.sin(elev)
-        toward = np.array([ce * ca, ce * sa, se])          # from the scene towards the camera
+        toward = np.array([ce * ca, ce * sa, se])  # from the scene towards the camera
         right = np.array([-sa, ca, 0.0])
         return right, np.cross(toward, right), toward
 
@@ -372,6 +426,7 @@ class NetworkRenderer:
         """The camera from which no particle hides another: among directions on a 10-degree grid,
         the one whose smallest projected gap between drawn discs is largest (orthographic
         estimate), the preferred direction winning ties within 10 % of the best gap."""
+
         def gap(azim, elev):
             right, up, _ = self._camera(azim, elev)
             xy = np.column_stack([c @ right, c @ up])
@@ -399,7 +454,7 @@ class NetworkRenderer:
         drawn = np.clip(self.radii / scale, self.MIN_RADIUS, self.MAX_RADIUS * nearest)
         right, up, toward = self._view(c, drawn)
         depth = c @ toward
-        s = self.DISTANCE / (self.DISTANCE - depth)        # nearer particles look larger
+        s = self.DISTANCE / (self.DISTANCE - depth)  # nearer particles look larger
         self.xy = np.column_stack([s * (c @ right), s * (c @ up)])
         self.r2d = s * drawn
         self.depth = depth
@@ -410,8 +465,9 @@ class NetworkRenderer:
         from matplotlib.patheffects import withStroke
 
         fig = plt.figure(figsize=FIGSIZE)
-        grid = fig.add_gridspec(2, 2, width_ratios=(1.25, 1.0), left=0.04, right=0.97, top=0.83, bottom=0.09,
-                                wspace=0.2, hspace=0.45)
+        grid = fig.add_gridspec(
+            2, 2, width_ratios=(1.25, 1.0), left=0.04, right=0.97, top=0.83, bottom=0.09, wspace=0.2, hspace=0.45
+        )
         self.fig = fig
         field = f", B = {self.B:g} T along z" if self.B is not None else ""
         n_th = self.roles.count("thermostat")
@@ -422,19 +478,36 @@ class NetworkRenderer:
         ax = fig.add_subplot(grid[:, 0])
         ax.set_aspect("equal")
         ax.axis("off")
-        order = np.argsort(self.depth)                     # far particles first
+        order = np.argsort(self.depth)  # far particles first
         self.circles = [None] * self.N
         for rank, i in enumerate(order):
             th = self.roles[i] == "thermostat"
             circ = Circle(self.xy[i], self.r2d[i], edgecolor="k", lw=2.6 if th else 0.7, zorder=2 + rank)
             ax.add_patch(circ)
             self.circles[i] = circ
-            ax.annotate(str(i), self.xy[i], ha="center", va="center", fontsize=9, color="w", zorder=2 + rank,
-                        fontweight="bold", path_effects=[withStroke(linewidth=2.5, foreground="k")])  # any fill
+            ax.annotate(
+                str(i),
+                self.xy[i],
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="w",
+                zorder=2 + rank,
+                fontweight="bold",
+                path_effects=[withStroke(linewidth=2.5, foreground="k")],
+            )  # any fill
         self.arrows = []
         for _ in self.shown:
-            arrow = FancyArrowPatch((0, 0), (0, 0), arrowstyle="-|>", mutation_scale=16, color="0.1",
-                                    zorder=3 + self.N, shrinkA=0, shrinkB=0)
+            arrow = FancyArrowPatch(
+                (0, 0),
+                (0, 0),
+                arrowstyle="-|>",
+                mutation_scale=16,
+                color="0.1",
+                zorder=3 + self.N,
+                shrinkA=0,
+                shrinkB=0,
+            )
             ax.add_patch(arrow)
             self.arrows.append(arrow)
         pad = 1.25 * self.r2d.max()
@@ -449,16 +522,27 @@ class NetworkRenderer:
             d = np.array([e @ self.basis[0], e @ self.basis[1]])
             triad.annotate("", d, (0, 0), arrowprops={"arrowstyle": "->", "color": "0.4"})
             triad.text(*(1.25 * d), name, color="0.3", fontsize=10, ha="center", va="center")
-        bar = fig.colorbar(plt.cm.ScalarMappable(norm=self.norm, cmap=self.cmap), ax=ax, orientation="horizontal",
-                           fraction=0.05, pad=0.04, aspect=40)
+        bar = fig.colorbar(
+            plt.cm.ScalarMappable(norm=self.norm, cmap=self.cmap),
+            ax=ax,
+            orientation="horizontal",
+            fraction=0.05,
+            pad=0.04,
+            aspect=40,
+        )
         bar.set_label("particle temperature (K)", fontsize=12)
         bar.ax.ticklabel_format(useOffset=False)
         ax.set_title(f"arrows: net pair heat flow (widest = {self.p_max:.3g} W)", fontsize=11)
 
         tax = fig.add_subplot(grid[0, 1])
         for i in range(self.N):
-            tax.plot(self.t, self.T_all[:, i], lw=1.2, ls="--" if self.roles[i] == "thermostat" else "-",
-                     color=self.cmap(self.norm(self.T_all[-1, i])))
+            tax.plot(
+                self.t,
+                self.T_all[:, i],
+                lw=1.2,
+                ls="--" if self.roles[i] == "thermostat" else "-",
+                color=self.cmap(self.norm(self.T_all[-1, i])),
+            )
         self.cursor = tax.axvline(self.t[0], color="k", lw=1.0)
         tax.set(xlim=_padded(float(self.t[0]), float(self.t[-1]), 0.0), ylim=T_lim)
         tax.ticklabel_format(axis="y", useOffset=False)
@@ -485,7 +569,7 @@ class NetworkRenderer:
             circ.set_facecolor(self.cmap(self.norm(Ti)))
         for arrow, k in zip(self.arrows, self.shown):
             i, jj = self.pairs[k]
-            p = flow[k]                                    # heat into i from jj
+            p = flow[k]  # heat into i from jj
             frac = abs(p) / self.p_max if self.p_max > 0 else 0.0
             src, dst = (jj, i) if p > 0 else (i, jj)
             a, b = self.xy[src], self.xy[dst]
@@ -534,8 +618,15 @@ def _write_mp4(path: Path, frames, fps: float) -> None:
     import imageio_ffmpeg
 
     first = next(frames)
-    writer = imageio_ffmpeg.write_frames(str(path), (first.shape[1], first.shape[0]), fps=fps, codec="libx264",
-                                         quality=7, pix_fmt_out="yuv420p", macro_block_size=16)
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        (first.shape[1], first.shape[0]),
+        fps=fps,
+        codec="libx264",
+        quality=7,
+        pix_fmt_out="yuv420p",
+        macro_block_size=16,
+    )
     writer.send(None)  # start ffmpeg
     try:
         writer.send(first)
@@ -551,8 +642,7 @@ def _write_gif(path: Path, frames, fps: float) -> None:
     images = (Image.fromarray(frame) for frame in frames)
     first = next(images)
     # 10 ms is the GIF time unit; Pillow consumes the generator frame by frame
-    first.save(path, format="GIF", save_all=True, append_images=images, duration=round(1000.0 / fps, -1) or 10,
-               loop=0)
+    first.save(path, format="GIF", save_all=True, append_images=images, duration=round(1000.0 / fps, -1) or 10, loop=0)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -571,16 +661,19 @@ def _resolve_file(path: Path, file: str | None) -> list[Path]:
         return found
     by_name = {p.name: p for p in found} | {p.stem: p for p in found}
     if file not in by_name:
-        raise ValueError(f"file = {file!r} is not in {path / 'timeseries'}; allowed: "
-                         + ", ".join(repr(p.name) for p in found))
+        raise ValueError(
+            f"file = {file!r} is not in {path / 'timeseries'}; allowed: " + ", ".join(repr(p.name) for p in found)
+        )
     return [by_name[file]]
 
 
 def _timing(frames, fps, duration) -> tuple[int, float | None, float | None]:
     """Checked (frames, fps, duration); frames = fps * duration when only those two are given."""
     if frames is not None and fps is not None and duration is not None:
-        raise ValueError(f"frames = {frames!r}, fps = {fps!r} and duration = {duration!r} over-determine the "
-                         "animation; allowed: at most two of them")
+        raise ValueError(
+            f"frames = {frames!r}, fps = {fps!r} and duration = {duration!r} over-determine the "
+            "animation; allowed: at most two of them"
+        )
     if fps is not None:
         fps = float(check_positive("fps", fps, unit="frames/s"))
     if duration is not None:
@@ -590,8 +683,17 @@ def _timing(frames, fps, duration) -> tuple[int, float | None, float | None]:
     return check_int("frames", frames, low=1), fps, duration
 
 
-def animate(path, out=None, frames: int | None = None, fps: float | None = None, duration: float | None = None,
-            fmt: str = "auto", file: str | None = None, quiet: bool = False, average: str = "auto") -> Path:
+def animate(
+    path,
+    out=None,
+    frames: int | None = None,
+    fps: float | None = None,
+    duration: float | None = None,
+    fmt: str = "auto",
+    file: str | None = None,
+    quiet: bool = False,
+    average: str = "auto",
+) -> Path:
     """Render one recorded run to a movie; return the movie's path.
 
     path: an .h5 time-series file, or a run directory holding one (or naming one with
@@ -609,28 +711,42 @@ def animate(path, out=None, frames: int | None = None, fps: float | None = None,
     """
     files = _resolve_file(Path(path), file)
     if len(files) > 1:
-        raise ValueError(f"{path} holds {len(files)} time series; choose one with file= (allowed: "
-                         + ", ".join(repr(p.name) for p in files) + ") or animate them all with animate_run")
+        raise ValueError(
+            f"{path} holds {len(files)} time series; choose one with file= (allowed: "
+            + ", ".join(repr(p.name) for p in files)
+            + ") or animate them all with animate_run"
+        )
     return _animate_file(files[0], out, *_timing(frames, fps, duration), fmt, quiet, average)
 
 
-def animate_run(run_dir, frames: int | None = None, fps: float | None = None, duration: float | None = None,
-                fmt: str = "auto", file: str | None = None, quiet: bool = False, average: str = "auto") -> list[Path]:
+def animate_run(
+    run_dir,
+    frames: int | None = None,
+    fps: float | None = None,
+    duration: float | None = None,
+    fmt: str = "auto",
+    file: str | None = None,
+    quiet: bool = False,
+    average: str = "auto",
+) -> list[Path]:
     """``animate`` every ``timeseries/*.h5`` of ``run_dir`` (or the one named ``file``); return the movies."""
     timing = _timing(frames, fps, duration)
     return [_animate_file(p, None, *timing, fmt, quiet, average) for p in _resolve_file(Path(run_dir), file)]
 
 
-def _animate_file(h5: Path, out, frames: int, fps: float | None, duration: float | None, fmt: str,
-                  quiet: bool, average: str = "auto") -> Path:
+def _animate_file(
+    h5: Path, out, frames: int, fps: float | None, duration: float | None, fmt: str, quiet: bool, average: str = "auto"
+) -> Path:
     check_choice("fmt", fmt, ("auto", "mp4", "gif"))
     check_choice("average", average, RodRenderer.AVERAGES)
     if fmt == "auto" and out is not None and Path(out).suffix.lower() in (".mp4", ".gif"):
         fmt = Path(out).suffix.lower()[1:]
     if fmt != "gif" and not ffmpeg_available():
         if not quiet:
-            print(f"note: ffmpeg is unavailable (imageio-ffmpeg missing or without a binary); writing a GIF instead "
-                  f"of {'the requested ' if fmt == 'mp4' else ''}MP4")
+            print(
+                f"note: ffmpeg is unavailable (imageio-ffmpeg missing or without a binary); writing a GIF instead "
+                f"of {'the requested ' if fmt == 'mp4' else ''}MP4"
+            )
         fmt = "gif"
     elif fmt == "auto":
         fmt = "mp4"
@@ -641,8 +757,9 @@ def _animate_file(h5: Path, out, frames: int, fps: float | None, duration: float
     with h5py.File(h5, "r") as f:
         system = f.attrs.get("system")
         if system not in RENDERERS:
-            raise ValueError(f"{h5}: system = {system!r} has no renderer; allowed: "
-                             + ", ".join(map(repr, sorted(RENDERERS))))
+            raise ValueError(
+                f"{h5}: system = {system!r} has no renderer; allowed: " + ", ".join(map(repr, sorted(RENDERERS)))
+            )
         recorded = f["time"].shape[0]
         if recorded == 0:
             raise ValueError(f"{h5} has no recorded frames; nothing to animate")

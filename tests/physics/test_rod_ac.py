@@ -9,16 +9,26 @@ import pytest
 
 from sim.rod.analysis import adler_frequency, adler_parameters, winding_rate
 from sim.rod.model import RodParams, weak_link_couplings
-from sim.schedule import Schedule
 from sim.rod.runner import simulate
+from sim.schedule import Schedule
 
 
 def _weak_link_rod(drive_ratio, m=1, C=1.0, K_w=0.005, k=0.5):
     """Two 4-ring halves, weak link 3, m d_omega = drive_ratio * d_omega_c (linear law, beta 0.5)."""
     d_omega_c = 1.0 * 0.5 * K_w * 2 / k
     dT = drive_ratio * d_omega_c / (m * 0.5)
-    return RodParams(N=8, C=C, K=weak_link_couplings(8, 5.0, K_w, 3), m=m, k_L=k, k_R=k,
-                     T_L=1 + dT / 2, T_R=1 - dT / 2, dt=0.1, noise=False)
+    return RodParams(
+        N=8,
+        C=C,
+        K=weak_link_couplings(8, 5.0, K_w, 3),
+        m=m,
+        k_L=k,
+        k_R=k,
+        T_L=1 + dT / 2,
+        T_R=1 - dT / 2,
+        dt=0.1,
+        noise=False,
+    )
 
 
 @pytest.mark.parametrize("m", [1, 2])
@@ -58,8 +68,12 @@ def test_drive_schedule_with_negative_temperature_is_refused():
 
 
 def _quick(name, tmp_path):
-    res = subprocess.run([sys.executable, "-m", "sim", "run", name, "--quick", "--quiet", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=1200)
+    res = subprocess.run(
+        [sys.executable, "-m", "sim", "run", name, "--quick", "--quiet", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     failed = [k for k, v in summary["checks"].items() if v is False]
@@ -75,8 +89,9 @@ def test_rod_ac_quick_meets_every_tolerance(tmp_path):
     up, down = s["inertial_sweeps"]["up"], s["inertial_sweeps"]["down"]
     assert up["beta_c"] > 1 and down["switch_d_omega"] < up["switch_d_omega"]  # hysteresis when inertial
     switching = sorted(s["switching_vs_sweep_rate"], key=lambda x: x["rate"])
-    assert len(switching) >= 3 and all(abs(x["switching_measured"] - x["switching_junction"]) <= 0.005
-                                       for x in switching)
+    assert len(switching) >= 3 and all(
+        abs(x["switching_measured"] - x["switching_junction"]) <= 0.005 for x in switching
+    )
     assert 1 < switching[0]["switching_measured"] < switching[-1]["switching_measured"]
 
 

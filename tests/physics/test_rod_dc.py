@@ -7,7 +7,6 @@ from sim.rod.runner import simulate
 from sim.stats import block_average, rate_from_cumulative
 
 
-
 def within_sigma(measured, expected, stderr, k=4.0):
     """|measured - expected| <= k stderr: a stochastic test's tolerance follows its statistics."""
     return abs(measured - expected) <= k * stderr
@@ -23,11 +22,15 @@ def _steady(params, t_total, record_every=200):
     driven = params.T_L.T0 != params.T_R.T0
     assert not driven or d["entropy_production"][-1] > 0  # every driven run produces entropy
     return {
-        "J_left": rate(d["Q_L"]), "J_right": rate(d["Q_R"]),
+        "J_left": rate(d["Q_L"]),
+        "J_right": rate(d["Q_R"]),
         "J_links": np.array([rate(d["link_heat"][:, i]) for i in range(params.N - 1)]),
         "torque_links": np.array([rate(d["link_impulse"][:, i]) for i in range(params.N - 1)]),
-        "twist": d["twist"][-1], "T": d["T"][-1], "omega": d["omega"][-1],
-        "supercurrent": d["supercurrent"][-1], "entropy": d["entropy_production"],
+        "twist": d["twist"][-1],
+        "T": d["T"][-1],
+        "omega": d["omega"][-1],
+        "supercurrent": d["supercurrent"][-1],
+        "entropy": d["entropy_production"],
     }
 
 
@@ -56,7 +59,7 @@ def test_super_rod_current_twist_and_uniform_temperature(rod_params, N):
     assert np.allclose(s["supercurrent"], J, rtol=0.02)
     assert np.allclose(s["twist"], np.arcsin(J / (w0 * 5.0)), rtol=0.02)  # A4.2
     assert np.allclose(s["T"], 1.0, atol=1e-4)  # mean of the baths for equal contacts
-    assert s["entropy"][-1] > 0 and np.all(np.diff(s["entropy"][len(s["entropy"]) // 2:]) > 0)
+    assert s["entropy"][-1] > 0 and np.all(np.diff(s["entropy"][len(s["entropy"]) // 2 :]) > 0)
 
 
 def test_asymmetric_contacts_set_the_interior_temperature(rod_params):
@@ -69,10 +72,13 @@ def test_asymmetric_contacts_set_the_interior_temperature(rod_params):
     assert np.allclose(s["torque_links"], J / (1 + 0.5 * (T_in - 1)), rtol=RTOL)
 
 
-@pytest.mark.parametrize("torque,m,expected_twist", [
-    ("harmonic", 1, lambda J, w, K: J / (w * K)),
-    ("sine", 2, lambda J, w, K: np.arcsin(2 * J / (w * K)) / 2),
-])
+@pytest.mark.parametrize(
+    "torque,m,expected_twist",
+    [
+        ("harmonic", 1, lambda J, w, K: J / (w * K)),
+        ("sine", 2, lambda J, w, K: np.arcsin(2 * J / (w * K)) / 2),
+    ],
+)
 def test_twist_follows_the_link_law(rod_params, torque, m, expected_twist):
     p = rod_params(N=10, torque=torque, m=m, K=0.5 if torque == "harmonic" else 5.0)
     s = _steady(p, t_total=60_000.0)

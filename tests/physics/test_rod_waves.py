@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 from scipy.special import jv
 
-from sim.rod.linear import (effective_inertia, fastest_mode, front_speed, linearised_generator,
-                            second_sound_speed)
+from sim.rod.linear import effective_inertia, fastest_mode, front_speed, linearised_generator, second_sound_speed
 from sim.rod.model import Linear, RodParams, Rotor, domega0_dT
 from sim.stats import exponential_growth_rate, least_squares, peak_times
 
@@ -22,8 +21,9 @@ from sim.stats import exponential_growth_rate, least_squares, peak_times
 def _rotor_rod(**kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # UnstableClockLawWarning: expected for this law
-        base = dict(N=12, C=2.0, K=5.0, law=Rotor(1.0, 0.25, 1.0), k_L=0.0, k_R=0.0, T_L=0.1, T_R=0.1, dt=0.05,
-                    noise=False)
+        base = dict(
+            N=12, C=2.0, K=5.0, law=Rotor(1.0, 0.25, 1.0), k_L=0.0, k_R=0.0, T_L=0.1, T_R=0.1, dt=0.05, noise=False
+        )
         return RodParams(**(base | kw))
 
 
@@ -106,8 +106,18 @@ def test_closed_rod_modes_match_the_chain_dispersion():
     dE = vec[N:]
     assert np.all(np.sign(dE[:-1]) != np.sign(dE[1:]))  # the fastest mode is the zig-zag
 
-    stable = RodParams(N=N, C=C, K=K, law=Linear(w_ref=float(law.omega0(T0)), beta=abs(ww) / float(law.omega0(T0)) ** 2,
-                                                 T_ref=T0), k_L=0.0, k_R=0.0, T_L=T0, T_R=T0, dt=0.05, noise=False)
+    stable = RodParams(
+        N=N,
+        C=C,
+        K=K,
+        law=Linear(w_ref=float(law.omega0(T0)), beta=abs(ww) / float(law.omega0(T0)) ** 2, T_ref=T0),
+        k_L=0.0,
+        k_R=0.0,
+        T_L=T0,
+        T_R=T0,
+        dt=0.05,
+        noise=False,
+    )
     lam = np.linalg.eigvals(linearised_generator(stable, T0))
     assert np.allclose(lam.real, 0.0, atol=1e-7)
     freq = np.sort(np.abs(lam.imag))[::2]
@@ -140,8 +150,12 @@ def test_two_rings_at_a_barrier_top_grow_at_the_lumped_rate():
 
 # --------------------------------------------------------------------------- the scenarios
 def _run_quick(name, tmp_path):
-    res = subprocess.run([sys.executable, "-m", "sim", "run", name, "--quick", "--quiet", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=900)
+    res = subprocess.run(
+        [sys.executable, "-m", "sim", "run", name, "--quick", "--quiet", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     failed = [k for k, v in summary["checks"].items() if v is not True]
@@ -170,7 +184,8 @@ def test_quick_rotor_instability_is_detected_and_grows_at_the_linear_rate(tmp_pa
     # the closed rod's fastest allowed mode is just below the infinite rod's zig-zag rate
     N = s["N"]
     assert s["growth_rate_expected"] == pytest.approx(
-        s["growth_rate_zigzag_infinite_rod"] * np.sin(np.pi * (N - 1) / (2 * N)), rel=1e-9)
+        s["growth_rate_zigzag_infinite_rod"] * np.sin(np.pi * (N - 1) / (2 * N)), rel=1e-9
+    )
     assert s["fit_window_time"][0] < s["fit_window_time"][1] < s["t_stop"] < 100.0  # stopped on its own
     assert s["stable_law_stopped"] is None and s["stable_law_max_spread_ratio"] < 10
     assert (tmp_path / "figures" / "rod_rotor_instability.png").stat().st_size > 10_000

@@ -139,8 +139,9 @@ def quasistatic_responses(eps):
 
 def _log_binomial_factor(lt, ls, m):
     """log[(l+l')! / sqrt((l+m)!(l-m)!(l'+m)!(l'-m)!)], lt = l' (target), ls = l (source)."""
-    return (gammaln(lt + ls + 1)
-            - 0.5 * (gammaln(ls + m + 1) + gammaln(ls - m + 1) + gammaln(lt + m + 1) + gammaln(lt - m + 1)))
+    return gammaln(lt + ls + 1) - 0.5 * (
+        gammaln(ls + m + 1) + gammaln(ls - m + 1) + gammaln(lt + m + 1) + gammaln(lt - m + 1)
+    )
 
 
 def reexpansion(l_target, l_source, m, d, source_below=True):
@@ -152,8 +153,9 @@ def reexpansion(l_target, l_source, m, d, source_below=True):
     """
     lt, ls = np.asarray(l_target), np.asarray(l_source)
     sign = (-1.0) ** (m + (lt if source_below else ls))
-    return (sign * np.exp(_log_binomial_factor(lt, ls, abs(m))) * np.sqrt((2 * ls + 1) / (2 * lt + 1))
-            / d ** (lt + ls + 1))
+    return (
+        sign * np.exp(_log_binomial_factor(lt, ls, abs(m))) * np.sqrt((2 * ls + 1) / (2 * lt + 1)) / d ** (lt + ls + 1)
+    )
 
 
 def coupling_scaled(m, L_target, L_source, R_target, R_source, d, source_below):
@@ -162,8 +164,7 @@ def coupling_scaled(m, L_target, L_source, R_target, R_source, d, source_below):
     lt = np.arange(max(m, 1), L_target + 1)[:, None]
     ls = np.arange(max(m, 1), L_source + 1)[None, :]
     sign = (-1.0) ** (m + (lt if source_below else ls))
-    logmag = (_log_binomial_factor(lt, ls, m) + (lt + 0.5) * np.log(R_target / d)
-              + (ls + 0.5) * np.log(R_source / d))
+    logmag = _log_binomial_factor(lt, ls, m) + (lt + 0.5) * np.log(R_target / d) + (ls + 0.5) * np.log(R_source / d)
     return -sign * np.exp(logmag) / (4 * np.pi)
 
 
@@ -209,14 +210,16 @@ def transmission_m_general(resp1, resp2, R1, R2, d, m, L1, L2, factor=1.0, sensi
     # H = Y + t2 C^T t1 W Y + (t1 W Y C t2)^T, Y = X M^-1
     X = chi2[:, :, None] * np.conj(W.swapaxes(1, 2)) * chi1[:, None, :]
     Y = X @ Minv
-    H = Y + (t2[:, :, None] * C21 * t1[:, None, :]) @ W @ Y \
+    H = (
+        Y
+        + (t2[:, :, None] * C21 * t1[:, None, :]) @ W @ Y
         + ((t1[:, :, None] * W) @ Y @ (C12 * t2[:, None, :])).swapaxes(1, 2)
+    )
     S = 8 * np.abs(C12 * H.swapaxes(1, 2)).sum(axis=(1, 2))
     return T, S
 
 
-def transmission_general(resp1, resp2, R1, R2, d, L1, L2=None, *, by_m=False, factors=None,
-                         sensitivity=False):
+def transmission_general(resp1, resp2, R1, R2, d, L1, L2=None, *, by_m=False, factors=None, sensitivity=False):
     """T_12(w) (n,) from sphere 2 (at +d z) to sphere 1 (origin) for given sphere responses
     resp_i(l) -> (t^, chi^) (see ``quasistatic_responses``); l <= L1 in sphere 1, l <= L2
     (default L1) in sphere 2. by_m=True returns (M+1, n): row m holds the total of +-m.
@@ -227,8 +230,9 @@ def transmission_general(resp1, resp2, R1, R2, d, L1, L2=None, *, by_m=False, fa
         raise ValueError(f"d = {d} must exceed R1 + R2 = {R1 + R2}")
     T, S = [], []
     for m in range(min(L1, L2) + 1):
-        out = transmission_m_general(resp1, resp2, R1, R2, d, m, L1, L2,
-                                     1.0 if factors is None else factors(m), sensitivity)
+        out = transmission_m_general(
+            resp1, resp2, R1, R2, d, m, L1, L2, 1.0 if factors is None else factors(m), sensitivity
+        )
         mult = 1 if m == 0 else 2
         T.append(mult * (out[0] if sensitivity else out))
         if sensitivity:
@@ -243,8 +247,9 @@ def transmission(eps1, eps2, R1, R2, d, L1, L2=None, **kw):
     """Quasi-static T_12(w) (n,), from sphere 2 (at +d z) to sphere 1 (origin), l <= L1 in
     sphere 1 and l <= L2 (default L1) in sphere 2. eps1, eps2: (n,) complex permittivities
     (or scalars, broadcast); R1, R2, d in m. Keywords as ``transmission_general``."""
-    e1, e2 = np.broadcast_arrays(np.atleast_1d(np.asarray(eps1, dtype=complex)),
-                                 np.atleast_1d(np.asarray(eps2, dtype=complex)))
+    e1, e2 = np.broadcast_arrays(
+        np.atleast_1d(np.asarray(eps1, dtype=complex)), np.atleast_1d(np.asarray(eps2, dtype=complex))
+    )
     return transmission_general(quasistatic_responses(e1), quasistatic_responses(e2), R1, R2, d, L1, L2, **kw)
 
 
@@ -269,6 +274,7 @@ def mie_electric_responses(eps, k, R, l_exact=50):
     For l > l_exact the quasi-static value is kept (its relative (kR)^2 correction is
     ~ (kR)^2/l there)."""
     from scipy.special import spherical_jn, spherical_yn
+
     eps = np.atleast_1d(np.asarray(eps, dtype=complex))
     x = np.atleast_1d(np.asarray(k, dtype=float)) * R
     mref = np.sqrt(eps)

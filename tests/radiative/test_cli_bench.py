@@ -40,13 +40,18 @@ def test_spectra_command_writes_h5_and_png(tmp_path, capsys):
     assert "W/K" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("text,match", [("radii = 1e-7\nmaterials = 'SiC'", "missing required key 'positions'"),
-                                        (CONFIG.replace("radii = [100e-9, 100e-9, 80e-9]", "radii = -1.0"), "radii = -1.0"),
-                                        ("foo = 1\n" + CONFIG, "unknown key(s) ['foo']"),
-                                        (CONFIG + "\nstep = 1", "in [omega]"),
-                                        (CONFIG.replace("n = 300", "n = 1"), "omega.n = 1"),
-                                        ("positions = [[0,0,0", "sim spectra:")],
-                         ids=["missing", "radius", "unknown", "unknown-omega", "n", "toml-syntax"])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        ("radii = 1e-7\nmaterials = 'SiC'", "missing required key 'positions'"),
+        (CONFIG.replace("radii = [100e-9, 100e-9, 80e-9]", "radii = -1.0"), "radii = -1.0"),
+        ("foo = 1\n" + CONFIG, "unknown key(s) ['foo']"),
+        (CONFIG + "\nstep = 1", "in [omega]"),
+        (CONFIG.replace("n = 300", "n = 1"), "omega.n = 1"),
+        ("positions = [[0,0,0", "sim spectra:"),
+    ],
+    ids=["missing", "radius", "unknown", "unknown-omega", "n", "toml-syntax"],
+)
 def test_spectra_command_bad_config(tmp_path, capsys, text, match):
     cfg = tmp_path / "bad.toml"
     cfg.write_text(text)

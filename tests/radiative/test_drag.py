@@ -53,6 +53,7 @@ def test_facing_transmission_dips_where_the_diagonal_peaks():
 
 # ---------------------------------------------------------------- bracketing and configuration (fast)
 
+
 def test_sign_change_roots_brackets_known_roots_to_the_tolerance():
     from sim.radiative.drag import sign_change_roots
 
@@ -91,14 +92,16 @@ def test_model_config_validation_names_key_value_and_allowed():
     ok = {"model": "multipole", "lmax": None, "order_rtol": 1e-4}
     assert check_model_config(ok) == ok
     assert check_model_config({**ok, "lmax": 6.0})["lmax"] == 6
-    for bad, words in [({"model": "quadrupole"}, ["model = 'quadrupole'", "'dipole', 'multipole'"]),
-                       ({"lmax": 0}, ["lmax = 0", "lmax >= 1"]),
-                       ({"lmax": 2.5}, ["lmax = 2.5", "integer"]),
-                       ({"lmax": "auto"}, ["lmax = 'auto'", "null"]),
-                       ({"model": "dipole", "lmax": 3}, ["lmax = 3", "model = 'dipole'"]),
-                       ({"order_rtol": 0.0}, ["order_rtol = 0.0", "order_rtol > 0"]),
-                       ({"order_rtol": 1.0}, ["order_rtol = 1.0", "order_rtol < 1"]),
-                       ({"order_rtol": "tight"}, ["order_rtol = 'tight'", "number"])]:
+    for bad, words in [
+        ({"model": "quadrupole"}, ["model = 'quadrupole'", "'dipole', 'multipole'"]),
+        ({"lmax": 0}, ["lmax = 0", "lmax >= 1"]),
+        ({"lmax": 2.5}, ["lmax = 2.5", "integer"]),
+        ({"lmax": "auto"}, ["lmax = 'auto'", "null"]),
+        ({"model": "dipole", "lmax": 3}, ["lmax = 3", "model = 'dipole'"]),
+        ({"order_rtol": 0.0}, ["order_rtol = 0.0", "order_rtol > 0"]),
+        ({"order_rtol": 1.0}, ["order_rtol = 1.0", "order_rtol < 1"]),
+        ({"order_rtol": "tight"}, ["order_rtol = 'tight'", "number"]),
+    ]:
         with pytest.raises(ValueError) as e:
             check_model_config({**ok, **bad})
         assert all(w in str(e.value) for w in words), str(e.value)
@@ -112,17 +115,20 @@ def test_contact_runs_in_the_dipole_model():
     assert "no converged multipole answer at contact" in PAPER_GEOMETRY
 
 
-@pytest.mark.parametrize("scenario_name,bad,words", [
-    ("drag-sic", {"model": "tmatrix"}, ["model = 'tmatrix'"]),
-    ("drag-sic", {"d_map_multipole_over_R": [2.0, 3.0]}, ["d_map_multipole_over_R = 2.0", "> 2"]),
-    ("drag-sic-au", {"h_min_multipole_over_R": 2.0}, ["h_min_multipole_over_R = 2.0", "> 2"]),
-    ("drag-sic-au", {"n_h_map_multipole": 1}, ["n_h_map_multipole = 1"]),
-    ("drag-sic", {"boundary_rtol": 0.5}, ["boundary_rtol = 0.5"]),
-    ("drag-sic", {"model": "dipole", "lmax": 4}, ["lmax = 4", "model = 'dipole'"]),
-    ("conductance-vs-h", {"lmax": -1}, ["lmax = -1"]),
-    ("conductance-vs-h", {"order_rtol": -1e-4}, ["order_rtol = -0.0001"]),
-    ("conductance-vs-h", {"n_h_multipole": 0}, ["n_h_multipole = 0"]),
-])
+@pytest.mark.parametrize(
+    "scenario_name,bad,words",
+    [
+        ("drag-sic", {"model": "tmatrix"}, ["model = 'tmatrix'"]),
+        ("drag-sic", {"d_map_multipole_over_R": [2.0, 3.0]}, ["d_map_multipole_over_R = 2.0", "> 2"]),
+        ("drag-sic-au", {"h_min_multipole_over_R": 2.0}, ["h_min_multipole_over_R = 2.0", "> 2"]),
+        ("drag-sic-au", {"n_h_map_multipole": 1}, ["n_h_map_multipole = 1"]),
+        ("drag-sic", {"boundary_rtol": 0.5}, ["boundary_rtol = 0.5"]),
+        ("drag-sic", {"model": "dipole", "lmax": 4}, ["lmax = 4", "model = 'dipole'"]),
+        ("conductance-vs-h", {"lmax": -1}, ["lmax = -1"]),
+        ("conductance-vs-h", {"order_rtol": -1e-4}, ["order_rtol = -0.0001"]),
+        ("conductance-vs-h", {"n_h_multipole": 0}, ["n_h_multipole = 0"]),
+    ],
+)
 def test_scenarios_refuse_bad_model_keys_before_computing(scenario_name, bad, words):
     """The check every run passes before its run directory exists (keys, then the precheck)."""
     from sim.scenario import get

@@ -11,8 +11,14 @@ import pytest
 from scipy.signal import lfilter
 
 from sim.radiative.dynamics import NetworkParams, NetworkSystem
-from sim.radiative.fluctuations import (batched_peak, discrete_stationary_covariance,
-                                        lagged_covariance, linear_response, predicted_peak, ros2_step_matrix)
+from sim.radiative.fluctuations import (
+    batched_peak,
+    discrete_stationary_covariance,
+    lagged_covariance,
+    linear_response,
+    predicted_peak,
+    ros2_step_matrix,
+)
 from sim.radiative.network import Network
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +27,7 @@ R = 100e-9
 C2 = np.array([1.0, 2.5])
 L2 = np.array([[0.8, -0.3], [-0.3, 0.9]])  # W/K-like conductance Laplacian (thermostat legs on the diagonal)
 M2 = L2 / C2[:, None]
-S2 = np.diag(1.0 / C2)                       # kB T^2 C^-1 in units kB T^2 = 1
+S2 = np.diag(1.0 / C2)  # kB T^2 C^-1 in units kB T^2 = 1
 
 
 def _symmetric(a_s, a_f):
@@ -34,8 +40,9 @@ def test_predicted_peak_matches_two_mode_closed_form():
     a_s, a_f = 2.0, 30.0
     M, S = _symmetric(a_s, a_f)
     tau = np.linspace(0, 1, 7)
-    np.testing.assert_allclose(lagged_covariance(M, S, tau)[:, 1, 0], 0.5 * (np.exp(-a_s * tau) - np.exp(-a_f * tau)),
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        lagged_covariance(M, S, tau)[:, 1, 0], 0.5 * (np.exp(-a_s * tau) - np.exp(-a_f * tau)), rtol=1e-12, atol=1e-15
+    )
     pk = predicted_peak(M, S, 1, 0, 1.0)
     t_star = np.log(a_f / a_s) / (a_f - a_s)
     assert pk["lag"] == pytest.approx(t_star, rel=1e-5)
@@ -74,7 +81,10 @@ def test_lagged_covariance_matches_ou_simulation():
     for k in (250, 750):
         meas = xs[k].T @ x0 / len(x0)
         pred = lagged_covariance(M2, S2, k * dt)[0]
-        assert np.all(np.abs(meas - pred) < 4 * np.sqrt(np.diag(S2))[:, None] * np.sqrt(np.diag(S2)) / np.sqrt(len(x0)) + 0.01 * S2.max())
+        assert np.all(
+            np.abs(meas - pred)
+            < 4 * np.sqrt(np.diag(S2))[:, None] * np.sqrt(np.diag(S2)) / np.sqrt(len(x0)) + 0.01 * S2.max()
+        )
     assert abs(pred[1, 0]) > 0.1 * np.sqrt(S2[0, 0] * S2[1, 1])  # the cross term is really tested
 
 
@@ -102,13 +112,17 @@ def test_ros2_step_matrix_and_linear_response_match_the_kernel():
     """One noise-free kernel step from T + delta e_k, k = each free particle, gives the columns of
     ros2_step_matrix(M, dt) with M from linear_response (nonlinearity ~ delta/T)."""
     net = Network([[0, 0, 0], [3 * R, 0, 0], [0, 5 * R, 0], [3 * R, 5 * R, 0]], R, "SiC")
-    p = NetworkParams(net, ["thermostat", "thermostat", "free", "free"], [300.0, 300.0], T_init=300.0, environment=False)
+    p = NetworkParams(
+        net, ["thermostat", "thermostat", "free", "free"], [300.0, 300.0], T_init=300.0, environment=False
+    )
     s = NetworkSystem(p)
     M, Sigma = linear_response(s, 300.0)
     np.testing.assert_allclose(np.diag(Sigma), 1.380649e-23 * 300.0**2 / p.C[2:], rtol=1e-12)
     assert np.allclose(Sigma, np.diag(np.diag(Sigma)))
     dt = 0.5 / np.linalg.eigvals(M).real.max()  # coarse: R differs from expm(-M dt) visibly
-    s = NetworkSystem(NetworkParams(net, p.roles, [300.0, 300.0], T_init=300.0, environment=False, dt=dt), tables=s.tables)
+    s = NetworkSystem(
+        NetworkParams(net, p.roles, [300.0, 300.0], T_init=300.0, environment=False, dt=dt), tables=s.tables
+    )
     delta = 1e-4
     cols = []
     for k in (2, 3):

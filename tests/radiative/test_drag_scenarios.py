@@ -27,8 +27,16 @@ def shared_cache(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,sets", [("drag-sic", []), ("drag-sic", ["dT=1"]), ("drag-sic-au", []),
-                                       ("drag-sic-au", ["dT=1"]), ("conductance-vs-h", [])])
+@pytest.mark.parametrize(
+    "name,sets",
+    [
+        ("drag-sic", []),
+        ("drag-sic", ["dT=1"]),
+        ("drag-sic-au", []),
+        ("drag-sic-au", ["dT=1"]),
+        ("conductance-vs-h", []),
+    ],
+)
 def test_scenario_quick_checks(name, sets, tmp_path, shared_cache):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "sim", "run", name, "--quick", "--quiet", "--out", str(out)]

@@ -3,7 +3,6 @@ order of the integrator, steady states vs the linear solve, the energy ledger, t
 twin, thermal noise (variance kB T^2/C and the fluctuation-dissipation theorem), schedules,
 and clear errors for bad input."""
 
-
 import numpy as np
 import pytest
 from scipy.linalg import expm
@@ -46,14 +45,24 @@ def quad(cache):
 def test_twin_matches_numpy_reference(quad):
     """Numba kernel == NumPy twin step by step (environment, noise, a moving schedule)."""
     sched = Schedule("sinusoid", T0=320.0, amplitude=5.0, w=300.0)
-    p = NetworkParams(quad, ["thermostat", "free", "thermostat", "free"], [sched, 300.0], T_init=[310.0, 305.0],
-                      environment=True, noise=True, seed=3, dt=2e-4)
+    p = NetworkParams(
+        quad,
+        ["thermostat", "free", "thermostat", "free"],
+        [sched, 300.0],
+        T_init=[310.0, 305.0],
+        environment=True,
+        noise=True,
+        seed=3,
+        dt=2e-4,
+    )
     s = NetworkSystem(p)
     a, b = s.initial_state(), s.initial_state()
     s.advance(a, 40)
     advance_numpy(s, b, 40)
     for f in ("T", "Q_pair", "Q_thermostat", "Q_env", "acc"):
-        np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=1e-9, atol=1e-9 * np.abs(getattr(b, f)).max(), err_msg=f)
+        np.testing.assert_allclose(
+            getattr(a, f), getattr(b, f), rtol=1e-9, atol=1e-9 * np.abs(getattr(b, f)).max(), err_msg=f
+        )
     assert a.step == b.step == 40
 
 
@@ -66,7 +75,9 @@ def test_twin_matches_numpy_reference_on_the_lapack_path():
     advance_numpy(s, b, 5)
     assert np.ptp(a.T[1:]) > 1e-3  # the drive has spread: a solve that went wrong would show
     for f in ("T", "Q_pair", "Q_thermostat"):
-        np.testing.assert_allclose(getattr(a, f), getattr(b, f), rtol=1e-10, atol=1e-10 * np.abs(getattr(b, f)).max(), err_msg=f)
+        np.testing.assert_allclose(
+            getattr(a, f), getattr(b, f), rtol=1e-10, atol=1e-10 * np.abs(getattr(b, f)).max(), err_msg=f
+        )
 
 
 def _relax(net, dt, t_end, drive):
@@ -117,8 +128,9 @@ def test_steady_state_matches_linear_solve_for_small_drive(quad):
 def test_ledger_closes_and_entropy_grows(quad):
     """Thermostat ramp + environment: stored energy = supplied energy to round-off."""
     ramp = Schedule("ramp", T0=300.0, T1=340.0, t0=0.0, t1=0.05)
-    p = NetworkParams(quad, ["thermostat", "free", "free", "thermostat"], [ramp, 300.0], T_init=320.0,
-                      environment=True, T_env=290.0)
+    p = NetworkParams(
+        quad, ["thermostat", "free", "free", "thermostat"], [ramp, 300.0], T_init=320.0, environment=True, T_env=290.0
+    )
     out = simulate_network(p, 400, 20)
     d = out.recorder.data
     scale = np.abs(d["Q_thermostat"]).sum(axis=1).max() + np.abs(d["Q_env"]).sum(axis=1).max()
@@ -186,8 +198,9 @@ def test_noise_equilibrium_variance_and_fdt(cache):
     s0 = NetworkSystem(p0)
     tau = s0.relaxation_times(p0.T_init)
     dt = 5e-3 * tau.min()
-    p = NetworkParams(net, ["thermostat", "free", "free"], [300.0], T_init=300.0, C=C, environment=False,
-                      noise=True, seed=11, dt=dt)
+    p = NetworkParams(
+        net, ["thermostat", "free", "free"], [300.0], T_init=300.0, C=C, environment=False, noise=True, seed=11, dt=dt
+    )
     s = NetworkSystem(p, tables=s0.tables)
     bias = s.stiffness_dt()
     assert bias <= 5.1e-3
@@ -247,8 +260,9 @@ def test_bad_input_errors(dimer, quad):
 
 
 def test_leaving_the_grid_is_a_runaway(dimer):
-    p = NetworkParams(dimer, ["thermostat", "free"], [300.0], T_init=301.0, environment=False,
-                      T_grid=(299.0, 302.0), dt=1e-3)
+    p = NetworkParams(
+        dimer, ["thermostat", "free"], [300.0], T_init=301.0, environment=False, T_grid=(299.0, 302.0), dt=1e-3
+    )
     s = NetworkSystem(p)
     st = s.initial_state()
     st.T[1] = 305.0

@@ -25,7 +25,9 @@ def test_au_drude(name, gamma):
     np.testing.assert_allclose(eps, 1 - 1.371e16**2 / (W * (W + 1j * gamma)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("carriers,n,m,g", [("seed", 1.36e25, 7.29e-32, 1e12), ("Palik", 1.07e23, 0.022 * sc.m_e, 3.39e12)])
+@pytest.mark.parametrize(
+    "carriers,n,m,g", [("seed", 1.36e25, 7.29e-32, 1e12), ("Palik", 1.07e23, 0.022 * sc.m_e, 3.39e12)]
+)
 def test_insb_tensor_formula_and_field_reversal(carriers, n, m, g):
     B = 3.0
     mat = InSb(carriers)
@@ -74,12 +76,14 @@ def test_insb_magnetoplasmon_frequencies_split_with_field():
 
 def test_custom_drude_lorentz_sum():
     mat = DrudeLorentz(eps_inf=2.0, drude=[(1e15, 1e13)], lorentz=[(1.5, 1e14, 1e12), (0.5, 3e14, 2e12)])
-    expected = (2.0 - 1e30 / (W * (W + 1e13j)) + 1.5e28 / (1e28 - W**2 - 1e12j * W)
-                + 0.5 * 9e28 / (9e28 - W**2 - 2e12j * W))
+    expected = (
+        2.0 - 1e30 / (W * (W + 1e13j)) + 1.5e28 / (1e28 - W**2 - 1e12j * W) + 0.5 * 9e28 / (9e28 - W**2 - 2e12j * W)
+    )
     np.testing.assert_allclose(mat.permittivity(W)[:, 0, 0], expected, rtol=1e-12)
     np.testing.assert_allclose(Drude(1e15, 1e13).eps(W), 1 - 1e30 / (W * (W + 1e13j)), rtol=1e-12)
-    np.testing.assert_allclose(Lorentz(1.0, [(1.5, 1e14, 1e12)]).eps(W), 1 + 1.5e28 / (1e28 - W**2 - 1e12j * W),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        Lorentz(1.0, [(1.5, 1e14, 1e12)]).eps(W), 1 + 1.5e28 / (1e28 - W**2 - 1e12j * W), rtol=1e-12
+    )
     with pytest.raises(ValueError, match="eps_inf"):
         DrudeLorentz(eps_inf=-1.0)
 

@@ -49,12 +49,15 @@ def test_translation_coefficients_match_treams():
         assert np.abs(C - ref).max() < 1e-12 * np.abs(ref).max()
 
 
-@pytest.mark.parametrize("positions, material, B, omega", [
-    ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [320e-9, 510e-9, 40e-9]], "SiC", 0.0, W_SIC),   # no symmetry
-    ([[0, 0, 0], [0, 0, 250e-9]], "SiC", 0.0, W_SIC),                                          # on the z axis
-    ([[0, 0, 0], [260e-9, 30e-9, 0], [10e-9, 400e-9, 0]], "InSb", 2.0, W_INSB),                # gyrotropic, planar
-    ([[0, 0, 0], [210e-9, 0, 90e-9], [0, 300e-9, -50e-9]], ["SiC", "Au", "SiC"], 0.0, W_SIC),  # mixed
-])
+@pytest.mark.parametrize(
+    "positions, material, B, omega",
+    [
+        ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [320e-9, 510e-9, 40e-9]], "SiC", 0.0, W_SIC),  # no symmetry
+        ([[0, 0, 0], [0, 0, 250e-9]], "SiC", 0.0, W_SIC),  # on the z axis
+        ([[0, 0, 0], [260e-9, 30e-9, 0], [10e-9, 400e-9, 0]], "InSb", 2.0, W_INSB),  # gyrotropic, planar
+        ([[0, 0, 0], [210e-9, 0, 90e-9], [0, 300e-9, -50e-9]], ["SiC", "Au", "SiC"], 0.0, W_SIC),  # mixed
+    ],
+)
 def test_electric_dipole_order_one_is_the_dipole_model(positions, material, B, omega):
     """L = 1 with only the TM channel and T = i k^3 alpha / (6 pi) from the dipole polarizability:
     pair and environment transmissions equal the dipole engine's to round-off, in every
@@ -72,17 +75,25 @@ def test_electric_dipole_order_one_is_the_dipole_model(positions, material, B, o
             assert np.abs(a - b).max() < 1e-10 * np.abs(b).max()
 
 
-@pytest.mark.parametrize("positions, material, B, lmax", [
-    ([[0, 0, 0], [250e-9, 0, 0]], "SiC", 0.0, 4),                                          # axial after rotation
-    ([[0, 0, 0], [100e-9, 200e-9, 150e-9]], ["SiC", "Au"], 0.0, 3),                        # axial, oblique
-    ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], ["SiC", "Au", "Au", "SiC"], 0.0, 2),  # C2
-    ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], "SiC", 0.0, 3),       # both mirrors, C2
-    ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], "InSb", 2.0, 2),      # field: C2 only
-    ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], ["SiC", "SiC", "Au", "Au"], 0.0, 2),  # one mirror
-    ([[0, 0, 0], [230e-9, 20e-9, 0], [-40e-9, 260e-9, 90e-9]], ["SiC", "Au", "SiC"], 0.0, 2),   # planar, oblique
-    ([[0, 0, 0], [260e-9, 30e-9, 0], [10e-9, 400e-9, 0]], ["InSb", "SiC", "InSb"], 3.0, 2),    # gyrotropic dipoles
-    ([[0, 0, 0], [260e-9, 30e-9, 70e-9], [10e-9, 400e-9, 0]], ["InSb", "SiC", "Au"], 3.0, 2),  # no symmetry
-])
+@pytest.mark.parametrize(
+    "positions, material, B, lmax",
+    [
+        ([[0, 0, 0], [250e-9, 0, 0]], "SiC", 0.0, 4),  # axial after rotation
+        ([[0, 0, 0], [100e-9, 200e-9, 150e-9]], ["SiC", "Au"], 0.0, 3),  # axial, oblique
+        ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], ["SiC", "Au", "Au", "SiC"], 0.0, 2),  # C2
+        ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], "SiC", 0.0, 3),  # both mirrors, C2
+        ([[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]], "InSb", 2.0, 2),  # field: C2 only
+        (
+            [[0, 0, 0], [300e-9, 0, 0], [0, 500e-9, 0], [300e-9, 500e-9, 0]],
+            ["SiC", "SiC", "Au", "Au"],
+            0.0,
+            2,
+        ),  # one mirror
+        ([[0, 0, 0], [230e-9, 20e-9, 0], [-40e-9, 260e-9, 90e-9]], ["SiC", "Au", "SiC"], 0.0, 2),  # planar, oblique
+        ([[0, 0, 0], [260e-9, 30e-9, 0], [10e-9, 400e-9, 0]], ["InSb", "SiC", "InSb"], 3.0, 2),  # gyrotropic dipoles
+        ([[0, 0, 0], [260e-9, 30e-9, 70e-9], [10e-9, 400e-9, 0]], ["InSb", "SiC", "Au"], 3.0, 2),  # no symmetry
+    ],
+)
 def test_fast_path_matches_the_reference_twin(positions, material, B, lmax):
     """Rotated frame, symmetry blocks and rescaling against the literal dense formulas."""
     _matches_twin(_quiet(np.array(positions, float), R, material, B=B, model="multipole", lmax=lmax))
@@ -94,12 +105,17 @@ def _matches_twin(net):
         assert np.abs(fast - ref).max() < 1e-10 * np.abs(ref).max()
 
 
-@pytest.mark.parametrize("positions", [[[0, 0, 0], [240e-9, 0, 0]],                                 # axial
-                                       [[0, 0, 0], [260e-9, 0, 0], [0, 320e-9, 0]],                 # planar
-                                       [[0, 0, 0], [260e-9, 0, 40e-9], [0, 320e-9, 0], [90e-9, 0, 300e-9]]])
+@pytest.mark.parametrize(
+    "positions",
+    [
+        [[0, 0, 0], [240e-9, 0, 0]],  # axial
+        [[0, 0, 0], [260e-9, 0, 0], [0, 320e-9, 0]],  # planar
+        [[0, 0, 0], [260e-9, 0, 40e-9], [0, 320e-9, 0], [90e-9, 0, 300e-9]],
+    ],
+)
 def test_unequal_radii_match_the_reference_twin(positions):
     """The rescaled translation of spheres of different radii (amplitudes (R_i/rho)^(lambda+1/2) ...)."""
-    radii = [100e-9, 60e-9, 140e-9, 80e-9][:len(positions)]
+    radii = [100e-9, 60e-9, 140e-9, 80e-9][: len(positions)]
     _matches_twin(_quiet(np.array(positions, float), radii, "SiC", model="multipole", lmax=3))
 
 
@@ -122,7 +138,7 @@ def test_each_frequency_is_independent_of_its_chunk():
     omega = np.linspace(1.70e14, 1.80e14, 37)
     together = net._spectra(omega, True)
     for f in (0, 5, 36):
-        alone = net._spectra(omega[f:f + 1], True)
+        alone = net._spectra(omega[f : f + 1], True)
         assert all(np.array_equal(a[f], b[0]) for a, b in zip(together, alone))
 
 
@@ -137,7 +153,7 @@ def test_reciprocity_field_reversal_sum_rule_and_positivity():
     insb = [[0, 0, 0], [260e-9, 30e-9, 0], [10e-9, 400e-9, 0]]
     plus = _quiet(insb, R, ["InSb", "SiC", "InSb"], B=3.0, model="multipole", lmax=2)._spectra(W_INSB, False)
     minus = _quiet(insb, R, ["InSb", "SiC", "InSb"], B=-3.0, model="multipole", lmax=2)._spectra(W_INSB, False)
-    assert np.abs(plus - plus.swapaxes(1, 2)).max() > 1e-3 * plus.max()   # nonreciprocal at all
+    assert np.abs(plus - plus.swapaxes(1, 2)).max() > 1e-3 * plus.max()  # nonreciprocal at all
     assert np.abs(plus - minus.swapaxes(1, 2)).max() < 1e-10 * plus.max()
 
 
@@ -208,7 +224,7 @@ def test_gold_magnetic_dipole_dominates():
     I_E = quad(integrand, 1e11, 5e15, args=("E",), limit=400, points=[1e13, 1e14, 1e15])[0]
     I_M = quad(integrand, 1e11, 5e15, args=("M",), limit=400, points=[1e13, 1e14, 1e15])[0]
     expected = 1 + I_M / I_E
-    assert expected > 10                      # the magnetic dipole dominates for gold
+    assert expected > 10  # the magnetic dipole dominates for gold
     assert G_em / G_e == pytest.approx(expected, rel=3 * (R / d) ** 3 + (1.2e14 / sc.c * d) ** 2)
 
 
@@ -216,8 +232,12 @@ def test_gold_magnetic_dipole_dominates():
 def test_conductance_converges_monotonically_in_the_order(gap, orders):
     """Two SiC spheres: G(L) grows monotonically with L and its increments shrink."""
     pos = np.array([[0, 0, 0], [(2 + gap) * R, 0, 0]])
-    G = np.array([_quiet(pos, R, "SiC", model="multipole", lmax=L).conductance(300.0, rtol=1e-5)[0, 1]
-                  for L in range(1, orders + 1)])
+    G = np.array(
+        [
+            _quiet(pos, R, "SiC", model="multipole", lmax=L).conductance(300.0, rtol=1e-5)[0, 1]
+            for L in range(1, orders + 1)
+        ]
+    )
     steps = np.diff(G)
     assert np.all(steps > 0)
     assert np.all(steps[1:] < steps[:-1])
@@ -242,20 +262,23 @@ def test_gyrotropic_sphere_close_to_another_warns():
 def test_multipole_cache_key_carries_model_and_order_and_dipole_key_is_unchanged():
     pos = [[0, 0, 0], [500e-9, 0, 0]]
     dip = Network(pos, R, "SiC", cache=False).description()
-    assert "model" not in dip and "lmax" not in dip   # the dipole cache entries stay valid
+    assert "model" not in dip and "lmax" not in dip  # the dipole cache entries stay valid
     mp2 = Network(pos, R, "SiC", model="multipole", lmax=2, cache=False).description()
     mp3 = Network(pos, R, "SiC", model="multipole", lmax=3, cache=False).description()
     assert '"model": "multipole"' in mp2 and mp2 != mp3 and mp2 != dip
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"model": "quadrupole"}, r"model = 'quadrupole' is unknown; allowed: 'dipole', 'multipole'"),
-    ({"model": "multipole", "lmax": 0}, r"lmax = 0 is out of range; allowed: lmax >= 1"),
-    ({"model": "multipole", "lmax": True}, r"lmax = True is not an integer"),
-    ({"model": "dipole", "lmax": 3}, r"lmax = 3 is given with model = 'dipole'"),
-    ({"model": "multipole", "lmax": 400}, r"lmax = 400 needs .* GiB per frequency .* allowed: 1 <= lmax <= \d+"),
-    ({"model": "multipole", "rtol": -1.0}, r"rtol = -1.0 is out of range"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"model": "quadrupole"}, r"model = 'quadrupole' is unknown; allowed: 'dipole', 'multipole'"),
+        ({"model": "multipole", "lmax": 0}, r"lmax = 0 is out of range; allowed: lmax >= 1"),
+        ({"model": "multipole", "lmax": True}, r"lmax = True is not an integer"),
+        ({"model": "dipole", "lmax": 3}, r"lmax = 3 is given with model = 'dipole'"),
+        ({"model": "multipole", "lmax": 400}, r"lmax = 400 needs .* GiB per frequency .* allowed: 1 <= lmax <= \d+"),
+        ({"model": "multipole", "rtol": -1.0}, r"rtol = -1.0 is out of range"),
+    ],
+)
 def test_bad_input_is_refused_with_the_parameter_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Network([[0, 0, 0], [500e-9, 0, 0]], R, "SiC", cache=False, **kwargs)
@@ -311,8 +334,11 @@ def test_mode_images_under_in_plane_symmetries(element):
         f = treams.special.vsw_rN if pol[idx] == tmatrix.POL_TM else treams.special.vsw_rM
         v = f(l[idx], m[idx], rr, th, ph)
         st, ct, sp, cp = np.sin(th), np.cos(th), np.sin(ph), np.cos(ph)
-        return (v[0] * np.array([st * cp, st * sp, ct]) + v[1] * np.array([ct * cp, ct * sp, -st])
-                + v[2] * np.array([-sp, cp, 0]))
+        return (
+            v[0] * np.array([st * cp, st * sp, ct])
+            + v[1] * np.array([ct * cp, ct * sp, -st])
+            + v[2] * np.array([-sp, cp, 0])
+        )
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -36,8 +36,9 @@ import pytest
 from scipy import constants as sc
 from scipy.special import sph_harm_y
 
-_spec = importlib.util.spec_from_file_location("quasistatic_spheres",
-                                               Path(__file__).with_name("quasistatic_spheres.py"))
+_spec = importlib.util.spec_from_file_location(
+    "quasistatic_spheres", Path(__file__).with_name("quasistatic_spheres.py")
+)
 qs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(qs)
 
@@ -58,6 +59,7 @@ def _pair(d):
 
 def dipole_engine(d, **kw):
     from sim.radiative import DipoleApproximationWarning, Network
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DipoleApproximationWarning)
         return Network(_pair(d), R, "SiC", cache=False, **kw)
@@ -65,6 +67,7 @@ def dipole_engine(d, **kw):
 
 def multipole_engine(d, L):
     from sim.radiative.network import Network
+
     return Network(_pair(d), R, "SiC", model="multipole", lmax=L, cache=False)
 
 
@@ -85,12 +88,14 @@ def dipole_retardation_factors(k, d):
 
 def radiative_dipole_responses(eps, k, R):
     """The dipole engine's sphere: alpha = a0/(1 - i k^3 a0/(6 pi)), chi = Im alpha - k^3 |alpha|^2/(6 pi)."""
+
     def resp(l):
         assert list(l) == [1]
         a0 = 4 * np.pi * qs.beta(eps, 1) * R**3
         a = a0 / (1 - 1j * k**3 / (6 * np.pi) * a0)
         chi = a.imag - k**3 / (6 * np.pi) * np.abs(a) ** 2
         return (a / R**3)[:, None], (chi / R**3)[:, None]
+
     return resp
 
 
@@ -128,12 +133,12 @@ def test_dipole_block_is_the_quasistatic_green_tensor_and_reciprocal():
         assert C.shape == (1, 1)
         np.testing.assert_allclose(C[0, 0], g / (4 * np.pi * d**3), rtol=1e-14)
     for m in (0, 1, 4):
-        up = qs.coupling_scaled(m, 9, 7, 1.0, 1.3, d, source_below=False)     # 1 (origin) <- 2 (above)
-        back = qs.coupling_scaled(m, 7, 9, 1.3, 1.0, d, source_below=True)    # 2 <- 1, same geometry
-        np.testing.assert_allclose(back.T, up, rtol=1e-13)                    # C_21 = C_12^T
+        up = qs.coupling_scaled(m, 9, 7, 1.0, 1.3, d, source_below=False)  # 1 (origin) <- 2 (above)
+        back = qs.coupling_scaled(m, 7, 9, 1.3, 1.0, d, source_below=True)  # 2 <- 1, same geometry
+        np.testing.assert_allclose(back.T, up, rtol=1e-13)  # C_21 = C_12^T
         mirrored = qs.coupling_scaled(m, 9, 7, 1.0, 1.3, d, source_below=True)
         l9, l7 = np.arange(max(m, 1), 10), np.arange(max(m, 1), 8)
-        parity = (-1.0) ** (l9[:, None] + l7[None, :])                        # z -> -z: (-1)^(l+m) each
+        parity = (-1.0) ** (l9[:, None] + l7[None, :])  # z -> -z: (-1)^(l+m) each
         np.testing.assert_allclose(mirrored, parity * up, rtol=1e-13)
 
 
@@ -145,11 +150,12 @@ def test_sphere_boundary_conditions_and_absorbed_power(l, m):
     eps = -2.3 + 0.41j + 0.3 * l
     Rs = 1.3
     a = 0.7 - 0.2j
-    b = -qs.beta(eps, l) * Rs ** (2 * l + 1) * a       # outside: a r^l Y + b r^-(l+1) Y
-    c = a * (2 * l + 1) / (eps * l + l + 1)           # inside: c r^l Y
+    b = -qs.beta(eps, l) * Rs ** (2 * l + 1) * a  # outside: a r^l Y + b r^-(l+1) Y
+    c = a * (2 * l + 1) / (eps * l + l + 1)  # inside: c r^l Y
     np.testing.assert_allclose(c * Rs**l, a * Rs**l + b * Rs ** -(l + 1), rtol=1e-13)
-    np.testing.assert_allclose(eps * c * l * Rs ** (l - 1), a * l * Rs ** (l - 1) - (l + 1) * b * Rs ** -(l + 2),
-                               rtol=1e-13)
+    np.testing.assert_allclose(
+        eps * c * l * Rs ** (l - 1), a * l * Rs ** (l - 1) - (l + 1) * b * Rs ** -(l + 2), rtol=1e-13
+    )
     # int_ball |grad(c r^l Y_lm)|^2 dV by Gauss-Legendre in r and cos(theta), d/dtheta by central difference
     xr, wr = np.polynomial.legendre.leggauss(20)
     r, wr = Rs * (xr + 1) / 2, wr * Rs / 2
@@ -256,8 +262,10 @@ def test_convergence_in_L_at_gap_half_radius():
     assert err[-1] < 1e-6
     L_needed = int(np.argmax(err < 1e-6)) + 1
     rate = (err[-1] / err[9]) ** (1 / 30)
-    print(f"gap 0.5R: L = {L_needed} for 1e-6 (error {err[L_needed - 1]:.2e}; L - 1: {err[L_needed - 2]:.2e}); "
-          f"error ratio per order {rate:.3f}")
+    print(
+        f"gap 0.5R: L = {L_needed} for 1e-6 (error {err[L_needed - 1]:.2e}; L - 1: {err[L_needed - 2]:.2e}); "
+        f"error ratio per order {rate:.3f}"
+    )
 
 
 # ============================================================ L = 1 against the dipole engine
@@ -280,8 +288,7 @@ def test_dipole_truncation_matches_dipole_engine(d_over_R):
     delta_rad = np.abs(qs.transmission_general(rad, rad, R, R, d, 1) / T_qs - 1)
     tol = S / T_qs * eps_C + delta_rad
     dev = np.abs(T_eng / T_qs - 1)
-    print(f"d = {d_over_R}R: |T_dip/T_qs - 1| = {_fmt(dev)}, "
-          f"(kd)^2 = {_fmt((K5 * d) ** 2)}, tol = {_fmt(tol)}")
+    print(f"d = {d_over_R}R: |T_dip/T_qs - 1| = {_fmt(dev)}, (kd)^2 = {_fmt((K5 * d) ** 2)}, tol = {_fmt(tol)}")
     assert np.all(dev <= tol)
 
 
@@ -308,9 +315,11 @@ def _check_engine(d, L):
     T_eng = net.transmission(W5)[:, 0, 1]
     T_qs, T_hyb, tol_hyb, tol_qs = _multipole_expectations(d, L)
     dev_qs, dev_hyb = T_eng / T_qs - 1, T_eng / T_hyb - 1
-    print(f"d = {d / R:.2f}R, L = {L}: T_eng/T_qs - 1 = {_fmt(dev_qs)} "
-          f"(tol {_fmt(tol_qs)}); T_eng/T_hyb - 1 = "
-          f"{_fmt(dev_hyb)} (tol {_fmt(tol_hyb)})")
+    print(
+        f"d = {d / R:.2f}R, L = {L}: T_eng/T_qs - 1 = {_fmt(dev_qs)} "
+        f"(tol {_fmt(tol_qs)}); T_eng/T_hyb - 1 = "
+        f"{_fmt(dev_hyb)} (tol {_fmt(tol_hyb)})"
+    )
     assert np.all(np.abs(dev_hyb) <= tol_hyb), (dev_hyb, tol_hyb)
     assert np.all(np.abs(dev_qs) <= tol_qs), (dev_qs, tol_qs)
 
@@ -353,8 +362,9 @@ def _quadrature(T=T_REF, band_step=1e12, npp=8):
     """Gauss-Legendre nodes/weights on (1e12, 50 kB T/hbar), panels of band_step across the
     SiC band (the resonances' widths are ~ the damping 9e11 rad/s)."""
     top = 50 * sc.k * T / sc.hbar
-    edges = np.concatenate([np.geomspace(1e12, 1.40e14, 30)[:-1], np.arange(1.40e14, 1.90e14, band_step),
-                            np.geomspace(1.90e14, top, 30)])
+    edges = np.concatenate(
+        [np.geomspace(1e12, 1.40e14, 30)[:-1], np.arange(1.40e14, 1.90e14, band_step), np.geomspace(1.90e14, top, 30)]
+    )
     x, wt = np.polynomial.legendre.leggauss(npp)
     a, b = edges[:-1], edges[1:]
     w = ((b - a)[:, None] * (x[None, :] + 1) / 2 + a[:, None]).ravel()
@@ -391,8 +401,10 @@ def test_conductance_ratio_multipole_over_dipole_gap_half_radius(order):
     G_mp = multipole_engine(d, L).conductance(T_REF)
     ratio_eng = G_mp[0, 1] / G_dip[0, 1]
     tol = bound_dip + bound_mp + G_dip.rel_error + G_mp.rel_error + quad_err
-    print(f"G_qs: L=1 {G1:.6e}, L={L} {GL:.6e}, ratio {ratio_qs:.6f}; engines: dipole {G_dip[0, 1]:.6e}, "
-          f"multipole {G_mp[0, 1]:.6e}, ratio {ratio_eng:.6f}; |ratio_eng/ratio_qs - 1| = "
-          f"{abs(ratio_eng / ratio_qs - 1):.2e} (tol {tol:.2e})")
+    print(
+        f"G_qs: L=1 {G1:.6e}, L={L} {GL:.6e}, ratio {ratio_qs:.6f}; engines: dipole {G_dip[0, 1]:.6e}, "
+        f"multipole {G_mp[0, 1]:.6e}, ratio {ratio_eng:.6f}; |ratio_eng/ratio_qs - 1| = "
+        f"{abs(ratio_eng / ratio_qs - 1):.2e} (tol {tol:.2e})"
+    )
     assert ratio_qs > 1 and ratio_eng > 1
     assert abs(ratio_eng / ratio_qs - 1) <= tol

@@ -11,8 +11,17 @@ from scipy.integrate import simpson
 
 from sim.radiative import DipoleApproximationWarning, Network, materials
 from sim.radiative.polarizability import polarizability
-from sim.radiative.spectra import (X_MAX, PanelStore, cache_key, cache_usage, dtheta_dT, integrate, prune_cache,
-                                   root_breakpoints, theta)
+from sim.radiative.spectra import (
+    X_MAX,
+    PanelStore,
+    cache_key,
+    cache_usage,
+    dtheta_dT,
+    integrate,
+    prune_cache,
+    root_breakpoints,
+    theta,
+)
 
 R = 100e-9
 PAIR = np.array([[0, 0, 0], [500e-9, 0, 0]])
@@ -35,8 +44,15 @@ def test_close_spheres_warn():
         Network([[0, 0, 0], [300e-9, 0, 0]], R, "SiC")  # 3R: no warning
 
 
-@pytest.mark.parametrize("radii,match", [(0.0, "radii = 0.0"), (-1e-7, "radii = -1e-07"),
-                                         ([1e-7, np.nan], "radii"), ([1e-7, 1e-7, 1e-7], "radii has shape")])
+@pytest.mark.parametrize(
+    "radii,match",
+    [
+        (0.0, "radii = 0.0"),
+        (-1e-7, "radii = -1e-07"),
+        ([1e-7, np.nan], "radii"),
+        ([1e-7, 1e-7, 1e-7], "radii has shape"),
+    ],
+)
 def test_bad_radii(radii, match):
     with pytest.raises(ValueError, match=match):
         Network(PAIR, radii, "SiC")

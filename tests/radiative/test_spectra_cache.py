@@ -43,7 +43,7 @@ def test_a_corrupt_entry_is_discarded_with_a_warning_and_recomputed(tmp_path, da
         path.write_bytes(data[: len(data) // 2])
     elif damage == "flip":
         i = data.find(b"\x93NUMPY", data.find(b"values")) + 300
-        path.write_bytes(data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1:])
+        path.write_bytes(data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1 :])
     else:
         path.write_bytes(b"not a zip file at all")
     with pytest.warns(UserWarning, match=f"discarding corrupt spectra cache entry {path}"):

@@ -127,15 +127,20 @@ def test_cli_workers_and_scheduler_write_the_serial_file(tmp_path, monkeypatch, 
                 assert np.array_equal(f["conductance"].attrs["rel_error"], ref["conductance"].attrs["rel_error"])
 
 
-@pytest.mark.parametrize("options, message", [
-    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"],
-     "--workers = 2 and --scheduler = 'tcp://127.0.0.1:8786' exclude each other; allowed: one of them"),
-    (["--workers", "0"], "--workers = 0 is out of range; allowed: --workers >= 1"),
-    (["--workers", "-3"], "--workers = -3 is out of range; allowed: --workers >= 1"),
-    (["--scheduler", ""], "--scheduler = '' is empty; allowed: the address of a running dask scheduler"),
-    (["--scheduler", "nonsense"], "--scheduler = 'nonsense' is not a valid address"),
-    (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler = 'tcp://127.0.0.1:1' is unreachable within 0.5 s"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (
+            ["--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"],
+            "--workers = 2 and --scheduler = 'tcp://127.0.0.1:8786' exclude each other; allowed: one of them",
+        ),
+        (["--workers", "0"], "--workers = 0 is out of range; allowed: --workers >= 1"),
+        (["--workers", "-3"], "--workers = -3 is out of range; allowed: --workers >= 1"),
+        (["--scheduler", ""], "--scheduler = '' is empty; allowed: the address of a running dask scheduler"),
+        (["--scheduler", "nonsense"], "--scheduler = 'nonsense' is not a valid address"),
+        (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler = 'tcp://127.0.0.1:1' is unreachable within 0.5 s"),
+    ],
+)
 def test_bad_cluster_options_refused(tmp_path, monkeypatch, capsys, options, message):
     monkeypatch.setattr(distributed, "CONNECT_TIMEOUT", 0.5)
     cfg = tmp_path / "net.toml"

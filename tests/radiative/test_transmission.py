@@ -58,7 +58,9 @@ def test_pair_transmission_kernel_matches_twin():
     out = np.empty((n, N, N))
     transmission_kernels.pair_transmission(k, Gd, chi_abs, chi_em, out)
     for f in range(n):
-        np.testing.assert_allclose(out[f], transmission_reference.pair_transmission(k[f], Gd[f], chi_abs[f], chi_em[f]), rtol=1e-10)
+        np.testing.assert_allclose(
+            out[f], transmission_reference.pair_transmission(k[f], Gd[f], chi_abs[f], chi_em[f]), rtol=1e-10
+        )
 
 
 @pytest.mark.parametrize("B", [0.0, 4.0])
@@ -97,8 +99,8 @@ def test_sum_rule_per_particle_and_frequency(B):
     net = insb_triangle(B)
     T = net.transmission(W_INSB)
     T_in, T_out = net.environment_transmission(W_INSB)
-    into = T.sum(axis=2) + T_in   # sum_j T_ij + T_i<-env
-    out = T.sum(axis=1) + T_out   # sum_j T_ji + T_env<-i
+    into = T.sum(axis=2) + T_in  # sum_j T_ij + T_i<-env
+    out = T.sum(axis=1) + T_out  # sum_j T_ji + T_env<-i
     np.testing.assert_allclose(into, out, rtol=1e-10, atol=0)
     if B:
         assert np.abs(T - T.swapaxes(1, 2)).max() > 1e-3 * T.max()  # the check is not vacuous
@@ -121,8 +123,11 @@ def test_transmission_bounds_close_particles():
     pos = np.array([[0, 0, 0], [210e-9, 0, 0], [105e-9, 190e-9, 0], [60e-9, 60e-9, 205e-9]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DipoleApproximationWarning)
-        nets = [Network(pos, R, "SiC", cache=False), Network(pos, R, "InSb", B=5.0, cache=False),
-                Network(pos[:2], R, "SiC", cache=False)]
+        nets = [
+            Network(pos, R, "SiC", cache=False),
+            Network(pos, R, "InSb", B=5.0, cache=False),
+            Network(pos[:2], R, "SiC", cache=False),
+        ]
     for net in nets:
         T = net.transmission(np.linspace(1e13, 2.5e14, 4001))
         assert T.min() >= 0.0 and T.max() <= 3.0

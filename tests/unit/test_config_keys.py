@@ -20,21 +20,24 @@ def test_every_default_key_is_declared_and_allowed(name, quick):
     assert all(key.doc for key in scen.keys.values())
 
 
-@pytest.mark.parametrize("key, value, fragment", [
-    (Key("x", "number", low=0, low_open=True), True, "allowed: x > 0"),       # a bool is not a number
-    (Key("x", "number", low=0, low_open=True), -1.0, "allowed: x > 0"),
-    (Key("x", "number", high=3), float("nan"), "x <= 3"),
-    (Key("x", "integer", low=1), 2.5, "(integer)"),
-    (Key("x", "bool"), "maybe", "true or false"),
-    (Key("x", "numbers", low=0), [], "non-empty list"),
-    (Key("x", "numbers", low=0), [1.0, -2.0], "each item x >= 0"),
-    (Key("x", "choice", choices=("dipole", "multipole")), "multipol", "did you mean 'multipole'"),
-    (Key("x", "numbers", length=2), [1.0], "has 1 item; allowed: a list of 2"),
-    (Key("x", "numbers", length=2, increasing=True), [2.0, 1.0], "not increasing"),
-    (Key("x", "numbers", row_length=2), [1.0, 2.0], "list of rows [x, x]"),     # a row, not a table
-    (Key("x", "numbers", row_length=2), [[1.0, 2.0], [3.0]], "has 1 item"),
-    (Key("x", "numbers", row_length=2, low=2), [[1.0, 2.0]], "each item x >= 2"),
-])
+@pytest.mark.parametrize(
+    "key, value, fragment",
+    [
+        (Key("x", "number", low=0, low_open=True), True, "allowed: x > 0"),  # a bool is not a number
+        (Key("x", "number", low=0, low_open=True), -1.0, "allowed: x > 0"),
+        (Key("x", "number", high=3), float("nan"), "x <= 3"),
+        (Key("x", "integer", low=1), 2.5, "(integer)"),
+        (Key("x", "bool"), "maybe", "true or false"),
+        (Key("x", "numbers", low=0), [], "non-empty list"),
+        (Key("x", "numbers", low=0), [1.0, -2.0], "each item x >= 0"),
+        (Key("x", "choice", choices=("dipole", "multipole")), "multipol", "did you mean 'multipole'"),
+        (Key("x", "numbers", length=2), [1.0], "has 1 item; allowed: a list of 2"),
+        (Key("x", "numbers", length=2, increasing=True), [2.0, 1.0], "not increasing"),
+        (Key("x", "numbers", row_length=2), [1.0, 2.0], "list of rows [x, x]"),  # a row, not a table
+        (Key("x", "numbers", row_length=2), [[1.0, 2.0], [3.0]], "has 1 item"),
+        (Key("x", "numbers", row_length=2, low=2), [[1.0, 2.0]], "each item x >= 2"),
+    ],
+)
 def test_bad_values_are_refused_with_the_users_key(key, value, fragment):
     with pytest.raises(ValueError, match="--set x = ") as err:
         check_config({"x": key}, {"x": value})
@@ -82,8 +85,19 @@ def test_tally_keeps_only_booleans_as_checks():
     assert scenario.tally({"J": 1.0})["all_pass"] is None  # nothing checked, nothing reported as passed
 
 
-@pytest.mark.parametrize("name", ["rod-dc", "rod-ac", "rod-critical", "rod-slip-statistics", "rod-second-sound",
-                                  "rod-noise", "rod-rotor-instability", "rod-shapiro"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "rod-dc",
+        "rod-ac",
+        "rod-critical",
+        "rod-slip-statistics",
+        "rod-second-sound",
+        "rod-noise",
+        "rod-rotor-instability",
+        "rod-shapiro",
+    ],
+)
 def test_a_time_step_beyond_a_cases_limit_is_refused_before_the_run_directory(name, tmp_path, capsys):
     out = tmp_path / "run"
     assert cli.main(["run", name, "--quick", "--out", str(out), "--set", "dt=30"]) == 2

@@ -23,9 +23,9 @@ def test_finite_capacitance_speeds_up_the_running_state_towards_the_bias():
 
 def test_retrapping_current():
     large = junction.retrapping_current(100.0, tol=1e-5)
-    assert large == pytest.approx(4 / (math.pi * 10), rel=5e-3)       # the large-beta_c (Melnikov) limit
+    assert large == pytest.approx(4 / (math.pi * 10), rel=5e-3)  # the large-beta_c (Melnikov) limit
     at4 = junction.retrapping_current(4.0, tol=1e-5)
-    assert 0.05 < 4 / (math.pi * 2) / at4 - 1 < 0.08                   # that limit is ~6 % high at beta_c = 4
+    assert 0.05 < 4 / (math.pi * 2) / at4 - 1 < 0.08  # that limit is ~6 % high at beta_c = 4
     assert junction.keeps_running(at4 + 1e-3, 4.0) and not junction.keeps_running(at4 - 1e-3, 4.0)
     assert junction.winding_rate(at4 + 0.01, 4.0) > 0.2 and junction.winding_rate(at4 - 0.01, 4.0) == 0.0
     assert junction.retrapping_current(0.5, tol=1e-5) == pytest.approx(1.0, abs=1e-4)  # no hysteresis there
@@ -38,8 +38,9 @@ def test_a_shapiro_drive_locks_to_whole_multiples_and_reduces_to_dc_without_modu
         assert rate == pytest.approx(n, abs=1e-9) and junction.on_step(n, rate, 1.0, 100)
     between = junction.ac_rate(1.75, 2.0, 1.0, 0.08, periods=100)
     assert not any(junction.on_step(n, between, 1.0, 100) for n in range(4))
-    edge = junction.bisect_edge(lambda i0: junction.on_step(
-        1, junction.ac_rate(i0, 2.0, 1.0, 0.08, periods=100), 1.0, 100), 1.0, 1.75, 1e-3)
+    edge = junction.bisect_edge(
+        lambda i0: junction.on_step(1, junction.ac_rate(i0, 2.0, 1.0, 0.08, periods=100), 1.0, 100), 1.0, 1.75, 1e-3
+    )
     assert 1.55 < edge < 1.65  # the upper edge of step 1 (the scenario finds 1.611 with longer windows)
 
 

@@ -9,10 +9,10 @@ import pytest
 
 from sim.io import MemoryRecorder, TimeSeriesWriter
 from sim.rod.model import Power, Rotor, Table
-from sim.schedule import Schedule
 from sim.rod.reference import advance_reference
 from sim.rod.runner import simulate
 from sim.rod.system import Rod
+from sim.schedule import Schedule
 from sim.simulation import Recorder, RunawayError, Simulation
 
 CASES = {
@@ -24,9 +24,12 @@ CASES = {
     "sine-m3-power": dict(m=3, law=Power(1.0, 1.5, 1.0), noise=True, dt=0.25),  # within the noisy-rod step limit
     # the rotor clock ticks only for T well below T_q (omega0 ~ exp(-2 pi^2 T/T_q) beyond)
     "rotor": dict(law=Rotor(1.0, 0.25, 10.0), K=0.5, noise=True),
-    "table-schedules": dict(law=Table(T=(0.5, 1.0, 1.6), omega=(0.6, 1.0, 1.3)),
-                            T_L=Schedule("sinusoid", T0=1.1, amplitude=0.2, w=0.3),
-                            T_R=Schedule("ramp", T0=0.9, T1=1.2, t0=5.0, t1=40.0), noise=True),
+    "table-schedules": dict(
+        law=Table(T=(0.5, 1.0, 1.6), omega=(0.6, 1.0, 1.3)),
+        T_L=Schedule("sinusoid", T0=1.1, amplitude=0.2, w=0.3),
+        T_R=Schedule("ramp", T0=0.9, T1=1.2, t0=5.0, t1=40.0),
+        noise=True,
+    ),
     "closed-left-end": dict(k_L=0.0, noise=True, g=0.2),
     "weak-link-large-increments": dict(K=np.array([5, 5, 5, 1e-3, 5, 5, 5.0]), T_L=1.5, T_R=0.6),
 }
@@ -53,8 +56,9 @@ def test_kernel_matches_numpy_twin(rod_params, case):
     assert fast.step == slow.step == 120
 
 
-@pytest.mark.parametrize("case", ["linear-sine-noisy", "normal-noisy", "harmonic-m2", "table-schedules",
-                                  "weak-link-large-increments"])
+@pytest.mark.parametrize(
+    "case", ["linear-sine-noisy", "normal-noisy", "harmonic-m2", "table-schedules", "weak-link-large-increments"]
+)
 @pytest.mark.parametrize("R", [1, 3, 8])
 def test_a_replica_in_a_batch_is_bit_identical_to_it_run_alone(rod_params, case, R):
     """R replicas in one kernel call (replicas innermost) against each run alone with its seed,
@@ -128,8 +132,9 @@ print(hashlib.sha256(np.concatenate([s.E, s.phi, s.theta, s.acc]).tobytes()).hex
 
 def _run_hash(seed, threads):
     env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
-    out = subprocess.run([sys.executable, "-c", _DETERMINISM.format(seed=seed)], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _DETERMINISM.format(seed=seed)], env=env, capture_output=True, text=True, check=True
+    )
     return out.stdout.strip()
 
 
@@ -153,8 +158,12 @@ def test_chunking_does_not_change_the_trajectory(rod_params):
 
 @pytest.mark.parametrize("noise", [False, True])
 def test_energy_ledger_closes_to_round_off(rod_params, noise):
-    run = simulate(rod_params(N=32, noise=noise, g=0.2, T_L=Schedule("sinusoid", T0=1.1, amplitude=0.3, w=0.01)),
-                   200_000, record_every=5000, progress=False)
+    run = simulate(
+        rod_params(N=32, noise=noise, g=0.2, T_L=Schedule("sinusoid", T0=1.1, amplitude=0.3, w=0.01)),
+        200_000,
+        record_every=5000,
+        progress=False,
+    )
     d = run.recorder.data
     scale = d["energy_stored"].max()
     assert np.abs(d["ledger_error"]).max() / scale < 1e-12
@@ -163,14 +172,16 @@ def test_energy_ledger_closes_to_round_off(rod_params, noise):
 
 def test_runaway_stops_the_run_and_keeps_the_record(rod_params, tmp_path):
     """The rotor law: temperatures separate on their own; the run stops with a diagnosis."""
-    import h5py
     import warnings
+
+    import h5py
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # strong coupling, small heat capacity: the separation outgrows what the torque can hold
-        p = rod_params(N=16, law=Rotor(1.0, 0.25, 1.0), K=5.0, C=2.0, T_L=0.1, T_R=0.1, k_L=0.05, k_R=0.05,
-                       noise=True, dt=0.05)
+        p = rod_params(
+            N=16, law=Rotor(1.0, 0.25, 1.0), K=5.0, C=2.0, T_L=0.1, T_R=0.1, k_L=0.05, k_R=0.05, noise=True, dt=0.05
+        )
     path = tmp_path / "runaway.h5"
     with pytest.raises(RunawayError, match=r"runaway at step \d+.*clock law 'rotor'.*expected instability"):
         simulate(p, 400_000, record_every=10, path=path, progress=False)
@@ -186,8 +197,18 @@ def test_energy_runaway_in_the_last_step_of_a_call_is_named(rod_params):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        p = rod_params(N=16, law=Rotor(1.0, 0.25, 1.0), K=5.0, C=2.0, T_L=0.1, T_R=0.1, k_L=0.0, k_R=0.0,
-                       T_init=0.1 * (1 + 1e-6 * (-1.0) ** np.arange(16)), dt=0.05)
+        p = rod_params(
+            N=16,
+            law=Rotor(1.0, 0.25, 1.0),
+            K=5.0,
+            C=2.0,
+            T_L=0.1,
+            T_R=0.1,
+            k_L=0.0,
+            k_R=0.0,
+            T_init=0.1 * (1 + 1e-6 * (-1.0) ** np.arange(16)),
+            dt=0.05,
+        )
     with pytest.raises(RunawayError, match=r"the energy of ring \d+ became .*expected instability"):
         simulate(p, 10_000, record_every=1, progress=False)
 
@@ -196,7 +217,9 @@ def test_temperature_spread_beyond_runaway_dT_is_reported(rod_params):
     rod = Rod(rod_params(runaway_dT=0.3))
     s = rod.initial_state()
     s.E[2] = 50 * 1.5
-    with pytest.raises(RunawayError, match=r"ring temperatures separate, spread .* > runaway_dT = 0.3 \(ring 2 at T = 1.5"):
+    with pytest.raises(
+        RunawayError, match=r"ring temperatures separate, spread .* > runaway_dT = 0.3 \(ring 2 at T = 1.5"
+    ):
         rod.check_runaway(s)
 
 

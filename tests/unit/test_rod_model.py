@@ -5,28 +5,31 @@ import warnings
 import numpy as np
 import pytest
 
-from sim.rod.model import NOISE_SAFETY, Linear, Power, RodParams, Rotor, Table, UnstableClockLawWarning, make_law
+from sim.rod.model import NOISE_SAFETY, Linear, Power, Rotor, Table, UnstableClockLawWarning, make_law
 from sim.rod.system import Rod
-from sim.simulation import RunawayError
 from sim.schedule import Schedule
+from sim.simulation import RunawayError
 
 
-@pytest.mark.parametrize("kw,pattern", [
-    (dict(C=0.0), r"C = 0\.0 is out of range; allowed: C >= 0\.5"),
-    (dict(C=-3.0), r"C = -3\.0 .*allowed: C >= 0\.5"),
-    (dict(T_L=-1.0), r"T_bath = -1\.0 .*allowed: T_bath > 0"),
-    (dict(T_init=0.0), r"T_init = 0\.0 .*allowed: T_init > 0"),
-    (dict(dt=0.0), r"dt = 0\.0 .*allowed: dt > 0"),
-    (dict(dt=-0.1), r"dt = -0\.1 .*allowed: dt > 0"),
-    (dict(N=1), r"N = 1 is out of range; allowed: N >= 2"),
-    (dict(K=float("nan")), r"K = nan .*allowed: finite"),
-    (dict(k_L=float("inf")), r"k_L = inf .*allowed: finite"),
-    (dict(theta_init=np.array([0.0, np.nan, 0, 0, 0, 0, 0, 0])), r"theta_init .*nan"),
-    (dict(m=0), r"m = 0 is out of range; allowed: m >= 1"),
-    (dict(law="quantum"), r"law = 'quantum' is unknown; allowed: 'linear', 'power', 'rotor', 'table'"),
-    (dict(torque="cosine"), r"torque = 'cosine' is unknown"),
-    (dict(C=np.ones(3) * 50), r"C has shape \(3,\); allowed: a scalar or shape \(8,\)"),
-])
+@pytest.mark.parametrize(
+    "kw,pattern",
+    [
+        (dict(C=0.0), r"C = 0\.0 is out of range; allowed: C >= 0\.5"),
+        (dict(C=-3.0), r"C = -3\.0 .*allowed: C >= 0\.5"),
+        (dict(T_L=-1.0), r"T_bath = -1\.0 .*allowed: T_bath > 0"),
+        (dict(T_init=0.0), r"T_init = 0\.0 .*allowed: T_init > 0"),
+        (dict(dt=0.0), r"dt = 0\.0 .*allowed: dt > 0"),
+        (dict(dt=-0.1), r"dt = -0\.1 .*allowed: dt > 0"),
+        (dict(N=1), r"N = 1 is out of range; allowed: N >= 2"),
+        (dict(K=float("nan")), r"K = nan .*allowed: finite"),
+        (dict(k_L=float("inf")), r"k_L = inf .*allowed: finite"),
+        (dict(theta_init=np.array([0.0, np.nan, 0, 0, 0, 0, 0, 0])), r"theta_init .*nan"),
+        (dict(m=0), r"m = 0 is out of range; allowed: m >= 1"),
+        (dict(law="quantum"), r"law = 'quantum' is unknown; allowed: 'linear', 'power', 'rotor', 'table'"),
+        (dict(torque="cosine"), r"torque = 'cosine' is unknown"),
+        (dict(C=np.ones(3) * 50), r"C has shape \(3,\); allowed: a scalar or shape \(8,\)"),
+    ],
+)
 def test_bad_rod_parameters_are_refused_with_a_clear_message(rod_params, kw, pattern):
     with pytest.raises(ValueError, match=pattern):
         rod_params(**kw)
@@ -98,7 +101,7 @@ def test_laws_evaluate_their_formulas():
     # rotor: explicit thermal sum, and |omega0| falls with T
     t = 0.7
     l = np.arange(-40, 41) + 0.25
-    w = np.exp(-l**2 / (2 * t))
+    w = np.exp(-(l**2) / (2 * t))
     assert Rotor(1.0, 0.25, 1.0).omega0(t) == pytest.approx((w * l).sum() / w.sum(), rel=1e-12)
     r = Rotor(1.0, 0.25, 1.0).omega0(np.array([0.2, 0.5, 1.0]))
     assert np.all(np.diff(np.abs(r)) < 0)

@@ -18,12 +18,20 @@ def rods(draw):
     """
     N = draw(st.integers(2, 10))
     kw = dict(
-        N=N, C=draw(st.floats(10.0, 100.0)), K=draw(st.floats(0.0, 5.0)), m=draw(st.integers(1, 3)),
-        torque=draw(st.sampled_from(["sine", "harmonic"])), g=draw(st.sampled_from([0.0, 0.3])),
-        k_L=draw(st.floats(0.05, 2.0)), k_R=draw(st.floats(0.05, 2.0)),
-        T_L=draw(st.floats(0.5, 2.0)), T_R=draw(st.floats(0.5, 2.0)),
+        N=N,
+        C=draw(st.floats(10.0, 100.0)),
+        K=draw(st.floats(0.0, 5.0)),
+        m=draw(st.integers(1, 3)),
+        torque=draw(st.sampled_from(["sine", "harmonic"])),
+        g=draw(st.sampled_from([0.0, 0.3])),
+        k_L=draw(st.floats(0.05, 2.0)),
+        k_R=draw(st.floats(0.05, 2.0)),
+        T_L=draw(st.floats(0.5, 2.0)),
+        T_R=draw(st.floats(0.5, 2.0)),
         theta_init=np.array(draw(st.lists(st.floats(-0.3, 0.3), min_size=N, max_size=N))),
-        noise=draw(st.booleans()), seed=draw(st.integers(0, 2**32)), dt=1e-3,
+        noise=draw(st.booleans()),
+        seed=draw(st.integers(0, 2**32)),
+        dt=1e-3,
     )
     stable = RodParams(**kw).max_stable_dt()
     return RodParams(**(kw | {"dt": draw(st.floats(0.05, 0.5)) * stable}))

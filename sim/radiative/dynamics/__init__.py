@@ -52,21 +52,36 @@ Units SI: K, s, W, J, J/K. Pairs are the i < j pairs in ``np.triu_indices(N, 1)`
 pair quantities are "into i from j" (W or J), antisymmetric, so the flow into j is minus it.
 """
 
-
 from sim.radiative.dynamics.kernels import DENSE_MIN, GAMMA, advance_kernel
 from sim.radiative.dynamics.model import (
-           KB,
-           OBSERVABLES,
-           ROLES,
-           TABLE_RTOL,
-           NetworkParams,
-           NetworkState,
+    KB,
+    OBSERVABLES,
+    ROLES,
+    TABLE_RTOL,
+    NetworkParams,
+    NetworkState,
 )
 from sim.radiative.dynamics.runner import NetworkRun, simulate_network
 from sim.radiative.dynamics.steady import SteadyCriterion, SteadyState, steady_state
 from sim.radiative.dynamics.system import NetworkSystem
 from sim.radiative.dynamics.tables import auto_grid, build_tables
 
-__all__ = ["DENSE_MIN", "GAMMA", "KB", "OBSERVABLES", "ROLES", "TABLE_RTOL", "NetworkParams", "NetworkState",
-           "NetworkRun", "NetworkSystem", "SteadyCriterion", "SteadyState", "advance_kernel", "auto_grid", "build_tables", "simulate_network",
-           "steady_state"]
+__all__ = [
+    "DENSE_MIN",
+    "GAMMA",
+    "KB",
+    "OBSERVABLES",
+    "ROLES",
+    "TABLE_RTOL",
+    "NetworkParams",
+    "NetworkState",
+    "NetworkRun",
+    "NetworkSystem",
+    "SteadyCriterion",
+    "SteadyState",
+    "advance_kernel",
+    "auto_grid",
+    "build_tables",
+    "simulate_network",
+    "steady_state",
+]

@@ -37,8 +37,16 @@ def _hermite_basis(s, dTg):
     s2 = s * s
     s3 = s2 * s
     d00 = (6.0 * s2 - 6.0 * s) / dTg
-    return (2.0 * s3 - 3.0 * s2 + 1.0, (s3 - 2.0 * s2 + s) * dTg, -2.0 * s3 + 3.0 * s2, (s3 - s2) * dTg,
-            d00, 3.0 * s2 - 4.0 * s + 1.0, -d00, 3.0 * s2 - 2.0 * s)
+    return (
+        2.0 * s3 - 3.0 * s2 + 1.0,
+        (s3 - 2.0 * s2 + s) * dTg,
+        -2.0 * s3 + 3.0 * s2,
+        (s3 - s2) * dTg,
+        d00,
+        3.0 * s2 - 4.0 * s + 1.0,
+        -d00,
+        3.0 * s2 - 2.0 * s,
+    )
 
 
 @njit(cache=True, error_model="numpy")
@@ -123,8 +131,34 @@ def _solve(M, n, b, dense):
 
 
 @njit(cache=True, error_model="numpy")
-def advance_kernel(T, Qp, Qth, Qenv, acc, step0, nsteps, dt, C, free_idx, sched_kind, sched_p,
-                   tabP, tabG, T0, dTg, env, Pin, Gin, tabO, tabGO, T_env, noise, k0, k1, kB):
+def advance_kernel(
+    T,
+    Qp,
+    Qth,
+    Qenv,
+    acc,
+    step0,
+    nsteps,
+    dt,
+    C,
+    free_idx,
+    sched_kind,
+    sched_p,
+    tabP,
+    tabG,
+    T0,
+    dTg,
+    env,
+    Pin,
+    Gin,
+    tabO,
+    tabGO,
+    T_env,
+    noise,
+    k0,
+    k1,
+    kB,
+):
     """Advance ``nsteps`` ROS2 steps in place (module doc). Returns (steps done, status,
     particle): status 0 ok, 1 a temperature left the tabulated grid (particle given)."""
     N = T.shape[0]

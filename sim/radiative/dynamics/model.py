@@ -123,12 +123,22 @@ class NetworkParams:
 
     def to_dict(self) -> dict:
         net = self.network
-        return {"positions": net.positions.tolist(), "radii": net.radii.tolist(),
-                "materials": [m.name for m in net.materials], "B": net.B, "roles": list(self.roles),
-                "thermostats": [dataclasses.asdict(s) for s in self.thermostats],
-                "T_init": self.T_init.tolist(), "C": self.C.tolist(), "environment": self.environment,
-                "T_env": self.T_env, "dt": self.dt, "noise": self.noise, "seed": int(self.seed),
-                "rtol_spectra": self.rtol_spectra}
+        return {
+            "positions": net.positions.tolist(),
+            "radii": net.radii.tolist(),
+            "materials": [m.name for m in net.materials],
+            "B": net.B,
+            "roles": list(self.roles),
+            "thermostats": [dataclasses.asdict(s) for s in self.thermostats],
+            "T_init": self.T_init.tolist(),
+            "C": self.C.tolist(),
+            "environment": self.environment,
+            "T_env": self.T_env,
+            "dt": self.dt,
+            "noise": self.noise,
+            "seed": int(self.seed),
+            "rtol_spectra": self.rtol_spectra,
+        }
 
 
 @dataclass
@@ -145,23 +155,35 @@ class NetworkState:
     acc: np.ndarray
     step: int = 0
 
-    def copy(self) -> "NetworkState":
-        return NetworkState(self.T.copy(), self.Q_pair.copy(), self.Q_thermostat.copy(), self.Q_env.copy(),
-                            self.acc.copy(), self.step)
+    def copy(self) -> NetworkState:
+        return NetworkState(
+            self.T.copy(), self.Q_pair.copy(), self.Q_thermostat.copy(), self.Q_env.copy(), self.acc.copy(), self.step
+        )
 
 
 OBSERVABLES = {
     "T": (("time", "particle"), "K", "particle temperature"),
     "P_net": (("time", "particle"), "W", "net network + environment power into each particle"),
     "pair_power": (("time", "pair"), "W", "heat flow into i from j, f_ij = Phi_ij(T_j) - Phi_ji(T_i), i < j pairs"),
-    "thermostat_power": (("time", "particle"), "W",
-                         "power each thermostat supplies to hold its particle against the network "
-                         "(= -P_net; 0 for free particles; excludes C dT/dt of a moving schedule)"),
+    "thermostat_power": (
+        ("time", "particle"),
+        "W",
+        "power each thermostat supplies to hold its particle against the network "
+        "(= -P_net; 0 for free particles; excludes C dT/dt of a moving schedule)",
+    ),
     "env_power": (("time", "particle"), "W", "heat from the environment into each particle (0 without it)"),
     "Q_pair": (("time", "pair"), "J", "cumulative heat into i from j, i < j pairs"),
-    "Q_thermostat": (("time", "particle"), "J", "cumulative energy supplied by each thermostat (incl. C dT of its schedule)"),
+    "Q_thermostat": (
+        ("time", "particle"),
+        "J",
+        "cumulative energy supplied by each thermostat (incl. C dT of its schedule)",
+    ),
     "Q_env": (("time", "particle"), "J", "cumulative heat from the environment into each particle"),
     "energy_stored": (("time",), "J", "sum_i C_i (T_i - T_i(0)), all particles"),
     "ledger_error": (("time",), "J", "energy_stored - (sum Q_thermostat + sum Q_env): zero to round-off"),
-    "entropy_production": (("time",), "J/K", "cumulative sum over pairs Q_ij (1/T_i - 1/T_j) (+ environment), midpoint T"),
+    "entropy_production": (
+        ("time",),
+        "J/K",
+        "cumulative sum over pairs Q_ij (1/T_i - 1/T_j) (+ environment), midpoint T",
+    ),
 }

@@ -18,15 +18,35 @@ class NetworkRun(RunResult):
     system: NetworkSystem
 
 
-def simulate_network(params: NetworkParams, nsteps: int, record_every: int, path=None, progress: bool = False,
-                     desc: str = "network", ctx=None, system: NetworkSystem | None = None, observables=None,
-                     start=None) -> NetworkRun:
+def simulate_network(
+    params: NetworkParams,
+    nsteps: int,
+    record_every: int,
+    path=None,
+    progress: bool = False,
+    desc: str = "network",
+    ctx=None,
+    system: NetworkSystem | None = None,
+    observables=None,
+    start=None,
+) -> NetworkRun:
     """Run ``params`` for ``nsteps`` steps recording every ``record_every`` (HDF5 at ``path``,
     or in memory when None) through ``sim.simulation.run_recorded``: with a run context ``ctx``
     it checkpoints, stops at the wall time and resumes. observables: the names recorded (None:
     all); start: a callable giving the state to begin from (default: the initial state).
     Returns a ``NetworkRun`` (its ``state`` is None if ``path`` was completed earlier)."""
     system = system or NetworkSystem(params)
-    run = run_recorded(system, nsteps, record_every, path=path, progress=progress, desc=desc, ctx=ctx,
-                       attrs=system.file_attrs(), time_units="s", observables=observables, start=start)
+    run = run_recorded(
+        system,
+        nsteps,
+        record_every,
+        path=path,
+        progress=progress,
+        desc=desc,
+        ctx=ctx,
+        attrs=system.file_attrs(),
+        time_units="s",
+        observables=observables,
+        start=start,
+    )
     return NetworkRun(run.state, run.info, run.recorder, system)

@@ -3,9 +3,8 @@ to the fixed point along the slowest mode is below rtol (``SteadyCriterion``, a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,8 +60,10 @@ class SteadyCriterion:
             # no progress for 5 relaxation times: the criterion sits on its round-off floor
             # (~ eps * stiffness); accept it if that floor is still small, say so
             if self.best > self.round_off_floor:
-                raise RuntimeError(f"steady_state: criterion stalled at {self.best:.3g} > round_off_floor = "
-                                   f"{self.round_off_floor:g} (rtol = {self.rtol:g}); the dynamics does not settle")
+                raise RuntimeError(
+                    f"steady_state: criterion stalled at {self.best:.3g} > round_off_floor = "
+                    f"{self.round_off_floor:g} (rtol = {self.rtol:g}); the dynamics does not settle"
+                )
             self.limited = True
             return True
         return False
@@ -75,10 +76,19 @@ class SteadyCriterion:
         self.best_step = int(extra.get("best_step", self.best_step))
 
 
-def steady_state(params: NetworkParams, rtol: float = 1e-6, max_steps: int = 1_000_000, check_every: int = 1,
-                 system: NetworkSystem | None = None, state: NetworkState | None = None,
-                 round_off_floor: float = 1e-9, checkpoint_path=None, ctx=None, progress: bool = False,
-                 desc: str = "steady state") -> SteadyState:
+def steady_state(
+    params: NetworkParams,
+    rtol: float = 1e-6,
+    max_steps: int = 1_000_000,
+    check_every: int = 1,
+    system: NetworkSystem | None = None,
+    state: NetworkState | None = None,
+    round_off_floor: float = 1e-9,
+    checkpoint_path=None,
+    ctx=None,
+    progress: bool = False,
+    desc: str = "steady state",
+) -> SteadyState:
     """Run the (noise-free) dynamics until max_free |dT_i/dt| tau_relax / T_i < rtol.
 
     tau_relax: the slowest relaxation time of the free block at the current state
@@ -104,9 +114,11 @@ def steady_state(params: NetworkParams, rtol: float = 1e-6, max_steps: int = 1_0
     if not params.free.any():
         raise ValueError("roles has no 'free' particle: the steady state is the thermostats' prescription")
     if params.free.all() and not params.environment:
-        raise ValueError("roles are all 'free' and environment = False: the network is isolated (no thermostat, "
-                         "no environment), its energy is conserved and there is no drive or steady state to "
-                         "approach; allowed: at least one thermostated particle or environment = True")
+        raise ValueError(
+            "roles are all 'free' and environment = False: the network is isolated (no thermostat, "
+            "no environment), its energy is conserved and there is no drive or steady state to "
+            "approach; allowed: at least one thermostated particle or environment = True"
+        )
     system = system or NetworkSystem(params)
     crit = SteadyCriterion(system, rtol, round_off_floor)
     initial = extra = None
@@ -126,10 +138,22 @@ def steady_state(params: NetworkParams, rtol: float = 1e-6, max_steps: int = 1_0
         ctx.kernel_time += sim.wall_time
     if sim.stop_reason is None:
         if crit.evaluate(sim.state) >= rtol:
-            raise RuntimeError(f"steady_state: criterion {crit.value:.3g} >= rtol = {rtol:g} after {max_steps} steps "
-                               f"(dt = {system.params.dt:.4g} s, tau_relax = {crit.tau:.4g} s); raise max_steps")
+            raise RuntimeError(
+                f"steady_state: criterion {crit.value:.3g} >= rtol = {rtol:g} after {max_steps} steps "
+                f"(dt = {system.params.dt:.4g} s, tau_relax = {crit.tau:.4g} s); raise max_steps"
+            )
     if checkpoint_path is not None:  # the steady state found is kept: a resumed scenario returns it
         sim.save_checkpoint()
     steps = sim.state.step - sim.initial.step
-    return SteadyState(sim.state, sim.state.T.copy(), steps * system.params.dt, steps, crit.value, crit.limited,
-                       crit.tau, system.params.dt, crit.rates, system)
+    return SteadyState(
+        sim.state,
+        sim.state.T.copy(),
+        steps * system.params.dt,
+        steps,
+        crit.value,
+        crit.limited,
+        crit.tau,
+        system.params.dt,
+        crit.rates,
+        system,
+    )

@@ -26,9 +26,12 @@ def _supplied(s, s0) -> float:
 
 #: observables read off the state, without the emission tables: name -> f(params, state, initial)
 _STATE_OBSERVABLES = {
-    "T": lambda p, s, s0: s.T.copy(), "Q_pair": lambda p, s, s0: s.Q_pair.copy(),
-    "Q_thermostat": lambda p, s, s0: s.Q_thermostat.copy(), "Q_env": lambda p, s, s0: s.Q_env.copy(),
-    "energy_stored": _stored, "ledger_error": lambda p, s, s0: _stored(p, s, s0) - _supplied(s, s0),
+    "T": lambda p, s, s0: s.T.copy(),
+    "Q_pair": lambda p, s, s0: s.Q_pair.copy(),
+    "Q_thermostat": lambda p, s, s0: s.Q_thermostat.copy(),
+    "Q_env": lambda p, s, s0: s.Q_env.copy(),
+    "energy_stored": _stored,
+    "ledger_error": lambda p, s, s0: _stored(p, s, s0) - _supplied(s, s0),
     "entropy_production": lambda p, s, s0: float(s.acc[0] - s0.acc[0]),
 }
 
@@ -60,8 +63,10 @@ class NetworkSystem:
         lo, hi = Tg[0], Tg[-1]
         reach = list(p.T_init) + [x for s in p.thermostats for x in s.extremes] + ([p.T_env] if p.environment else [])
         if min(reach) < lo or max(reach) > hi:
-            raise ValueError(f"T_grid = [{lo:.6g}, {hi:.6g}] K does not cover the run's temperatures "
-                             f"[{min(reach):.6g}, {max(reach):.6g}] K (T_init, thermostats, T_env); allowed: a grid covering them")
+            raise ValueError(
+                f"T_grid = [{lo:.6g}, {hi:.6g}] K does not cover the run's temperatures "
+                f"[{min(reach):.6g}, {max(reach):.6g}] K (T_init, thermostats, T_env); allowed: a grid covering them"
+            )
         self.tables = tables if tables is not None else build_tables(net, Tg, p.environment, p.T_env, p.rtol_spectra)
         self.free_idx = np.nonzero(p.free)[0].astype(np.int64)
         self.sched_kind = np.full(N, -1, np.int64)
@@ -80,8 +85,10 @@ class NetworkSystem:
             tau = self.relaxation_times(p.T_init)
             finite = tau[np.isfinite(tau)]
             if finite.size == 0:
-                raise ValueError("dt = None needs a finite relaxation time: give dt explicitly "
-                                 "(no free particle, or the free network is isolated)")
+                raise ValueError(
+                    "dt = None needs a finite relaxation time: give dt explicitly "
+                    "(no free particle, or the free network is isolated)"
+                )
             self.params = dataclasses.replace(p, dt=float(finite.max() / 20.0))
 
     def _constants(self) -> tuple:
@@ -89,9 +96,26 @@ class NetworkSystem:
         if getattr(self, "_kernel_constants", None) is None:
             p, t = self.params, self.tables
             self._kernel_constants = (
-                p.dt, p.C, self.free_idx, self.sched_kind, self.sched_p, t["P"], t["G"], self.T_grid[0],
-                self.T_grid[1] - self.T_grid[0], p.environment, t["Pin"], t["Gin"], t["Pout"], t["Gout"], p.T_env,
-                p.noise, self.key[0], self.key[1], KB)
+                p.dt,
+                p.C,
+                self.free_idx,
+                self.sched_kind,
+                self.sched_p,
+                t["P"],
+                t["G"],
+                self.T_grid[0],
+                self.T_grid[1] - self.T_grid[0],
+                p.environment,
+                t["Pin"],
+                t["Gin"],
+                t["Pout"],
+                t["Gout"],
+                p.T_env,
+                p.noise,
+                self.key[0],
+                self.key[1],
+                KB,
+            )
         return self._kernel_constants
 
     # -- tables ------------------------------------------------------------------
@@ -104,13 +128,17 @@ class NetworkSystem:
             raise RunawayError(self._outside(bad, T[bad]))
         eo, go = np.zeros(N), np.zeros(N)
         if self.params.environment:
-            env_emission(np.asarray(T, float), t["Pout"], t["Gout"], self.T_grid[0], self.T_grid[1] - self.T_grid[0], eo, go)
+            env_emission(
+                np.asarray(T, float), t["Pout"], t["Gout"], self.T_grid[0], self.T_grid[1] - self.T_grid[0], eo, go
+            )
         return E, Gm, eo, go
 
     def _outside(self, i, Ti) -> str:
-        return (f"temperature of particle {i} = {float(Ti):.6g} K left the tabulated range "
-                f"[{self.T_grid[0]:.6g}, {self.T_grid[-1]:.6g}] K (or is not finite); pass T_grid=(low, high) covering "
-                "the run, or a smaller dt")
+        return (
+            f"temperature of particle {i} = {float(Ti):.6g} K left the tabulated range "
+            f"[{self.T_grid[0]:.6g}, {self.T_grid[-1]:.6g}] K (or is not finite); pass T_grid=(low, high) covering "
+            "the run, or a smaller dt"
+        )
 
     def rates(self, T) -> dict:
         """Powers at temperatures T (N,) K: "P" (N,) W net into each particle, "pair" (N, N)
@@ -145,18 +173,29 @@ class NetworkSystem:
     # -- protocol ----------------------------------------------------------------
     def initial_state(self) -> NetworkState:
         N = self.params.N
-        return NetworkState(self.params.T_init.copy(), np.zeros(len(self.pairs)), np.zeros(N), np.zeros(N),
-                            np.zeros(1), 0)
+        return NetworkState(
+            self.params.T_init.copy(), np.zeros(len(self.pairs)), np.zeros(N), np.zeros(N), np.zeros(1), 0
+        )
 
     def advance(self, state: NetworkState, nsteps: int) -> None:
         """Advance ``state`` in place by ``nsteps`` steps; RunawayError if a temperature
         leaves the tabulated grid."""
-        done, status, bad = advance_kernel(state.T, state.Q_pair, state.Q_thermostat, state.Q_env, state.acc,
-                                           state.step, int(nsteps), *self._constants())
+        done, status, bad = advance_kernel(
+            state.T,
+            state.Q_pair,
+            state.Q_thermostat,
+            state.Q_env,
+            state.acc,
+            state.step,
+            int(nsteps),
+            *self._constants(),
+        )
         state.step += int(done)
         if status != 0:
-            raise RunawayError(f"runaway at step {state.step} (t = {state.step * self.params.dt:.6g} s): "
-                               + self._outside(bad, state.T[bad]))
+            raise RunawayError(
+                f"runaway at step {state.step} (t = {state.step * self.params.dt:.6g} s): "
+                + self._outside(bad, state.T[bad])
+            )
 
     def observe(self, state: NetworkState, initial: NetworkState, names=None) -> dict:
         """The observables ``names`` (None: all of ``OBSERVABLES``) at ``state`` (``initial``: the
@@ -183,6 +222,12 @@ class NetworkSystem:
     def file_attrs(self) -> dict:
         """HDF5 attributes for an animation renderer: system, geometry, roles, pair list."""
         p = self.params
-        return {"system": "network", "positions": p.network.positions, "radii": p.network.radii,
-                "materials": [m.name for m in p.network.materials], "roles": list(p.roles),
-                "pairs": self.pairs, "params": p.to_dict()}
+        return {
+            "system": "network",
+            "positions": p.network.positions,
+            "radii": p.network.radii,
+            "materials": [m.name for m in p.network.materials],
+            "roles": list(p.roles),
+            "pairs": self.pairs,
+            "params": p.to_dict(),
+        }

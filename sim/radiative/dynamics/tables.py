@@ -27,16 +27,30 @@ def build_tables(net: Network, T_grid: np.ndarray, environment: bool, T_env: flo
 
     res = net.spectral_integral("pairs", weights, Tg.max(), rtol)  # (2 nT, N*N), one set of nodes
     val = res.value.reshape(2, nT, N, N)
-    out = {"P": np.ascontiguousarray(val[0].transpose(2, 0, 1)), "G": np.ascontiguousarray(val[1].transpose(2, 0, 1)),
-           "Pout": np.zeros((nT, N)), "Gout": np.zeros((nT, N)), "Pin": np.zeros(N), "Gin": np.zeros(N),
-           "rel_error": res.rel_error}
+    out = {
+        "P": np.ascontiguousarray(val[0].transpose(2, 0, 1)),
+        "G": np.ascontiguousarray(val[1].transpose(2, 0, 1)),
+        "Pout": np.zeros((nT, N)),
+        "Gout": np.zeros((nT, N)),
+        "Pin": np.zeros(N),
+        "Gin": np.zeros(N),
+        "rel_error": res.rel_error,
+    }
     if environment:
         Te = np.append(Tg, T_env)
-        res = net.spectral_integral("env", lambda w: np.concatenate([theta(w[None, :], Te[:, None]),
-                                                              dtheta_dT(w[None, :], Te[:, None])]), Te.max(), rtol)
+        res = net.spectral_integral(
+            "env",
+            lambda w: np.concatenate([theta(w[None, :], Te[:, None]), dtheta_dT(w[None, :], Te[:, None])]),
+            Te.max(),
+            rtol,
+        )
         v = res.value.reshape(2, nT + 1, 2 * N)
-        out.update(Pout=np.ascontiguousarray(v[0, :nT, N:]), Gout=np.ascontiguousarray(v[1, :nT, N:]),
-                   Pin=v[0, nT, :N].copy(), Gin=v[1, nT, :N].copy())
+        out.update(
+            Pout=np.ascontiguousarray(v[0, :nT, N:]),
+            Gout=np.ascontiguousarray(v[1, :nT, N:]),
+            Pin=v[0, nT, :N].copy(),
+            Gin=v[1, nT, :N].copy(),
+        )
         out["rel_error"] = max(out["rel_error"], res.rel_error)
     return out
 
