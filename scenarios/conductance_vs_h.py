@@ -28,7 +28,6 @@ from functools import partial
 
 import numpy as np
 
-from scenarios.drag_sic import DIMER_KEYS, check_h_grids, h_axis
 from sim.config_keys import Key
 from sim.radiative.drag import (
     MODEL_KEYS,
@@ -39,9 +38,10 @@ from sim.radiative.drag import (
     sign_change_roots,
     touching,
 )
+from sim.radiative.keys import DIMER_KEYS, check_h_grids
 from sim.radiative.materials import PRESETS
 from sim.scenario import scenario
-from sim.viz.plots import new_figure, save
+from sim.viz.plots import log_axis_1_2_5, new_figure, save
 
 PAIRS = {"G12": (0, 1), "G13": (0, 2), "G14": (0, 3), "G23": (1, 2), "G24": (1, 3), "G34": (2, 3)}
 LABELS = {
@@ -238,7 +238,7 @@ def run(cfg, ctx) -> dict:
         ]
         a.set_title(title + "\n" + (", ".join(marks) if marks else "no sign change in h"), fontsize=8)
         a.legend(fontsize=6)
-        h_axis(a, h * 1e9)
+        log_axis_1_2_5(a, h * 1e9)
     save(fig, ctx.path("figures", "conductance_vs_h.png"))
     return {
         "scenario": "conductance-vs-h",

@@ -57,7 +57,7 @@ import time
 import numpy as np
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter, NullLocator
+from matplotlib.ticker import NullLocator
 from scipy import constants as sc
 from tqdm.auto import tqdm
 
@@ -73,31 +73,13 @@ from sim.radiative.drag import (
     sign_change_roots,
     touching,
 )
+from sim.radiative.keys import DIMER_KEYS, check_h_grids
 from sim.scenario import scenario
-from sim.viz.plots import new_figure, save
+from sim.viz.plots import log_axis_1_2_5, new_figure, save
 
 BALANCE_TOL = 1e-3  # |R_D / R_D_balance - 1| at every h (issue)
 LINEAR_TOL_1K = 5e-3  # |R_D / R_D_linear - 1| with a drive dT <= 1 K (issue)
 SYSTEMS = {"drag-sic": ["SiC", "SiC", "SiC", "SiC"], "drag-sic-au": ["SiC", "Au", "Au", "SiC"]}
-
-#: the keys conductance-vs-h shares: the spheres, the drive-dimer distances, both h grids, the sign-change bracketing
-DIMER_KEYS = {
-    "R": Key("radius of the four spheres", unit="m", low=0, low_open=True),
-    "d_over_R": Key(
-        "drive-dimer centre distances d run, over R (2: touching, always in the dipole model)", "numbers", low=2
-    ),
-    "h_min_over_R": Key(
-        "smallest dimer separation h (centre distance of facing spheres) of the dipole rows' grid, "
-        "over R (2: touching)",
-        low=2,
-    ),
-    "h_max": Key("largest h of both h grids (log-spaced from their smallest h)", unit="m", low=0, low_open=True),
-    "n_h": Key("points of the dipole rows' h grid", "integer", low=2),
-    "h_min_multipole_over_R": Key(
-        "smallest h of the multipole rows' grid, over R (contact has no multipole answer)", low=2, low_open=True
-    ),
-    "boundary_rtol": Key("relative tolerance in h of the bracketed sign changes", low=0, high=0.1, low_open=True),
-}
 
 KEYS = {
     **DIMER_KEYS,
@@ -174,18 +156,6 @@ def defaults(quick: bool) -> dict:
         "spectra_points_over_R": [[3.0, 5.0], [6.0, 5.0]],
         "spectra_band": [1.70e14, 1.80e14],  # rad/s: around SiC's Froehlich line (10.5-11 um), where the coupling is
     }
-
-
-def check_h_grids(cfg: dict, model: str) -> None:
-    """Refuse an h grid that does not rise from its smallest h to h_max (each grid the model uses)."""
-    starts = ["h_min_over_R"] + (["h_min_multipole_over_R"] if model == "multipole" else [])
-    for key in starts:
-        h_min = cfg[key] * cfg["R"]
-        if not cfg["h_max"] > h_min:
-            raise ValueError(
-                f"h_max = {cfg['h_max']!r} m is not above {key} * R = {h_min:.4g} m (R = {cfg['R']!r} m), "
-                f"where its h grid starts; allowed: h_max > {key} * R"
-            )
 
 
 def check_config(cfg: dict) -> dict:
@@ -459,16 +429,6 @@ def _symlog(a, ys) -> None:
     a.axhline(0.0, color="k", lw=0.8)
 
 
-def h_axis(a, h_nm) -> None:
-    """Log h axis (nm) with plain labels at 1-2-5 values inside the data range."""
-    h_nm = np.asarray(h_nm, float)
-    ticks = [t for e in range(0, 6) for t in (10**e, 2 * 10**e, 5 * 10**e) if h_nm.min() * 0.9 <= t <= h_nm.max() * 1.1]
-    a.set_xscale("log")
-    a.xaxis.set_major_locator(FixedLocator(ticks))
-    a.xaxis.set_major_formatter(FormatStrFormatter("%g"))
-    a.xaxis.set_minor_formatter(NullFormatter())
-
-
 def plot(name, out, cfg, ctx) -> None:
     """R_D and T3 - T4 vs h, signed (symlog) with the zero line; bracketed sign changes dotted."""
     fig, ax = new_figure(2, 1, width=5.2, height=4.2)
@@ -498,7 +458,7 @@ def plot(name, out, cfg, ctx) -> None:
     a1.set(xlabel="h (nm)", ylabel="T3 - T4 (K), signed (symlog)")
     a1.set_title("induced temperature difference", fontsize=9)
     for a in (a0, a1):
-        h_axis(a, all_h)
+        log_axis_1_2_5(a, all_h)
         a.legend(fontsize=6, loc="best")
     if notes:
         fig.supxlabel("\n".join(notes), fontsize=7)
@@ -542,7 +502,7 @@ def _map_panel(a, m, title, xlim) -> None:
         ylabel="d / R (drive dimer centre distance; one row each)",
     )
     a.set_title(title, fontsize=8)
-    h_axis(a, xlim)
+    log_axis_1_2_5(a, xlim)
 
 
 def plot_diagnosis(name, out, cfg, ctx) -> None:

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenarios.insb_persistent import RING_KEYS, check_rings
 from sim.config_keys import Key
 from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, steady_state
 from sim.radiative.geometry import ring, ring_radius_for_spacing
+from sim.radiative.keys import RING_KEYS, check_rings
 from sim.radiative.persistent import hall_ratio
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save

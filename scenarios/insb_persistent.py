@@ -36,7 +36,8 @@ from sim.config_keys import Key
 from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, NetworkSystem, simulate_network
 from sim.radiative.geometry import ring, ring_radius_for_spacing, stacked_rings
-from sim.radiative.materials import PRESETS, InSb, get_material
+from sim.radiative.keys import RING_KEYS, check_rings
+from sim.radiative.materials import get_material
 from sim.radiative.persistent import (
     circulation,
     currents_from_pair_powers,
@@ -51,24 +52,6 @@ N_RING = 4
 PHI0 = np.pi / N_RING  # the half-plane between particles 0 and 1, where circulations are read
 PEAK_TOL = 0.06e-6  # m: a persistent-spectrum peak "sits at" a single-sphere resonance within this
 
-#: the material presets whose permittivity depends on B
-MAGNETO_OPTICAL = tuple(name for name, make in PRESETS.items() if isinstance(make(), InSb))
-#: the keys persistent-drag and hall share: the spheres and their neighbour distance
-RING_KEYS = {
-    "R": Key("radius of the spheres", unit="m", low=0, low_open=True),
-    "spacing": Key(
-        "centre distance of neighbours on a ring (>= 2R; 3R: the closest the dipole model is quantitative at)",
-        unit="m",
-        low=0,
-        low_open=True,
-    ),
-    "material": Key(
-        "material of the spheres (magneto-optical: with a B-independent permittivity there is neither a "
-        "persistent current nor a Hall effect)",
-        "choice",
-        choices=MAGNETO_OPTICAL,
-    ),
-}
 
 KEYS = {
     **RING_KEYS,
@@ -136,18 +119,6 @@ def defaults(quick: bool) -> dict:
         "n_relax": 5 if quick else 20,  # run length in slowest relaxation times
         "record_every": 10,
     }
-
-
-def check_rings(cfg: dict, separations: dict) -> None:
-    """Refuse ring geometries whose spheres would overlap, naming the key: the neighbour spacing on
-    a ring and each separation of stacked rings (centre distance of facing spheres) must be >= 2R."""
-    R = cfg["R"]
-    for key, value in {"spacing": cfg["spacing"], **separations}.items():
-        if value < 2 * R * (1 - 1e-12):
-            raise ValueError(
-                f"{key} = {value!r} m is below 2R = {2 * R:.4g} m (R = {R!r} m): spheres would overlap; "
-                f"allowed: {key} >= 2R"
-            )
 
 
 def check_grid(key: str, value: list, unit: str) -> None:

@@ -19,11 +19,11 @@ import warnings
 
 import numpy as np
 
-from scenarios.insb_persistent import RING_KEYS, check_rings
 from sim.config_keys import Key
 from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, steady_state
 from sim.radiative.geometry import neighbour_pairs, ring, ring_radius_for_spacing, stacked_rings
+from sim.radiative.keys import RING_KEYS, check_rings
 from sim.radiative.persistent import circulation
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save

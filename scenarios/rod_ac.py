@@ -38,7 +38,8 @@ from sim.rod.analysis import (
     peak_frequency,
     winding_rate,
 )
-from sim.rod.model import RodParams, domega0_dT, make_law, weak_link_couplings
+from sim.rod.junction import locking_threshold, weak_link_params
+from sim.rod.model import make_law
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
 from sim.schedule import Schedule
@@ -117,34 +118,6 @@ def defaults(quick: bool) -> dict:
         "record_every": 10,
         "seed": 0,
     }
-
-
-def weak_link_params(cfg, C, m, T_L, T_R):
-    N = 2 * cfg["n_half"]
-    w = cfg["n_half"] - 1  # the weak link joins the halves
-    K = weak_link_couplings(N, cfg["K"], cfg["K_w"], w)
-    params = RodParams(
-        N=N,
-        C=C,
-        K=K,
-        m=m,
-        law=make_law(cfg["law"]),
-        k_L=cfg["k"],
-        k_R=cfg["k"],
-        T_L=T_L,
-        T_R=T_R,
-        dt=cfg["dt"],
-        noise=False,
-        seed=cfg["seed"],
-    )
-    return params, w
-
-
-def locking_threshold(cfg) -> tuple[float, float]:
-    """(d_omega_c, domega0/dT) at T_mean: the locking threshold and the clock's slope."""
-    law = make_law(cfg["law"])
-    _, d_omega_c = adler_parameters(law, cfg["T_mean"], cfg["T_mean"], cfg["K_w"], cfg["k"], cfg["k"])
-    return d_omega_c, float(domega0_dT(law, cfg["T_mean"]))
 
 
 def _drive(cfg, ratio, m):

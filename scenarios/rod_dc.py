@@ -14,6 +14,7 @@ from matplotlib.ticker import NullFormatter
 
 from sim.config_keys import REDUCED, Key
 from sim.rod import keys as rod_keys
+from sim.rod.linear import steady_current
 from sim.rod.model import RodParams, make_law
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
@@ -65,11 +66,8 @@ def defaults(quick: bool) -> dict:
 
 
 def _expected_current(cfg, N, kind):
-    dT = cfg["T_L"] - cfg["T_R"]
-    resistance = 1.0 / cfg["k_L"] + 1.0 / cfg["k_R"]
-    if kind == "normal":
-        resistance += (N - 1) / cfg["g_normal"]
-    return dT / resistance
+    g = cfg["g_normal"] if kind == "normal" else None
+    return steady_current(cfg["T_L"] - cfg["T_R"], cfg["k_L"], cfg["k_R"], N, g)
 
 
 def _burn_in(cfg, N, kind) -> float:

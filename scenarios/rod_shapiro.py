@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenarios.rod_ac import locking_threshold, weak_link_params
 from sim.config_keys import REDUCED, Key
 from sim.progress import progress
 from sim.rod import junction
 from sim.rod import keys as rod_keys
 from sim.rod.analysis import adler_frequency, winding_rate
+from sim.rod.junction import locking_threshold, weak_link_params
 from sim.rod.runner import load, simulate
 from sim.scenario import scenario
 from sim.schedule import Schedule

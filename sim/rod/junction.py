@@ -22,6 +22,8 @@ import math
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from sim.rod.analysis import adler_parameters
+from sim.rod.model import RodParams, domega0_dT, make_law, weak_link_couplings
 from sim.validation import check_range
 
 RTOL, ATOL = 1e-10, 1e-12
@@ -165,3 +167,34 @@ def bisect_edge(on_step, inside: float, outside: float, tol: float) -> float:
         mid = 0.5 * (inside + outside)
         inside, outside = (mid, outside) if on_step(mid) else (inside, mid)
     return 0.5 * (inside + outside)
+
+
+def weak_link_params(cfg, C, m, T_L, T_R):
+    """A deterministic rod of two stiff halves joined by a weak link, from a configuration with
+    the ``sim.rod.keys.WEAK_LINK`` keys (and ``law``, ``dt``, ``seed``): (RodParams, index of the
+    weak link). C: heat capacity per ring; m: torque periodicity; T_L, T_R: the baths."""
+    N = 2 * cfg["n_half"]
+    w = cfg["n_half"] - 1  # the weak link joins the halves
+    K = weak_link_couplings(N, cfg["K"], cfg["K_w"], w)
+    params = RodParams(
+        N=N,
+        C=C,
+        K=K,
+        m=m,
+        law=make_law(cfg["law"]),
+        k_L=cfg["k"],
+        k_R=cfg["k"],
+        T_L=T_L,
+        T_R=T_R,
+        dt=cfg["dt"],
+        noise=False,
+        seed=cfg["seed"],
+    )
+    return params, w
+
+
+def locking_threshold(cfg) -> tuple[float, float]:
+    """(d_omega_c, domega0/dT) at T_mean: the locking threshold and the clock's slope."""
+    law = make_law(cfg["law"])
+    _, d_omega_c = adler_parameters(law, cfg["T_mean"], cfg["T_mean"], cfg["K_w"], cfg["k"], cfg["k"])
+    return d_omega_c, float(domega0_dT(law, cfg["T_mean"]))

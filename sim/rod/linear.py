@@ -11,8 +11,8 @@ so d^2 psi / dt^2 = -(K omega0 omega0' / C) (Laplacian) psi: a torsional wave eq
 effective inertia I_eff = C / (omega0 omega0'). With omega0 omega0' > 0 it carries second
 sound at a * sqrt(K omega0 omega0' / C); with omega0 omega0' < 0 every mode q grows at
 2 sqrt(K |omega0 omega0'| / C) sin(q/2). These are the yardsticks the scenarios
-``rod-second-sound`` and ``rod-rotor-instability`` compare the trajectories with; nothing
-here is used to advance a rod.
+``rod-second-sound`` and ``rod-rotor-instability`` compare the trajectories with, beside
+``steady_current`` (``rod-dc``'s); nothing here is used to advance a rod.
 """
 
 from __future__ import annotations
@@ -128,3 +128,11 @@ def front_speed(distance, arrival) -> dict:
         "speed_straight": 1.0 / slope_l,
         "speed_straight_stderr": se_l / slope_l**2,
     }
+
+
+def steady_current(dT: float, k_L: float, k_R: float, N: int, g: float | None = None) -> float:
+    """DC heat current (reduced units) through a rod between baths dT apart: the contact
+    resistances 1/k_L + 1/k_R in series with N - 1 normal links of conductance g each; g None:
+    a superconducting rod, whose links carry it without resistance (docs/model.md §A4)."""
+    resistance = 1.0 / k_L + 1.0 / k_R + ((N - 1) / g if g is not None else 0.0)
+    return dT / resistance

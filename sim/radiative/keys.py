@@ -1,0 +1,71 @@
+"""Configuration keys shared by the network scenarios (see ``sim.config_keys``), and the checks
+of what only their combination can tell: one declaration each."""
+
+from __future__ import annotations
+
+from sim.config_keys import Key
+from sim.radiative.materials import PRESETS, InSb
+
+#: the keys of the drag geometry that drag-sic, drag-sic-au and conductance-vs-h share: the spheres, the
+#: drive-dimer distances, both h grids, the sign-change bracketing
+DIMER_KEYS = {
+    "R": Key("radius of the four spheres", unit="m", low=0, low_open=True),
+    "d_over_R": Key(
+        "drive-dimer centre distances d run, over R (2: touching, always in the dipole model)", "numbers", low=2
+    ),
+    "h_min_over_R": Key(
+        "smallest dimer separation h (centre distance of facing spheres) of the dipole rows' grid, "
+        "over R (2: touching)",
+        low=2,
+    ),
+    "h_max": Key("largest h of both h grids (log-spaced from their smallest h)", unit="m", low=0, low_open=True),
+    "n_h": Key("points of the dipole rows' h grid", "integer", low=2),
+    "h_min_multipole_over_R": Key(
+        "smallest h of the multipole rows' grid, over R (contact has no multipole answer)", low=2, low_open=True
+    ),
+    "boundary_rtol": Key("relative tolerance in h of the bracketed sign changes", low=0, high=0.1, low_open=True),
+}
+
+#: the material presets whose permittivity depends on B
+MAGNETO_OPTICAL = tuple(name for name, make in PRESETS.items() if isinstance(make(), InSb))
+#: the keys of a ring of spheres that insb-persistent, persistent-drag and hall share: the spheres and
+#: their neighbour distance
+RING_KEYS = {
+    "R": Key("radius of the spheres", unit="m", low=0, low_open=True),
+    "spacing": Key(
+        "centre distance of neighbours on a ring (>= 2R; 3R: the closest the dipole model is quantitative at)",
+        unit="m",
+        low=0,
+        low_open=True,
+    ),
+    "material": Key(
+        "material of the spheres (magneto-optical: with a B-independent permittivity there is neither a "
+        "persistent current nor a Hall effect)",
+        "choice",
+        choices=MAGNETO_OPTICAL,
+    ),
+}
+
+
+def check_h_grids(cfg: dict, model: str) -> None:
+    """Refuse an h grid that does not rise from its smallest h to h_max (each grid the model uses)."""
+    starts = ["h_min_over_R"] + (["h_min_multipole_over_R"] if model == "multipole" else [])
+    for key in starts:
+        h_min = cfg[key] * cfg["R"]
+        if not cfg["h_max"] > h_min:
+            raise ValueError(
+                f"h_max = {cfg['h_max']!r} m is not above {key} * R = {h_min:.4g} m (R = {cfg['R']!r} m), "
+                f"where its h grid starts; allowed: h_max > {key} * R"
+            )
+
+
+def check_rings(cfg: dict, separations: dict) -> None:
+    """Refuse ring geometries whose spheres would overlap, naming the key: the neighbour spacing on
+    a ring and each separation of stacked rings (centre distance of facing spheres) must be >= 2R."""
+    R = cfg["R"]
+    for key, value in {"spacing": cfg["spacing"], **separations}.items():
+        if value < 2 * R * (1 - 1e-12):
+            raise ValueError(
+                f"{key} = {value!r} m is below 2R = {2 * R:.4g} m (R = {R!r} m): spheres would overlap; "
+                f"allowed: {key} >= 2R"
+            )
