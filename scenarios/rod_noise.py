@@ -132,9 +132,20 @@ def _params(cfg, kind, dT, seed) -> RodParams:
 
 
 def precheck(cfg) -> None:
-    """Every rod of the run (each kind at the largest drive) builds before any runs."""
+    """Every rod of the run (each kind at the largest drive) builds before any runs, and each run
+    is long enough for the zero-frequency fit: after the 5-relaxation burn-in, 8 blocks of its
+    third length (4 x block_relaxations relaxation times; three lengths for two parameters)."""
     for kind in cfg["kinds"]:
         _params(cfg, kind, cfg["dT_large"], cfg["seed"])
+        tau = relaxation_time(cfg, kind)
+        need = (5.0 + 32.0 * cfg["block_relaxations"]) * tau
+        if cfg["t_run"] < need:
+            raise ValueError(
+                f"t_run = {cfg['t_run']!r} is too short for the {kind} rod (relaxation time {tau:.4g}): the "
+                f"zero-frequency fit needs 5 relaxation times of burn-in and 8 blocks of 4 x block_relaxations = "
+                f"{4 * cfg['block_relaxations']:g} relaxation times; allowed: t_run >= {need:.4g} "
+                "(or a smaller block_relaxations)"
+            )
 
 
 def _run(cfg, kind, dT, ctx, seed) -> dict:

@@ -175,7 +175,12 @@ def edges(on, grid, index_range, tol) -> tuple[float | None, float | None]:
 
 
 def junction_edges(cfg, beta_c, n, near: tuple, tol: float) -> tuple[float | None, float | None]:
-    """The mapped junction's edges of step n, bracketed by widening from the rod's edges ``near``."""
+    """The mapped junction's edges of step n, bracketed from the rod's edges ``near``: a drive on
+    the junction's step is searched inward from the rod's edge (steps of 10 tol, halved down to
+    tol/2 when the step is narrower than the search step) within the sweep [0, max_ratio], then
+    widened outward to a drive off it; None where the junction shows no step n there, or its step
+    runs on more than max_ratio past the rod's edge."""
+    span = cfg["max_ratio"]
 
     def on(i0):
         rate = junction.ac_rate(
@@ -185,11 +190,19 @@ def junction_edges(cfg, beta_c, n, near: tuple, tol: float) -> tuple[float | Non
 
     def bracket(edge, outward):  # outward = +1: the step lies below the edge; -1: above it
         step = 10 * tol
-        inside, outside = edge - outward * step, edge + outward * step
-        while not on(inside):
-            inside -= outward * step
+        while True:
+            drives = edge - outward * step * np.arange(1, int(span / step) + 2)
+            inside = next((x for x in drives if 0.0 <= x <= span and on(x)), None)
+            if inside is not None:
+                break
+            step /= 2
+            if step < tol / 2:
+                return None
+        outside = edge + outward * step
         while on(outside):
             outside += outward * step
+            if abs(outside - edge) > span:  # the junction's step runs on far past the rod's
+                return None
         return junction.bisect_edge(on, inside, outside, tol)
 
     return tuple(None if edge is None else bracket(edge, outward) for edge, outward in zip(near, (-1, +1)))

@@ -234,6 +234,11 @@ def analyse(runs, cfg) -> dict:
                 entry[f"rate_over_{name}_stderr"] = entry["rate_stderr"] / entry[f"rate_{name}"]
             points.append(entry)
     usable = [p for p in points if p["slips"] >= 10]
+    if len(usable) < 3:  # how many slips a run sees is known only after it: say what to raise
+        raise ValueError(
+            f"only {len(usable)} of the {len(points)} (T, bias) points saw >= 10 slips, and the Arrhenius fit "
+            f"needs 3; raise t_run (= {cfg['t_run']!r}), replicas (= {cfg['replicas']!r}) or the temperatures"
+        )
     x = np.array([p["barrier_over_T"] for p in usable])
     y = np.log([p["rate"] for p in usable])
     sy = np.array([p["rate_stderr"] / p["rate"] for p in usable])

@@ -60,3 +60,28 @@ def test_switching_current_is_delayed_past_the_critical_current_as_a_saddle_node
     assert 1.0 < slower < slow < 1.1
     assert (slow - 1) / (slower - 1) == pytest.approx(8 ** (2 / 3), rel=0.1)
     assert math.isnan(junction.switching_current(4.0, 1e-2, 0.95))
+
+
+def test_a_junction_step_narrower_than_the_search_step_is_found_and_an_absent_one_ends_the_search(monkeypatch):
+    """The search from the rod's edge into the junction's step used to step 10 tol at a time
+    forever when the step was narrower (edge_tol = 0.1 hung rod-shapiro)."""
+    import signal
+
+    from scenarios import rod_shapiro
+
+    def fail(*_):
+        raise TimeoutError("the bracket search did not end")
+
+    signal.signal(signal.SIGALRM, fail)
+    signal.alarm(20)
+    try:
+        cfg = {"max_ratio": 0.5, "modulation_ratio": 0.5, "w_d_ratio": 1.0, "periods": 10, "settle_periods": 1}
+        # a mean rate on step 1 (rate = w_d) only for drives in [0.30, 0.37]: 0.07 wide, < 10 tol = 1.0
+        monkeypatch.setattr(rod_shapiro.junction, "ac_rate", lambda i0, *a, **k: 1.0 if 0.30 <= i0 <= 0.37 else 0.5)
+        lower, upper = rod_shapiro.junction_edges(cfg, 0.0, 1, (0.29, 0.38), tol=0.1)
+        assert lower == pytest.approx(0.30, abs=0.1) and upper == pytest.approx(0.37, abs=0.1)
+        # no drive of the sweep is on step 1: no edges, and the search ends
+        monkeypatch.setattr(rod_shapiro.junction, "ac_rate", lambda i0, *a, **k: 0.5)
+        assert rod_shapiro.junction_edges(cfg, 0.0, 1, (0.29, 0.38), tol=0.1) == (None, None)
+    finally:
+        signal.alarm(0)
