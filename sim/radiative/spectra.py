@@ -127,13 +127,14 @@ def read_cache_entry(path: Path, n_components: int) -> dict:
     try:
         with np.load(path) as data:
             a, b, values = data["a"], data["b"], data["values"]
-            ok = "checksum" in data and str(data["checksum"]) == _digest(a, b, values)
+            signed = "checksum" in data.files
+            ok = signed and str(data["checksum"]) == _digest(a, b, values)
     except FileNotFoundError:
         return {}
     except Exception as exc:  # a torn zip raises BadZipFile, EOFError, ValueError, ...: all mean "unusable"
         ok, reason = False, f"{type(exc).__name__}: {exc}"
     else:
-        reason = "checksum mismatch"
+        reason = "checksum mismatch" if signed else "no checksum: written by an older version"
     if not ok or values.shape[2:] != (n_components,):
         warnings.warn(
             f"discarding corrupt spectra cache entry {path} ({reason if not ok else 'wrong shape'}); "

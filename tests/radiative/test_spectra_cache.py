@@ -52,6 +52,17 @@ def test_a_corrupt_entry_is_discarded_with_a_warning_and_recomputed(tmp_path, da
     assert np.array_equal(store.get(PANELS), values)
 
 
+def test_an_entry_without_a_checksum_is_named_as_from_an_older_version_and_recomputed(tmp_path):
+    path = tmp_path / "s.npz"
+    values = _fill(path, PANELS).get(PANELS)
+    with np.load(path) as d:
+        np.savez(path, a=d["a"], b=d["b"], values=d["values"])  # the format before checksums
+    with pytest.warns(UserWarning, match="no checksum: written by an older version"):
+        store = PanelStore(spectrum, 2, path)
+    assert store.values == {} and not path.exists()
+    assert np.array_equal(store.get(PANELS), values)
+
+
 def test_two_stores_saving_the_same_entry_lose_nothing(tmp_path):
     path = tmp_path / "s.npz"
     first, second = PanelStore(spectrum, 2, path), PanelStore(spectrum, 2, path)  # both opened on an empty cache
