@@ -345,7 +345,8 @@ def plot(cases, sweeps, cfg, ctx) -> None:
     ax[1, 0].set(
         xlabel="d_omega / d_omega_c", ylabel="omega_peak / d_omega_c", title="peak frequency vs drive (overdamped)"
     )
-    ax[1, 0].legend(fontsize=8)
+    if ax[1, 0].get_legend_handles_labels()[0]:  # this panel draws the cases with m = 1 and 2 only
+        ax[1, 0].legend(fontsize=8)
     for direction, marker in (("up", "^"), ("down", "v")):
         if direction in sweeps:
             s = sweeps[direction]
