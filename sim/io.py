@@ -219,6 +219,13 @@ def exit_after_storage_fault(code: int) -> None:
         os._exit(code)
 
 
+#: every time series is written byte-shuffled and deflated (gzip, level 4: standard HDF5, read by
+#: h5py, xarray/h5netcdf and netCDF-C alike): constant columns and the step and time coordinates
+#: shrink to nearly nothing, noisy doubles by about a third (drag-noise's h = 8R series: 52 MB ->
+#: 17 MB, 0.8 s of CPU per million frames)
+COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
+
+
 class TimeSeriesWriter:
     """Append snapshots to an HDF5 file in chunks.
 
@@ -270,11 +277,11 @@ class TimeSeriesWriter:
             if unit_system:
                 ds.attrs["reduced_units"] = units
 
-        t = self.f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(self.chunk,))
+        t = self.f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(self.chunk,), **COMPRESSION)
         set_units(t, time_units)
         t.attrs["standard_name"] = "time"
         t.make_scale("time")
-        s = self.f.create_dataset("step", shape=(0,), maxshape=(None,), dtype="i8", chunks=(self.chunk,))
+        s = self.f.create_dataset("step", shape=(0,), maxshape=(None,), dtype="i8", chunks=(self.chunk,), **COMPRESSION)
         s.attrs["units"] = "1"
         s.dims[0].attach_scale(t)
         scales = {"time": t}
@@ -286,7 +293,12 @@ class TimeSeriesWriter:
         for name, (vdims, units, desc) in variables.items():
             shape = tuple(0 if d == "time" else dims[d] for d in vdims)
             ds = self.f.create_dataset(
-                name, shape=shape, maxshape=(None,) + shape[1:], dtype="f8", chunks=(self.chunk,) + shape[1:]
+                name,
+                shape=shape,
+                maxshape=(None,) + shape[1:],
+                dtype="f8",
+                chunks=(self.chunk,) + shape[1:],
+                **COMPRESSION,
             )
             set_units(ds, units)
             ds.attrs["long_name"] = desc

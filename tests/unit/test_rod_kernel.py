@@ -245,6 +245,7 @@ def test_hdf5_record_has_named_dimensions_and_units(rod_params, tmp_path):
         assert f.attrs["Conventions"] == "CF-1.10" and "arXiv:1211.3633" in f.attrs["references"]
         assert f.attrs["status"] == "completed"
         assert np.allclose(f["time"][()], np.arange(11) * 100 * 0.5)
+        assert all(f[k].compression == "gzip" and f[k].shuffle for k in ("T", "twist", "time", "step"))
 
 
 def test_hdf5_record_opens_with_xarray(rod_params, tmp_path):
