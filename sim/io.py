@@ -306,17 +306,14 @@ class TimeSeriesWriter:
                 ds.dims[axis].attach_scale(scales[d])
         self._start_swmr()
 
-    def _datasets(self) -> None:
-        self._ds = {name: self.f[name] for name in ("step", "time", *self.variables)}
-
     def _start_swmr(self) -> None:
         """From here on readers may open the file while it grows (``open_live``); attributes are
-        frozen until ``close`` (SWMR cannot change them)."""
+        frozen until ``close`` (SWMR cannot change them). Keeps the datasets' handles for the writes."""
         try:
             self.f.swmr_mode = True
         except (ValueError, RuntimeError, OSError):  # a file from before SWMR (older format): no live reading
             pass
-        self._datasets()
+        self._ds = {name: self.f[name] for name in ("step", "time", *self.variables)}
 
     def _reopen(self, frames: int) -> None:
         """Continue an existing file after its first ``frames`` frames (rows past them are cut)."""

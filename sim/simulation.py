@@ -328,11 +328,6 @@ class Simulation:
         self._t0 = None
         self._needs = {}
 
-    @property
-    def recorder(self):
-        """The first recorder's target (None without a recorder)."""
-        return self.recorders[0].recorder if self.recorders else None
-
     def elapsed(self) -> float:
         """Seconds since the current ``run_to`` began."""
         return time.perf_counter() - self._t0
@@ -458,14 +453,13 @@ def run_recorded(
 
     check_step_count(nsteps, system.params.dt)
     replicas = getattr(system, "replicas", 1)
-    every = getattr(ctx, "checkpoint_every", None)
-    deadline = getattr(ctx, "deadline", None)
     resume = getattr(ctx, "resume", False)
     variables = system.observables if observables is None else {k: system.observables[k] for k in observables}
-    state = initial = ckpt = extra = None
+    fresh = start if start is not None else system.initial_state
+    initial = ckpt = extra = None
     if path is None:
         recorders = [MemoryRecorder() for _ in range(replicas)]
-        state = start() if start is not None else None
+        state = fresh()
     else:
         paths = [Path(p) for p in path] if isinstance(path, (list, tuple)) else [Path(path)]
         if len(paths) != replicas:
@@ -476,10 +470,9 @@ def run_recorded(
         frames = None
         if resume and checkpoint.exists(ckpt):
             state, initial, frames, extra = checkpoint.load(ckpt, type(system.initial_state()))
-        if state is None and start is not None:
-            state = start()
-        origin = initial if initial is not None else state
-        target = (origin.step if origin is not None else 0) + int(nsteps)
+        else:
+            state = fresh()
+        target = (initial if initial is not None else state).step + int(nsteps)
         per_file = attrs if isinstance(attrs, list) else [attrs or {}] * replicas  # a batch may name each file's own
         writers = [
             functools.partial(
@@ -506,22 +499,37 @@ def run_recorded(
                         rec.close("running")
                     recorders = [w() for w in writers[: len(recorders)]]
                     frames = initial = extra = None
-                    state = start() if start is not None else None
+                    state = fresh()
     recorder = recorders[0] if replicas == 1 else ReplicaRecorders(recorders)
     reporters = [Recorder(recorder, record_every, observables), ProgressBar(desc, quiet=not progress)]
-    if ckpt is not None:
-        reporters.append(Checkpointer(ckpt, every))
-    if deadline is not None:
-        reporters.append(Deadline(deadline))
-    sim = Simulation(system, state=state, initial=initial, reporters=reporters, extra=extra)
+    sim = Simulation(
+        system, state=state, initial=initial, reporters=reporters + context_reporters(ctx, ckpt), extra=extra
+    )
     first = sim.state.step
     info = sim.run_to(sim.initial.step + int(nsteps))
     if ckpt is not None:  # the time series is complete: its checkpoints have served
         checkpoint.remove(ckpt)
-    if ctx is not None:
-        ctx.ring_steps += float(sim.state.step - first) * getattr(system.params, "N", 1) * replicas
-        ctx.kernel_time += info.wall_time
+    count_work(ctx, sim, first, getattr(system.params, "N", 1) * replicas)
     return RunResult(sim.state, info, recorder)
+
+
+def context_reporters(ctx, checkpoint_path) -> list:
+    """What a run context (``sim.scenario.RunContext``, or None) asks of a run: a ``Checkpointer``
+    at ``checkpoint_path`` (when given: every ``ctx.checkpoint_every`` steps, and when the run
+    stops early) and the ``Deadline`` of its wall time."""
+    out = []
+    if checkpoint_path is not None:
+        out.append(Checkpointer(checkpoint_path, getattr(ctx, "checkpoint_every", None)))
+    if getattr(ctx, "deadline", None) is not None:
+        out.append(Deadline(ctx.deadline))
+    return out
+
+
+def count_work(ctx, sim, first_step: int, sites: int) -> None:
+    """Add the site-steps ``sim`` took since ``first_step`` and its kernel time to ``ctx``'s counters."""
+    if ctx is not None:
+        ctx.ring_steps += float(sim.state.step - first_step) * sites
+        ctx.kernel_time += sim.wall_time
 
 
 def _completed(path) -> bool:

@@ -10,7 +10,7 @@ import numpy as np
 
 from sim.radiative.dynamics.model import NetworkParams, NetworkState
 from sim.radiative.dynamics.system import NetworkSystem
-from sim.simulation import Checkpointer, Deadline, ProgressBar, Simulation, StopWhen
+from sim.simulation import ProgressBar, Simulation, StopWhen, context_reporters, count_work
 from sim.validation import check_positive
 
 
@@ -126,16 +126,12 @@ def steady_state(
         state, initial, _, extra = checkpoint.load(checkpoint_path, NetworkState)
     state = state if state is not None else system.initial_state()
     reporters = [StopWhen(crit, check_every, "steady state reached"), ProgressBar(desc, quiet=not progress)]
-    if checkpoint_path is not None:
-        reporters.append(Checkpointer(checkpoint_path, getattr(ctx, "checkpoint_every", None)))
-    if getattr(ctx, "deadline", None) is not None:
-        reporters.append(Deadline(ctx.deadline))
-    sim = Simulation(system, state=state, initial=initial, reporters=reporters, extra=extra)
+    sim = Simulation(
+        system, state=state, initial=initial, reporters=reporters + context_reporters(ctx, checkpoint_path), extra=extra
+    )
     first = sim.state.step
     sim.run_to(sim.initial.step + int(max_steps))
-    if ctx is not None:
-        ctx.ring_steps += float(sim.state.step - first) * params.N
-        ctx.kernel_time += sim.wall_time
+    count_work(ctx, sim, first, params.N)
     if sim.stop_reason is None:
         if crit.evaluate(sim.state) >= rtol:
             raise RuntimeError(

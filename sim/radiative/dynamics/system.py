@@ -91,32 +91,29 @@ class NetworkSystem:
                 )
             self.params = dataclasses.replace(p, dt=float(finite.max() / 20.0))
 
-    def _constants(self) -> tuple:
-        """The kernel's arguments after the state's, built once (the loop may call every few steps)."""
-        if getattr(self, "_kernel_constants", None) is None:
-            p, t = self.params, self.tables
-            self._kernel_constants = (
-                p.dt,
-                p.C,
-                self.free_idx,
-                self.sched_kind,
-                self.sched_p,
-                t["P"],
-                t["G"],
-                self.T_grid[0],
-                self.T_grid[1] - self.T_grid[0],
-                p.environment,
-                t["Pin"],
-                t["Gin"],
-                t["Pout"],
-                t["Gout"],
-                p.T_env,
-                p.noise,
-                self.key[0],
-                self.key[1],
-                KB,
-            )
-        return self._kernel_constants
+        # the kernel's arguments after the state's, built once (the loop may call every few steps)
+        p, t = self.params, self.tables
+        self.kernel_constants = (
+            p.dt,
+            p.C,
+            self.free_idx,
+            self.sched_kind,
+            self.sched_p,
+            t["P"],
+            t["G"],
+            self.T_grid[0],
+            self.T_grid[1] - self.T_grid[0],
+            p.environment,
+            t["Pin"],
+            t["Gin"],
+            t["Pout"],
+            t["Gout"],
+            p.T_env,
+            p.noise,
+            self.key[0],
+            self.key[1],
+            KB,
+        )
 
     # -- tables ------------------------------------------------------------------
     def _emission(self, T):
@@ -188,7 +185,7 @@ class NetworkSystem:
             state.acc,
             state.step,
             int(nsteps),
-            *self._constants(),
+            *self.kernel_constants,
         )
         state.step += int(done)
         if status != 0:
