@@ -115,17 +115,16 @@ import sys
 import llvmlite.binding as llvm
 llvm.set_option("", "--pass-remarks=loop-vectorize")
 llvm.set_option("", "--pass-remarks-missed=loop-vectorize")
-import numpy as np
 from sim.rod import kernels
-N, R = 8, 4
-NR, LR = N * R, (N - 1) * R
-one, keys, law = np.ones, np.zeros(R, np.uint64), np.array([1.0, 0.5, 1.0])
+from sim.rod.model import RodParams
+from sim.rod.system import ARRAY_FIELDS, Rod
+rod = Rod(RodParams(N=8, K=5.0, g=0.5, noise=True), seeds=range(4))
+state = rod.initial_state()
+a = kernels.RodArrays(*(getattr(state, f).reshape(-1) for f in ARRAY_FIELDS))
+c, s = rod.constants, rod.scratch
 for name, call in (
-        ("coherent step", lambda: kernels._coherent(one(NR), one(LR), one(NR), one(LR), one(LR), 0.1, one(NR),
-                                                    one(LR), 1, False, 0, law, law, law, law, one(LR), one(NR),
-                                                    one(LR), one(LR), R)),
-        ("conduction", lambda: kernels._conduction(one(NR), one(NR), one(LR), 0.1, True, keys, keys, 0, True,
-                                                   one(LR), one(LR), one(LR), one(LR)))):
+        ("coherent step", lambda: kernels._coherent(a, c, s)),
+        ("conduction", lambda: kernels._conduction(a.E, a.link_heat, c, s, 0.1, 0, True))):
     sys.stderr.write(f"@@ {name}\\n")
     sys.stderr.flush()
     call()

@@ -51,7 +51,7 @@ class RodState:
         return RodState(*(getattr(self, f).copy() for f in ARRAY_FIELDS), step=self.step)
 
 
-ARRAY_FIELDS = ("theta", "phi", "E", "link_heat", "link_impulse", "sin_mphi", "cos_mphi", "acc")
+ARRAY_FIELDS = kernels.RodArrays._fields  # theta, phi, E, link_heat, link_impulse, sin_mphi, cos_mphi, acc
 
 # (dims, units, description) of every recorded observable
 OBSERVABLES = {
@@ -85,22 +85,45 @@ class Rod:
     def __init__(self, params: RodParams, seeds=None):
         self.params = params
         p = params
-        self.law_id, self.law_p, (self.tab_T, self.tab_w, self.tab_d) = p.law.encode()
-        self.sL = p.T_L.encode()
-        self.sR = p.T_R.encode()
         self.seeds = [p.seed] if seeds is None else list(seeds)
         if not self.seeds:
             raise ValueError("seeds = []; allowed: one seed per replica, at least one")
         keys = [seed_key(s) for s in self.seeds]
         self.key = keys[0]
         self.replicas = R = len(keys)
-        self._keys = tuple(np.array([k[w] for k in keys], dtype=np.uint64) for w in (0, 1))
+        k0, k1 = (np.array([k[w] for k in keys], dtype=np.uint64) for w in (0, 1))
         # per-ring and per-link parameters repeated over the replicas (the kernel's flat layout)
-        self._C, self._K, self._g = (np.repeat(np.asarray(x, float), R) for x in (p.C, p.K, p.g))
-        N = p.N
-        L = (N - 1) * R
-        self._scratch = (np.empty(L), np.empty(N * R), np.empty(L), np.empty(L), np.zeros(L))
-        self.dims = {"ring": N, "link": N - 1}
+        C, K, g = (np.repeat(np.asarray(x, float), R) for x in (p.C, p.K, p.g))
+        law_id, law_p, table = p.law.encode()
+        (sL_kind, sL_p), (sR_kind, sR_p) = p.T_L.encode(), p.T_R.encode()
+        # every field converted to one type, so the kernel compiles once for every rod
+        self.constants = kernels.RodConstants(
+            dt=float(p.dt),
+            C=C,
+            inv_C=1.0 / C,
+            K=K,
+            m=float(p.m),
+            harmonic=p.torque == "harmonic",
+            g=g,
+            has_g=bool(p.g.any()),
+            k_L=float(p.k_L),
+            k_R=float(p.k_R),
+            T_L_kind=int(sL_kind),
+            T_L_p=np.asarray(sL_p, float),
+            T_R_kind=int(sR_kind),
+            T_R_p=np.asarray(sR_p, float),
+            law_id=int(law_id),
+            law_p=np.asarray(law_p, float),
+            tab_T=np.asarray(table[0], float),
+            tab_w=np.asarray(table[1], float),
+            tab_d=np.asarray(table[2], float),
+            noisy=bool(p.noise),
+            k0=k0,
+            k1=k1,
+        )
+        self.scratch = kernels.RodScratch.allocate(p.N, R)
+        self._kernel_args = tuple(self.constants), tuple(self.scratch)  # plain tuples: see sim.rod.kernels
+        self.dims = {"ring": p.N, "link": p.N - 1}
         self.observables = OBSERVABLES
 
     # -- state -------------------------------------------------------------------------
@@ -133,44 +156,12 @@ class Rod:
     def advance(self, state: RodState, nsteps: int) -> None:
         """Advance ``state`` in place by ``nsteps`` steps; raise RunawayError on a runaway."""
         p = self.params
-        flat = [getattr(state, f).reshape(-1) for f in ARRAY_FIELDS]  # views: the arrays are contiguous
-        theta, phi, E, link_heat, link_impulse, sin_mphi, cos_mphi, acc = flat
-        done = kernels.advance(
-            theta,
-            phi,
-            E,
-            link_heat,
-            link_impulse,
-            acc,
-            state.step,
-            nsteps,
-            p.dt,
-            self._C,
-            self._K,
-            p.m,
-            p.torque == "harmonic",
-            self._g,
-            bool(p.g.any()),
-            p.k_L,
-            p.k_R,
-            self.sL[0],
-            self.sL[1],
-            self.sR[0],
-            self.sR[1],
-            self.law_id,
-            self.law_p,
-            self.tab_T,
-            self.tab_w,
-            self.tab_d,
-            p.noise,
-            *self._keys,
-            sin_mphi,
-            cos_mphi,
-            *self._scratch,
-        )
+        arrays = tuple(getattr(state, f).reshape(-1) for f in ARRAY_FIELDS)  # views: the arrays are contiguous
+        done = kernels.advance(arrays, state.step, nsteps, *self._kernel_args)
         state.step += done
         # the kernel stops after the step that failed: that may be the last step asked for
         if not np.all(state.E > 0):
+            E = state.E.reshape(-1)
             bad = int(np.argmax(~(E > 0)))
             ring, r = divmod(bad, self.replicas)
             where = f"ring {ring}" + (f" of replica {r} (seed {self.seeds[r]})" if self.replicas > 1 else "")

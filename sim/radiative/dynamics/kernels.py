@@ -1,6 +1,8 @@
 """Numba kernels of the network dynamics: Hermite interpolation of the tables, the small
 unpivoted LU, and ``advance_kernel`` (ROS2 steps with pair flows, thermostats, environment and
-pair noise). Hand-written for speed: the step is a few dense N x N operations, so the
+pair noise), whose constants are the named tuple ``NetworkConstants`` (built once per system,
+passed as a plain ``tuple()``: Numba's dispatcher types that in C, a NamedTuple field by field
+in Python, 0.15 us per array per call). Hand-written for speed: the step is a few dense N x N operations, so the
 call overhead of NumPy per operation would dominate at small N (the NumPy twin,
 ``reference.advance_numpy``, is 130x slower at 8 free particles). The NumPy twin is
 ``sim.radiative.dynamics.reference``."""
@@ -8,6 +10,7 @@ call overhead of NumPy per operation would dominate at small N (the NumPy twin,
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -19,6 +22,36 @@ GAMMA = 1.0 + 1.0 / math.sqrt(2.0)
 #: free particles above which the kernel's two LAPACK solves beat its unpivoted LU (measured:
 #: equal near 64, 2x faster at 128, 3x at 256; below, LAPACK's call overhead dominates)
 DENSE_MIN = 64
+
+
+class NetworkConstants(NamedTuple):
+    """What a step reads and never writes. C (N,) J/K; free_idx (nf,) the free particles;
+    sched_kind (N,) the encoded thermostat schedules (-1: free) and sched_p (N, 4) their
+    parameters (``sim.schedule``); the Phi tables on the uniform grid T0 + k dT (docs/model.md
+    §B4): P[j, k, i] = Phi_ij (W) at T_j = T0 + k dT and G its T-derivative (W/K); with the
+    environment (``env``), Pout[k, i], Gout what particle i emits to it and the derivative,
+    Pin, Gin (N,) the power it receives from it at T_env (K) and the conductance; noise, k0, k1:
+    pair noise and its Philox key; kB in J/K."""
+
+    dt: float
+    C: np.ndarray
+    free_idx: np.ndarray
+    sched_kind: np.ndarray
+    sched_p: np.ndarray
+    P: np.ndarray
+    G: np.ndarray
+    T0: float
+    dT: float
+    env: bool
+    Pout: np.ndarray
+    Gout: np.ndarray
+    Pin: np.ndarray
+    Gin: np.ndarray
+    T_env: float
+    noise: bool
+    k0: np.uint64
+    k1: np.uint64
+    kB: float
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -82,12 +115,14 @@ def env_emission(T, tabO, tabGO, T0, dTg, eo, go):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _all_emission(T, tabP, tabG, T0, dTg, E, Gm, env, tabO, tabGO, eo, go):
-    """``emission`` and, with the environment, ``env_emission`` at T; the first particle outside
-    the grid, or -1."""
-    bad = emission(T, tabP, tabG, T0, dTg, E, Gm)
+def _all_emission(T, P, G, T0, dT, env, Pout, Gout, E, Gm, eo, go):
+    """``emission`` and, with the environment, ``env_emission`` at T (tables as in
+    ``NetworkConstants``); the first particle outside the grid, or -1. The tables are arguments,
+    not read from the constants here: a read from a tuple inside the step loop costs a
+    reference count in and out per array (~10 % of a step at 8 particles)."""
+    bad = emission(T, P, G, T0, dT, E, Gm)
     if bad < 0 and env:
-        bad = env_emission(T, tabO, tabGO, T0, dTg, eo, go)
+        bad = env_emission(T, Pout, Gout, T0, dT, eo, go)
     return bad
 
 
@@ -131,40 +166,23 @@ def _solve(M, n, b, dense):
 
 
 @njit(cache=True, error_model="numpy")
-def advance_kernel(
-    T,
-    Qp,
-    Qth,
-    Qenv,
-    acc,
-    step0,
-    nsteps,
-    dt,
-    C,
-    free_idx,
-    sched_kind,
-    sched_p,
-    tabP,
-    tabG,
-    T0,
-    dTg,
-    env,
-    Pin,
-    Gin,
-    tabO,
-    tabGO,
-    T_env,
-    noise,
-    k0,
-    k1,
-    kB,
-):
-    """Advance ``nsteps`` ROS2 steps in place (module doc). Returns (steps done, status,
-    particle): status 0 ok, 1 a temperature left the tabulated grid (particle given)."""
+def advance_kernel(T, Qp, Qth, Qenv, acc, step0, nsteps, constants):
+    """Advance ``nsteps`` ROS2 steps from step ``step0`` in place (module doc): temperatures T
+    (N,) K, cumulative pair heats Qp (N(N-1)/2,) J, thermostat and environment heats Qth, Qenv
+    (N,) J and entropy production acc (1,) J/K; constants: ``tuple()`` of the
+    ``NetworkConstants``. Returns (steps done, status, particle): status 0 ok, 1 a temperature
+    left the tabulated grid (particle given)."""
+    c = NetworkConstants(*constants)
+    dt, C, free_idx, sched_kind, sched_p = c.dt, c.C, c.free_idx, c.sched_kind, c.sched_p
+    env, Pin, Gin, T_env, noise, k0, k1, kB = c.env, c.Pin, c.Gin, c.T_env, c.noise, c.k0, c.k1, c.kB
+    P, G, T0, dT, Pout, Gout = c.P, c.G, c.T0, c.dT, c.Pout, c.Gout
     N = T.shape[0]
     nf = free_idx.shape[0]
     gam = 1.0 + 1.0 / math.sqrt(2.0)
     npairs = N * (N - 1) // 2
+    # scratch, allocated here on purpose: fresh arrays let LLVM prove that they alias nothing
+    # else, worth 11 % per step at 8 particles (passed in preallocated: 6.4e5 against 7.15e5
+    # steps/s), for ~1 us per call
     E = np.zeros((N, N))
     Gm = np.zeros((N, N))
     E2 = np.zeros((N, N))
@@ -191,7 +209,7 @@ def advance_kernel(
             D[i] = 0.0
             if sched_kind[i] >= 0:
                 D[i] = schedule_T(sched_kind[i], sched_p[i], t + dt) - T[i]
-        bad = _all_emission(T, tabP, tabG, T0, dTg, E, Gm, env, tabO, tabGO, eo, go)
+        bad = _all_emission(T, P, G, T0, dT, env, Pout, Gout, E, Gm, eo, go)
         if bad >= 0:
             return n, 1, bad
         # M = diag(C) - gamma dt A on the free block
@@ -201,8 +219,8 @@ def advance_kernel(
             for j in range(N):
                 if j != i:
                     diag += Gm[j, i]
-            for c in range(nf):
-                M[a, c] = -gam * dt * Gm[i, free_idx[c]]
+            for col in range(nf):
+                M[a, col] = -gam * dt * Gm[i, free_idx[col]]
             M[a, a] = C[i] + gam * dt * diag
         if not dense:
             _lu(M, nf)
@@ -231,7 +249,7 @@ def advance_kernel(
             e1[i] = (dt * (Pin[i] - eo[i]) - gam * dt * go[i] * kk[i]) if env else 0.0
             Ts[i] = T[i] + kk[i]
         # stage 2 at T + k1 (thermostats at T_sched(t + dt))
-        bad = _all_emission(Ts, tabP, tabG, T0, dTg, E2, G2, env, tabO, tabGO, eo2, go2)
+        bad = _all_emission(Ts, P, G, T0, dT, env, Pout, Gout, E2, G2, eo2, go2)
         if bad >= 0:
             return n, 1, bad
         for i in range(N):

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from sim.radiative.dynamics.kernels import advance_kernel, emission, env_emission
+from sim.radiative.dynamics.kernels import NetworkConstants, advance_kernel, emission, env_emission
 from sim.radiative.dynamics.model import KB, OBSERVABLES, NetworkParams, NetworkState
 from sim.radiative.dynamics.tables import auto_grid, build_tables
 from sim.rng import seed_key
@@ -91,43 +91,43 @@ class NetworkSystem:
                 )
             self.params = dataclasses.replace(p, dt=float(finite.max() / 20.0))
 
-        # the kernel's arguments after the state's, built once (the loop may call every few steps)
+        # the kernel's constants, built once (the loop may call every few steps)
         p, t = self.params, self.tables
-        self.kernel_constants = (
-            p.dt,
-            p.C,
-            self.free_idx,
-            self.sched_kind,
-            self.sched_p,
-            t["P"],
-            t["G"],
-            self.T_grid[0],
-            self.T_grid[1] - self.T_grid[0],
-            p.environment,
-            t["Pin"],
-            t["Gin"],
-            t["Pout"],
-            t["Gout"],
-            p.T_env,
-            p.noise,
-            self.key[0],
-            self.key[1],
-            KB,
+        self.constants = NetworkConstants(
+            dt=float(p.dt),
+            C=np.asarray(p.C, float),
+            free_idx=self.free_idx,
+            sched_kind=self.sched_kind,
+            sched_p=self.sched_p,
+            P=t["P"],
+            G=t["G"],
+            T0=float(Tg[0]),
+            dT=float(Tg[1] - Tg[0]),
+            env=bool(p.environment),
+            Pout=t["Pout"],
+            Gout=t["Gout"],
+            Pin=t["Pin"],
+            Gin=t["Gin"],
+            T_env=float(p.T_env),
+            noise=bool(p.noise),
+            k0=self.key[0],
+            k1=self.key[1],
+            kB=KB,
         )
+        self._constants = tuple(self.constants)  # what the kernel takes: see sim.radiative.dynamics.kernels
 
     # -- tables ------------------------------------------------------------------
     def _emission(self, T):
         N = self.params.N
-        t = self.tables
+        T0, dT, t = float(self.T_grid[0]), float(self.T_grid[1] - self.T_grid[0]), self.tables
+        T = np.asarray(T, float)
         E, Gm = np.zeros((N, N)), np.zeros((N, N))
-        bad = emission(np.asarray(T, float), t["P"], t["G"], self.T_grid[0], self.T_grid[1] - self.T_grid[0], E, Gm)
+        bad = emission(T, t["P"], t["G"], T0, dT, E, Gm)
         if bad >= 0:
             raise RunawayError(self._outside(bad, T[bad]))
         eo, go = np.zeros(N), np.zeros(N)
         if self.params.environment:
-            env_emission(
-                np.asarray(T, float), t["Pout"], t["Gout"], self.T_grid[0], self.T_grid[1] - self.T_grid[0], eo, go
-            )
+            env_emission(T, t["Pout"], t["Gout"], T0, dT, eo, go)
         return E, Gm, eo, go
 
     def _outside(self, i, Ti) -> str:
@@ -185,7 +185,7 @@ class NetworkSystem:
             state.acc,
             state.step,
             int(nsteps),
-            *self.kernel_constants,
+            self._constants,
         )
         state.step += int(done)
         if status != 0:
