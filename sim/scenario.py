@@ -1,6 +1,7 @@
 """Scenario registry and the context a scenario runs in.
 
-A scenario is a thin script in ``scenarios/``: a function ``run(cfg, ctx) -> summary``
+A scenario is a thin script in ``scenarios/`` (installed as the package ``sim_scenarios``; other
+packages add theirs through the ``sim.scenarios`` entry-point group): a function ``run(cfg, ctx) -> summary``
 registered with ``@scenario(name, description, defaults, keys, precheck)`` where
 ``defaults(quick)`` gives the configuration dict (publication-quality unless ``quick``),
 ``keys`` declares it (``sim.config_keys``) and ``precheck`` refuses what only its cases can
@@ -156,39 +157,53 @@ def verdict_line(name: str, summary: dict) -> str:
     return line
 
 
+#: entry-point group naming the packages of scenario modules (``pyproject.toml``)
+ENTRY_POINT_GROUP = "sim.scenarios"
+
+
+def scenario_packages() -> list[str]:
+    """The packages of scenario modules registered in the ``sim.scenarios`` entry-point group
+    (this project's ``sim_scenarios``, the folder ``scenarios/``, and any other installed package's)."""
+    from importlib.metadata import entry_points
+
+    return sorted({ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)})
+
+
 def catalog() -> dict[str, tuple[str, str]]:
-    """name -> (module, description) of every scenario of the ``scenarios`` package, read from the
-    modules' source (their ``@scenario("name", "description", ...)`` lines) without importing
-    them: ``python -m sim list`` stays fast, and ``get`` imports only the module it needs."""
+    """name -> (module, description) of every registered scenario, read from the modules' source
+    (their ``@scenario("name", "description", ...)`` lines) without importing them: ``python -m
+    sim list`` stays fast, and ``get`` imports only the module it needs."""
     import ast
     import importlib.util
 
-    spec = importlib.util.find_spec("scenarios")  # locates the package, runs nothing
     found = {}
-    for folder in spec.submodule_search_locations if spec else []:
-        for path in sorted(Path(folder).glob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text())):
-                for deco in getattr(node, "decorator_list", []):
-                    if (
-                        isinstance(deco, ast.Call)
-                        and getattr(deco.func, "id", None) == "scenario"
-                        and len(deco.args) >= 2
-                    ):
-                        found[ast.literal_eval(deco.args[0])] = (path.stem, ast.literal_eval(deco.args[1]))
+    for package in scenario_packages():
+        spec = importlib.util.find_spec(package)  # locates the package, runs nothing
+        for folder in spec.submodule_search_locations if spec else []:
+            for path in sorted(Path(folder).glob("*.py")):
+                for node in ast.walk(ast.parse(path.read_text())):
+                    for deco in getattr(node, "decorator_list", []):
+                        if (
+                            isinstance(deco, ast.Call)
+                            and getattr(deco.func, "id", None) == "scenario"
+                            and len(deco.args) >= 2
+                        ):
+                            module = f"{package}.{path.stem}"
+                            found[ast.literal_eval(deco.args[0])] = (module, ast.literal_eval(deco.args[1]))
     return found
 
 
 def load_scenarios() -> dict[str, Scenario]:
-    """Import every module of the ``scenarios`` package (registering its scenarios); the registry."""
+    """Import every registered scenario module (registering its scenarios); the registry."""
     for module in sorted({m for m, _ in catalog().values()}):
-        importlib.import_module(f"scenarios.{module}")
+        importlib.import_module(module)
     return REGISTRY
 
 
 def get(name: str) -> Scenario:
     """The scenario ``name``, importing only its module."""
     if name not in REGISTRY and name in (known := catalog()):
-        importlib.import_module(f"scenarios.{known[name][0]}")
+        importlib.import_module(known[name][0])
     if name not in REGISTRY:
         names = sorted(set(catalog()) | set(REGISTRY))
         close = difflib.get_close_matches(str(name), names, n=1)

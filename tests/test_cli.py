@@ -240,17 +240,17 @@ def test_list_reads_the_catalog_without_importing_scenarios_and_get_imports_one(
     }
     code = (
         "import sys; from sim import scenario; scenario.get('hall'); "
-        "print(sorted(m for m in sys.modules if m.startswith('scenarios.')))"
+        "print(sorted(m for m in sys.modules if m.startswith('sim_scenarios.')))"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert json.loads(res.stdout.replace("'", '"')) == ["scenarios.hall"]
+    assert json.loads(res.stdout.replace("'", '"')) == ["sim_scenarios.hall"]
     res = subprocess.run(
         [
             sys.executable,
             "-c",
             "import sys; from sim import cli; cli.main(['list']); "
-            "print([m for m in sys.modules if m.startswith('scenarios.')])",
+            "print([m for m in sys.modules if m.startswith('sim_scenarios.')])",
         ],
         capture_output=True,
         text=True,

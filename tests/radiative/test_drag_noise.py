@@ -151,9 +151,9 @@ def test_noisy_run_at_the_largest_accepted_step_stays_on_the_exact_discrete_law(
     passive temperatures stay bounded (inside 7 standard deviations) and their means (0) and
     variances match the discrete scheme's exact stationary covariance, which is measurably not
     kB T^2 / C there (the bias the scenario's expectations carry)."""
-    from scenarios import drag_noise
     from sim import scenario
     from sim.stats import block_average
+    from sim_scenarios import drag_noise
 
     cfg = scenario.get("drag-noise").defaults(True) | {"a_dt": drag_noise.KEYS["a_dt"].high}
     pred = drag_noise.prediction(cfg, 3 * R)

@@ -221,7 +221,7 @@ def test_hall_quick_run_meets_every_check(tmp_path):
 
 def test_hall_checks_the_fields_give_no_case_for_are_not_run():
     """B = [1] alone: no +-B pair, no B = 0: those checks are None (not run), never True."""
-    from scenarios.hall import checks
+    from sim_scenarios.hall import checks
 
     case = {
         "B": 1.0,

@@ -45,7 +45,7 @@ def test_a_shapiro_drive_locks_to_whole_multiples_and_reduces_to_dc_without_modu
 
 
 def test_step_edges_are_bisected_and_absent_where_the_step_reaches_the_sweep_end():
-    from scenarios.rod_shapiro import edges
+    from sim_scenarios.rod_shapiro import edges
 
     grid = [k / 10 for k in range(11)]
     assert edges(lambda x: x < 0.347, grid, (0, 3), 1e-5) == (None, pytest.approx(0.347, abs=1e-5))
@@ -67,7 +67,7 @@ def test_a_junction_step_narrower_than_the_search_step_is_found_and_an_absent_on
     forever when the step was narrower (edge_tol = 0.1 hung rod-shapiro)."""
     import signal
 
-    from scenarios import rod_shapiro
+    from sim_scenarios import rod_shapiro
 
     def fail(*_):
         raise TimeoutError("the bracket search did not end")

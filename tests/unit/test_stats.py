@@ -44,7 +44,7 @@ def test_block_average_needs_two_samples():
 def test_zero_frequency_noise_slope_removes_a_bounded_offset(rng):
     """Q = Brownian motion (S0 = 2) plus a bounded, correlated wiggle (var 50): the slope
     estimator recovers S0 where var(dQ)/tau over one block length is biased by ~2*50/tau."""
-    from scenarios.rod_noise import zero_frequency_noise
+    from sim_scenarios.rod_noise import zero_frequency_noise
 
     n, dt, tau_c = 400_000, 1.0, 20.0
     walk = np.cumsum(rng.normal(0, np.sqrt(2.0 * dt), n))
