@@ -17,8 +17,12 @@ import io
 import os
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sim.simulation import State
 
 
 class CheckpointError(RuntimeError):
@@ -39,7 +43,7 @@ def _digest(arrays: dict) -> str:
     return h.hexdigest()
 
 
-def save(path: str | os.PathLike, state, initial, frames: int, extra: dict | None = None) -> None:
+def save(path: str | os.PathLike, state: State, initial: State, frames: int, extra: dict | None = None) -> None:
     """Write a checkpoint of ``state`` (and the run's ``initial`` state) atomically.
 
     frames: frames the recorder holds at this point (on resume the time series is cut back
@@ -78,7 +82,7 @@ def _read(path: Path) -> dict:
     return arrays
 
 
-def load(path: str | os.PathLike, state_type) -> tuple:
+def load(path: str | os.PathLike, state_type: type[State]) -> tuple:
     """(state, initial, frames, extra) from the newest intact checkpoint at ``path``.
 
     state_type: the state dataclass to rebuild. A corrupted or truncated newest copy is

@@ -10,11 +10,16 @@ import signal
 import sys
 import time
 import traceback
+from typing import TYPE_CHECKING
 
 from sim import io, scenario, simulation
 from sim.bench import BENCHES
 from sim.checkpoint import CheckpointError
 from sim.simulation import Terminated, status_of
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
 
 # exit codes besides 0 (completed); each status of a run has its own (docs: Command line)
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_WALLTIME, EXIT_CHECKS_FAILED, EXIT_RUNAWAY = 1, 2, 3, 4, 5
@@ -43,7 +48,7 @@ def _cmd_status(args) -> int:
     return 0
 
 
-def run_status(run_dir) -> str:
+def run_status(run_dir: Path) -> str:
     """What ``python -m sim status RUN_DIR`` prints: the run's status and, per time series, its step,
     status, rate (steps/s since this run or resume began writing it) and ETA. Reads files a run is
     still writing (SWMR); they show the frames flushed so far (every 64 frames)."""
@@ -555,7 +560,7 @@ def entry() -> int:
     return code
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -20,6 +20,7 @@ import difflib
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 REDUCED = "reduced (k_B = 1)"  # the rod's unit system (docs/model.md §A1)
 
@@ -80,7 +81,7 @@ class Key:
             text = f"{count}{', increasing' if self.increasing else ''}, each item {text}"
         return f"null or {text}" if self.nullable else text
 
-    def check_item(self, where: str, name: str, value) -> None:
+    def check_item(self, where: str, name: str, value: object) -> None:
         kind = self.item_kind
         bad = None
         if kind == "bool":
@@ -118,7 +119,7 @@ class Key:
         if self.increasing and any(b <= a for a, b in zip(items, items[1:])):
             raise ValueError(f"{where} = {items!r} is not increasing; allowed: {self.allowed(name)}")
 
-    def check(self, where: str, name: str, value) -> None:
+    def check(self, where: str, name: str, value: object) -> None:
         """Raise ValueError naming ``where`` (the user's key path) if ``value`` is not allowed."""
         if value is None and self.nullable:
             return
@@ -136,7 +137,7 @@ class Key:
             self.check_item(where, name, value)
 
 
-def lookup(cfg: dict, dotted: str):
+def lookup(cfg: dict, dotted: str) -> Any:
     node = cfg
     for part in dotted.split("."):
         node = node[part]

@@ -26,12 +26,16 @@ import os
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim import io, scenario
 from sim.progress import progress as show_progress
 from sim.validation import check_int
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
 
 
 def parse_params(specs: list[str], defaults: dict) -> dict:
@@ -150,7 +154,7 @@ def run_task(name: str, quick: bool, overrides: list[str], task: dict, sweep_dir
     return head | {"status": "completed"} | flatten(summary)
 
 
-def flatten(obj, prefix: str = "") -> dict:
+def flatten(obj: object, prefix: str = "") -> dict:
     """Scalars of a nested summary: dict keys joined with '.', list items by index; long numeric
     lists (profiles, spectra) are left out of the table (they stay in the run's summary.json)."""
     out = {}
@@ -175,7 +179,7 @@ class Sweep:
         params: dict,
         replicas: int,
         seed: int,
-        out_dir,
+        out_dir: str | os.PathLike,
         quick: bool = False,
         overrides: list[str] | None = None,
     ):
@@ -202,7 +206,7 @@ class Sweep:
         """Tasks without a completed, readable summary (failed ones are tried again)."""
         return [t for t in self.tasks if completed_summary(self.dir / "runs" / t["id"]) is None]
 
-    def run(self, client, progress: bool = True) -> list[dict]:
+    def run(self, client: Client, progress: bool = True) -> list[dict]:
         """Run the pending tasks on a ``dask.distributed.Client``; return every row (finished ones too)."""
         from dask.distributed import as_completed
 
@@ -335,7 +339,7 @@ def headline_columns(agg: list[dict], numeric: list[str], limit: int = 6) -> lis
     return sorted(candidates, key=lambda c: (c.count("."), numeric.index(c)))[:limit]
 
 
-def connect(workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0):
+def connect(workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0) -> Client:
     """A Dask client: an existing cluster at ``scheduler`` or a LocalCluster of ``workers`` processes."""
     try:
         from dask.distributed import Client, LocalCluster

@@ -63,7 +63,7 @@ def _jsonable(obj):
     return obj
 
 
-def write_json(path, obj) -> None:
+def write_json(path: str | os.PathLike, obj: object) -> None:
     """Atomically write ``obj`` (NumPy types converted) as indented JSON."""
     atomic_write_text(path, json.dumps(_jsonable(obj), indent=2) + "\n")
 
@@ -79,7 +79,7 @@ def git_hash() -> str | None:
         return None
 
 
-def base_metadata(seed) -> dict:
+def base_metadata(seed: int) -> dict:
     """Provenance of a run: package version, git hash, library versions, seed, host."""
     import numba
     import scipy
@@ -137,7 +137,7 @@ class RunLock:
     ``RUN_DIR/.lock``, released by the OS however the process ends). A second run on the same
     directory is refused before it touches any other file."""
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir: str | os.PathLike):
         self.path = Path(run_dir) / ".lock"
         self._fd = None
 
@@ -168,7 +168,7 @@ def _opened(step: int) -> dict:
     return {"writing_since_unix": time.time(), "writing_since_step": int(step)}
 
 
-def open_live(path):
+def open_live(path: str | os.PathLike) -> h5py.File:
     """An h5py file opened read-only while a run may still write it (SWMR), or as a plain file."""
     try:
         return h5py.File(path, "r", libver="latest", swmr=True)
@@ -243,7 +243,7 @@ class TimeSeriesWriter:
 
     def __init__(
         self,
-        path,
+        path: str | os.PathLike,
         dims: dict,
         variables: dict,
         time_units: str = "s",
@@ -401,15 +401,15 @@ class ReplicaRecorders:
     def frames(self) -> int:
         return min(r.frames for r in self.recorders)
 
-    def append(self, step, t, snapshot):
+    def append(self, step: int, t: float, snapshot: dict) -> None:
         for r, rec in enumerate(self.recorders):
             rec.append(step, t, {k: v[r] for k, v in snapshot.items()})
 
-    def flush(self):
+    def flush(self) -> None:
         for rec in self.recorders:
             rec.flush()
 
-    def close(self, status="completed"):
+    def close(self, status: str = "completed") -> None:
         """Close every file; the first fault is raised once all were tried."""
         fault = None
         for rec in self.recorders:
@@ -434,15 +434,15 @@ class MemoryRecorder:
     def frames(self) -> int:
         return len(self.steps)
 
-    def flush(self):
+    def flush(self) -> None:
         pass
 
-    def append(self, step, t, snapshot):
+    def append(self, step: int, t: float, snapshot: dict) -> None:
         self.steps.append(step)
         self.times.append(t)
         self._frames.append({k: np.array(v, dtype=float, copy=True) for k, v in snapshot.items()})
 
-    def close(self, status="completed"):
+    def close(self, status: str = "completed") -> None:
         self.status = status
 
     @property

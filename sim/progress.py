@@ -8,6 +8,8 @@ error is a terminal, or when the caller asks for quiet.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -17,6 +19,6 @@ def on_terminal() -> bool:
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
-def progress(iterable=None, *, quiet: bool = False, **kwargs):
+def progress(iterable: Iterable | None = None, *, quiet: bool = False, **kwargs: Any) -> tqdm:
     """``tqdm(iterable, **kwargs)``, disabled when ``quiet`` or not on a terminal."""
     return tqdm(iterable, disable=quiet or not on_terminal(), **kwargs)

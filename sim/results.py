@@ -16,10 +16,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.stats import rate_from_cumulative
+
+if TYPE_CHECKING:
+    import os
+
+    import xarray as xr
 
 
 @dataclass
@@ -68,7 +74,7 @@ def _pairs_to_matrix(ds):
     return ds
 
 
-def open_dataset(path):
+def open_dataset(path: str | os.PathLike) -> xr.Dataset:
     """One time-series file as an xarray.Dataset (read into memory; the file is not held open).
 
     Works while a run is still writing the file (SWMR read): the rows flushed so far."""
@@ -82,7 +88,7 @@ def open_dataset(path):
         return _pairs_to_matrix(ds.load())
 
 
-def open_spectra(path):
+def open_spectra(path: str | os.PathLike) -> xr.Dataset:
     """A ``spectra.h5`` written by ``python -m sim spectra`` as an xarray.Dataset."""
     import xarray as xr
 
@@ -90,7 +96,7 @@ def open_spectra(path):
         return ds.load()
 
 
-def open_run(run_dir) -> Run:
+def open_run(run_dir: str | os.PathLike) -> Run:
     """Read a run directory written by ``python -m sim run`` (see the module docstring)."""
     path = Path(run_dir)
     if not (path / "config.json").exists():
@@ -100,7 +106,7 @@ def open_run(run_dir) -> Run:
     return Run(path, read("config.json"), read("metadata.json") or {}, read("summary.json"), series)
 
 
-def current(ds, name: str, t_start: float = 0.0) -> dict:
+def current(ds: xr.Dataset, name: str, t_start: float = 0.0) -> dict:
     """Mean rate of a cumulative variable (a heat current from ``Q_L``, a link current from
     ``link_heat``) after ``t_start``, with its block-averaged standard error: {"mean", "stderr", ...}.
     Variables with more than the time dimension are averaged over the others first."""

@@ -35,7 +35,14 @@ _TWO_M53 = 1.0 / 9007199254740992.0  # 2**-53
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def philox4x32_10(c0, c1, c2, c3, k0, k1):
+def philox4x32_10(
+    c0: np.uint64 | np.ndarray,
+    c1: np.uint64 | np.ndarray,
+    c2: np.uint64 | np.ndarray,
+    c3: np.uint64 | np.ndarray,
+    k0: np.uint64 | np.ndarray,
+    k1: np.uint64 | np.ndarray,
+) -> tuple[np.uint64 | np.ndarray, np.uint64 | np.ndarray, np.uint64 | np.ndarray, np.uint64 | np.ndarray]:
     """Ten Philox4x32 rounds on counter (c0..c3) with key (k0, k1); all uint64 holding 32 bits.
 
     Returns the four 32-bit output words as uint64. ``philox4x32_10.py_func`` runs the same
@@ -69,7 +76,7 @@ def seed_key(seed: int) -> tuple[np.uint64, np.uint64]:
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def uniform_pair(k0, k1, step, site, stream, block):
+def uniform_pair(k0: np.uint64, k1: np.uint64, step: int, site: int, stream: int, block: int) -> tuple[float, float]:
     """Two uniforms in (0, 1) from one Philox block keyed on (step, site, stream, block)."""
     st = np.uint64(step)
     w0, w1, w2, w3 = philox4x32_10(
@@ -158,7 +165,7 @@ def _sincos_2pi(v):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def normal_pair(k0, k1, step, site, stream, block):
+def normal_pair(k0: np.uint64, k1: np.uint64, step: int, site: int, stream: int, block: int) -> tuple[float, float]:
     """Two independent standard normals (both Box-Muller outputs of one Philox block)."""
     u, v = uniform_pair(k0, k1, step, site, stream, block)
     r = math.sqrt(-2.0 * _log_unit(u))
@@ -199,12 +206,14 @@ def sincos_2pi_array(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, error_model="numpy")
-def normal(k0, k1, step, site, stream, block):
+def normal(k0: np.uint64, k1: np.uint64, step: int, site: int, stream: int, block: int) -> float:
     """One standard normal variate (the first of :func:`normal_pair`)."""
     return normal_pair(k0, k1, step, site, stream, block)[0]
 
 
-def normal_pair_array(k0, k1, step: int, sites: np.ndarray, stream: int, block: int = 0):
+def normal_pair_array(
+    k0: np.uint64, k1: np.uint64, step: int, sites: np.ndarray, stream: int, block: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """NumPy twin of :func:`normal_pair` for many sites at once: identical bits, shape of ``sites``."""
     st = np.uint64(step)
     w0, w1, w2, w3 = philox4x32_10.py_func(
@@ -217,7 +226,7 @@ def normal_pair_array(k0, k1, step: int, sites: np.ndarray, stream: int, block: 
 
 
 @njit(cache=True, error_model="numpy")
-def gamma(shape, k0, k1, step, site, stream):
+def gamma(shape: float, k0: np.uint64, k1: np.uint64, step: int, site: int, stream: int) -> float:
     """Gamma(shape, scale 1) variate by Marsaglia-Tsang rejection.
 
     Uses blocks 1, 2, ... of the stream (block 0 is left to the caller). shape < 1 is
@@ -248,14 +257,26 @@ def gamma(shape, k0, k1, step, site, stream):
 
 
 @njit(cache=True, error_model="numpy")
-def cir_coefficients(T_bath, rate_dt):
+def cir_coefficients(T_bath: float, rate_dt: float) -> tuple[float, float]:
     """(decay, scale) of :func:`cir_update`'s transition: exp(-rate_dt) and the chi-square scale
     T_b (1 - exp(-rate_dt)) / 2. The same for every replica of a batch: computed once."""
     return math.exp(-rate_dt), -0.5 * T_bath * math.expm1(-rate_dt)
 
 
 @njit(cache=True, error_model="numpy")
-def cir_step(E, C, T_bath, decay, scale, noisy, k0, k1, step, site, stream):
+def cir_step(
+    E: float,
+    C: float,
+    T_bath: float,
+    decay: float,
+    scale: float,
+    noisy: bool,
+    k0: np.uint64,
+    k1: np.uint64,
+    step: int,
+    site: int,
+    stream: int,
+) -> float:
     """:func:`cir_update` with its coefficients (``cir_coefficients``) given."""
     if not noisy:
         return C * T_bath + (E - C * T_bath) * decay
@@ -265,7 +286,18 @@ def cir_step(E, C, T_bath, decay, scale, noisy, k0, k1, step, site, stream):
 
 
 @njit(cache=True, error_model="numpy")
-def cir_update(E, C, T_bath, rate_dt, noisy, k0, k1, step, site, stream):
+def cir_update(
+    E: float,
+    C: float,
+    T_bath: float,
+    rate_dt: float,
+    noisy: bool,
+    k0: np.uint64,
+    k1: np.uint64,
+    step: int,
+    site: int,
+    stream: int,
+) -> float:
     """Exact transition of a ring's energy in contact with a reservoir over one sub-step.
 
     Solves dE = k (T_b - E/C) dt + sqrt(2 k T_b E / C) dW (Ito), a Cox-Ingersoll-Ross

@@ -97,7 +97,7 @@ def scenario(
     defaults: Callable[[bool], dict],
     keys: dict | None = None,
     precheck: Callable[[dict], None] | None = None,
-):
+) -> Callable[[Callable[[dict, RunContext], dict]], Callable[[dict, RunContext], dict]]:
     """Register ``run(cfg, ctx) -> summary`` under ``name``; its summaries pass through ``tally``.
 
     ``keys`` declares the configuration keys (``sim.config_keys.Key``): units, ranges and

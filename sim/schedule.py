@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from numpy.typing import ArrayLike
 
 from sim.validation import check_choice, check_finite, check_positive, check_range
 
@@ -55,7 +56,7 @@ class Schedule:
             return self.T0, self.T0
         return min(self.T0, self.T1), max(self.T0, self.T1)
 
-    def at(self, t):
+    def at(self, t: ArrayLike) -> np.ndarray | float:
         t = np.asarray(t, float)
         if self.kind == "constant":
             return np.full_like(t, self.T0)
@@ -66,7 +67,7 @@ class Schedule:
             return self.T0 + (self.T1 - self.T0) * frac
         return self.T0 + self.amplitude * np.sin(self.w * t + self.phase)
 
-    def encode(self):
+    def encode(self) -> tuple[int, np.ndarray]:
         kind = {"constant": SCHED_CONSTANT, "step": SCHED_STEP, "ramp": SCHED_RAMP, "sinusoid": SCHED_SINUSOID}[
             self.kind
         ]
@@ -75,7 +76,7 @@ class Schedule:
         return kind, np.array([self.T0, self.T1, self.t0, self.t1])
 
 
-def make_schedule(spec) -> Schedule:
+def make_schedule(spec: float | dict | Schedule) -> Schedule:
     """A Schedule from a number (constant), a dict, or a Schedule."""
     if isinstance(spec, Schedule):
         return spec
@@ -85,7 +86,7 @@ def make_schedule(spec) -> Schedule:
 
 
 @njit(cache=True, error_model="numpy")
-def schedule_T(kind, p, t):
+def schedule_T(kind: int, p: np.ndarray, t: float) -> float:
     """Reservoir temperature at time t for schedule ``kind`` (ids SCHED_* in ``sim.rod.model``)."""
     if kind == 0:
         return p[0]

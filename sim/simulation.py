@@ -39,13 +39,20 @@ from __future__ import annotations
 import functools
 import os
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from sim import checkpoint
 from sim.progress import progress
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sim.io import MemoryRecorder, ReplicaRecorders, TimeSeriesWriter
+    from sim.scenario import RunContext
 
 
 class RunawayError(RuntimeError):
@@ -92,6 +99,15 @@ def status_of(exc: BaseException | None) -> str:
     return "failed"
 
 
+class State(Protocol):
+    """What the loop needs of a system's state (``RodState``, ``NetworkState``): its step counter
+    (steps taken) and an independent copy."""
+
+    step: int
+
+    def copy(self) -> State: ...
+
+
 class System(Protocol):
     """What the loop needs from a simulated system (``sim.rod.Rod``, ``sim.radiative.NetworkSystem``).
 
@@ -107,11 +123,11 @@ class System(Protocol):
     dims: dict
     observables: dict
 
-    def initial_state(self): ...
+    def initial_state(self) -> State: ...
 
-    def advance(self, state, nsteps: int) -> None: ...
+    def advance(self, state: State, nsteps: int) -> None: ...
 
-    def observe(self, state, initial, names=None) -> dict: ...
+    def observe(self, state: State, initial: State, names: Iterable[str] | None = None) -> dict: ...
 
 
 @dataclass(frozen=True)
@@ -152,31 +168,31 @@ class Reporter:
     needs: tuple | None = ()
     every: int | None = None
 
-    def next_trigger(self, sim) -> int | None:
+    def next_trigger(self, sim: Simulation) -> int | None:
         if self.every is None:
             return None
         origin, step = sim.initial.step, sim.state.step
         return origin + ((step - origin) // self.every + 1) * self.every
 
-    def due(self, sim) -> bool:
+    def due(self, sim: Simulation) -> bool:
         return self.every is not None and (sim.state.step - sim.initial.step) % self.every == 0
 
-    def at_start(self, sim) -> bool:
+    def at_start(self, sim: Simulation) -> bool:
         return False
 
-    def start(self, sim, end: int) -> None:
+    def start(self, sim: Simulation, end: int) -> None:
         pass
 
-    def before_advance(self, sim, n: int) -> None:
+    def before_advance(self, sim: Simulation, n: int) -> None:
         pass
 
-    def report(self, sim, snapshot: dict) -> None:
+    def report(self, sim: Simulation, snapshot: dict) -> None:
         pass
 
-    def after_advance(self, sim, n: int) -> None:
+    def after_advance(self, sim: Simulation, n: int) -> None:
         pass
 
-    def close(self, sim, status: str) -> None:
+    def close(self, sim: Simulation, status: str) -> None:
         pass
 
     def extra(self) -> dict:
@@ -198,21 +214,26 @@ class Recorder(Reporter):
 
     order = 10
 
-    def __init__(self, recorder, every: int, names=None):
+    def __init__(
+        self,
+        recorder: TimeSeriesWriter | MemoryRecorder | ReplicaRecorders,
+        every: int,
+        names: Iterable[str] | None = None,
+    ):
         self.recorder = recorder
         self.every = _period("record_every", every)
         self.needs = None if names is None else tuple(names)
 
-    def at_start(self, sim) -> bool:
+    def at_start(self, sim: Simulation) -> bool:
         return sim.state.step == sim.initial.step  # a resumed series already holds its first frame
 
-    def report(self, sim, snapshot):
+    def report(self, sim: Simulation, snapshot: dict) -> None:
         if self.needs is not None and len(self.needs) != len(snapshot):  # another reporter asked for more
             snapshot = {k: snapshot[k] for k in self.needs}
         step = sim.state.step
         self.recorder.append(step, step * sim.system.params.dt, snapshot)
 
-    def close(self, sim, status):
+    def close(self, sim: Simulation, status: str) -> None:
         self.recorder.close(status)
 
 
@@ -223,22 +244,22 @@ class StopWhen(Reporter):
 
     order = 20
 
-    def __init__(self, condition, every: int = 1, reason: str = "condition met"):
+    def __init__(self, condition: Callable[[Simulation], bool], every: int = 1, reason: str = "condition met"):
         self.condition = condition
         self.every = _period("check_every", every)
         self.reason = reason
 
-    def at_start(self, sim) -> bool:
+    def at_start(self, sim: Simulation) -> bool:
         return True
 
-    def report(self, sim, snapshot):
+    def report(self, sim: Simulation, snapshot: dict) -> None:
         if self.condition(sim):
             sim.stop(self.reason)
 
-    def extra(self):
+    def extra(self) -> dict:
         return getattr(self.condition, "extra", dict)()
 
-    def restore(self, extra):
+    def restore(self, extra: dict) -> None:
         if hasattr(self.condition, "restore"):
             self.condition.restore(extra)
 
@@ -249,11 +270,11 @@ class Checkpointer(Reporter):
 
     order = 90
 
-    def __init__(self, path, every: int | None = None):
+    def __init__(self, path: str | os.PathLike, every: int | None = None):
         self.path = path
         self.every = None if every is None else _period("checkpoint_every", every)
 
-    def report(self, sim, snapshot):
+    def report(self, sim: Simulation, snapshot: dict) -> None:
         sim.save_checkpoint()
 
 
@@ -265,7 +286,7 @@ class Deadline(Reporter):
     def __init__(self, deadline: float):
         self.deadline = deadline
 
-    def before_advance(self, sim, n):
+    def before_advance(self, sim: Simulation, n: int) -> None:
         done = sim.state.step - sim.start_step
         if done > 0:
             per_step = sim.elapsed() / done
@@ -281,7 +302,7 @@ class ProgressBar(Reporter):
     def __init__(self, desc: str = "steps", quiet: bool = False):
         self.desc, self.quiet, self.bar = desc, quiet, None
 
-    def start(self, sim, end):
+    def start(self, sim: Simulation, end: int) -> None:
         self.bar = progress(
             total=max(end - sim.state.step, 0),
             desc=self.desc,
@@ -292,10 +313,10 @@ class ProgressBar(Reporter):
             leave=False,
         )
 
-    def after_advance(self, sim, n):
+    def after_advance(self, sim: Simulation, n: int) -> None:
         self.bar.update(n)
 
-    def close(self, sim, status):
+    def close(self, sim: Simulation, status: str) -> None:
         if self.bar is not None:
             self.bar.close()
 
@@ -310,7 +331,14 @@ class Simulation:
     a checkpoint records the frames of its first recorder.
     """
 
-    def __init__(self, system, state=None, reporters=(), initial=None, extra: dict | None = None):
+    def __init__(
+        self,
+        system: System,
+        state: State | None = None,
+        reporters: Iterable[Reporter] = (),
+        initial: State | None = None,
+        extra: dict | None = None,
+    ):
         self.system = system
         self.state = system.initial_state() if state is None else state
         self.initial = self.state.copy() if initial is None else initial
@@ -413,17 +441,17 @@ class Simulation:
 
 
 def run_recorded(
-    system,
+    system: System,
     nsteps: int,
     record_every: int,
-    path=None,
+    path: str | os.PathLike | list[str | os.PathLike] | tuple[str | os.PathLike, ...] | None = None,
     progress: bool = True,
     desc: str = "steps",
-    ctx=None,
+    ctx: RunContext | None = None,
     attrs: dict | list | None = None,
     time_units: str = "time",
-    observables=None,
-    start=None,
+    observables: Sequence[str] | None = None,
+    start: Callable[[], State] | None = None,
 ) -> RunResult:
     """Run ``system`` for ``nsteps`` steps, recording every ``record_every`` to ``path`` (HDF5) or memory.
 
@@ -513,7 +541,7 @@ def run_recorded(
     return RunResult(sim.state, info, recorder)
 
 
-def context_reporters(ctx, checkpoint_path) -> list:
+def context_reporters(ctx: RunContext | None, checkpoint_path: str | os.PathLike | None) -> list:
     """What a run context (``sim.scenario.RunContext``, or None) asks of a run: a ``Checkpointer``
     at ``checkpoint_path`` (when given: every ``ctx.checkpoint_every`` steps, and when the run
     stops early) and the ``Deadline`` of its wall time."""
@@ -525,7 +553,7 @@ def context_reporters(ctx, checkpoint_path) -> list:
     return out
 
 
-def count_work(ctx, sim, first_step: int, sites: int) -> None:
+def count_work(ctx: RunContext | None, sim: Simulation, first_step: int, sites: int) -> None:
     """Add the site-steps ``sim`` took since ``first_step`` and its kernel time to ``ctx``'s counters."""
     if ctx is not None:
         ctx.ring_steps += float(sim.state.step - first_step) * sites
@@ -582,5 +610,5 @@ def _rebuild(path, frames: int | None, writer, names: list[str], exc: OSError):
 class CompletedEarlier:
     """Stands in for the recorder of a file completed by an earlier run (``path``: the file)."""
 
-    def __init__(self, path):
+    def __init__(self, path: Path):
         self.path = path

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def block_average(x, min_blocks: int = 32) -> dict:
+def block_average(x: ArrayLike, min_blocks: int = 32) -> dict:
     """Mean of a correlated series with its standard error from block averaging.
 
     The series is halved repeatedly (Flyvbjerg & Petersen 1989); at each level k the naive
@@ -38,7 +39,7 @@ def block_average(x, min_blocks: int = 32) -> dict:
     return {"mean": float(x.mean()), "stderr": stderr, "tau_int": float(tau), "n": int(n), "converged": converged}
 
 
-def rate_from_cumulative(t, q, t_start: float = 0.0, min_blocks: int = 16) -> dict:
+def rate_from_cumulative(t: ArrayLike, q: ArrayLike, t_start: float = 0.0, min_blocks: int = 16) -> dict:
     """Mean rate dq/dt after ``t_start`` from a cumulative record q(t), with block-averaged error.
 
     t, q: (n,) times and cumulative values (uniform sampling assumed). The mean is exact
@@ -56,7 +57,7 @@ def rate_from_cumulative(t, q, t_start: float = 0.0, min_blocks: int = 16) -> di
     return ba
 
 
-def least_squares(X, y) -> dict:
+def least_squares(X: ArrayLike, y: ArrayLike) -> dict:
     """Ordinary least squares y ~ X @ coef with the coefficients' standard errors.
 
     X: (n, p) design matrix, y: (n,) data, n > p. The errors are sqrt(diag(s^2 (X^T X)^-1)),
@@ -76,7 +77,7 @@ def least_squares(X, y) -> dict:
     return {"coef": coef, "stderr": np.sqrt(np.diag(cov)), "residual_rms": float(np.sqrt(np.mean(resid**2)))}
 
 
-def exponential_growth_rate(t, amplitude, low: float, high: float) -> dict:
+def exponential_growth_rate(t: ArrayLike, amplitude: ArrayLike, low: float, high: float) -> dict:
     """Rate gamma of amplitude ~ exp(gamma t), fitted to log(amplitude) where low <= amplitude <= high.
 
     t, amplitude: (n,) times and positive amplitudes. Uses the first contiguous run of
@@ -103,7 +104,7 @@ def exponential_growth_rate(t, amplitude, low: float, high: float) -> dict:
     }
 
 
-def peak_times(t, y) -> np.ndarray:
+def peak_times(t: ArrayLike, y: ArrayLike) -> np.ndarray:
     """Time of the maximum of each column of y, refined by a parabola through the three samples
     around it (exact for a locally quadratic peak). t: (n,) uniform times, y: (n, m). Returns (m,).
     Raises ValueError where the maximum sits on the first or last sample (not resolved)."""
@@ -119,7 +120,7 @@ def peak_times(t, y) -> np.ndarray:
     return t[k] + shift * (t[1] - t[0])
 
 
-def cross_correlation(x, y, max_lag: int) -> np.ndarray:
+def cross_correlation(x: ArrayLike, y: ArrayLike, max_lag: int) -> np.ndarray:
     """c(k) = mean_t x_t y_{t+k} for k = 0 .. max_lag (in samples), each lag averaged over its
     n - k overlapping pairs (FFT-based, linear not circular). x, y: (n,) series (deviations:
     no mean is removed). Returns (max_lag + 1,)."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 def _describe(value) -> str:
@@ -15,7 +17,7 @@ def _describe(value) -> str:
     return f"array of shape {arr.shape}"
 
 
-def check_finite(name: str, value) -> np.ndarray:
+def check_finite(name: str, value: ArrayLike) -> np.ndarray:
     """Return ``value`` as a float array; raise ValueError if any entry is NaN or infinite."""
     arr = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(arr)):
@@ -26,7 +28,7 @@ def check_finite(name: str, value) -> np.ndarray:
 
 def check_range(
     name: str,
-    value,
+    value: ArrayLike,
     low: float | None = None,
     high: float | None = None,
     low_inclusive: bool = False,
@@ -55,12 +57,12 @@ def check_range(
     return arr
 
 
-def check_positive(name: str, value, unit: str = "") -> np.ndarray:
+def check_positive(name: str, value: ArrayLike, unit: str = "") -> np.ndarray:
     """Check ``value > 0`` elementwise and finite."""
     return check_range(name, value, low=0.0, unit=unit)
 
 
-def check_int(name: str, value, low: int | None = None, high: int | None = None) -> int:
+def check_int(name: str, value: object, low: int | None = None, high: int | None = None) -> int:
     """Check that ``value`` is an integer within ``[low, high]``; return it as int."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
@@ -83,7 +85,7 @@ def check_int(name: str, value, low: int | None = None, high: int | None = None)
     return value
 
 
-def check_choice(name: str, value, choices: Iterable[str]) -> str:
+def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     """Check that ``value`` is one of ``choices``."""
     choices = list(choices)
     if value not in choices:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import statistics
 import time
 import warnings
+from collections.abc import Callable
 
 
 class ImplausibleRatio(UserWarning):
     """A benchmark ratio outside the range its benchmark calls plausible: suspect the harness."""
 
 
-def rate(fn, work: float = 1.0, min_time: float = 0.5, repeats: int = 3) -> float:
+def rate(fn: Callable[[int], object], work: float = 1.0, min_time: float = 0.5, repeats: int = 3) -> float:
     """Work units per second of ``fn(n)`` (n repetitions of ``work`` units each): after a
     warm-up ``fn(1)``, n grows until one call lasts >= ``min_time`` s, then the median rate of
     ``repeats`` calls of ``fn(n)``."""
@@ -40,7 +41,7 @@ def rate(fn, work: float = 1.0, min_time: float = 0.5, repeats: int = 3) -> floa
     return statistics.median(rates)
 
 
-def seconds(fn, repeats: int = 3, warm_up: bool = True) -> float:
+def seconds(fn: Callable[[], object], repeats: int = 3, warm_up: bool = True) -> float:
     """Median wall time (s) of ``repeats`` calls of ``fn()``, after one untimed call (skip it
     with ``warm_up=False`` when the first call is what is measured, e.g. with an empty cache)."""
     if warm_up:

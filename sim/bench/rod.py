@@ -42,26 +42,26 @@ def _params(N, kind="super", seed=0):
     return RodParams(N=N, K=0.0, g=0.5, noise=True, seed=seed)
 
 
-def kernel_rate(N, kind="super", min_time=0.5, seed=0, replicas=1):
+def kernel_rate(N: int, kind: str = "super", min_time: float = 0.5, seed: int = 0, replicas: int = 1) -> float:
     """Ring-steps per second (all replicas together) of ``replicas`` rods in one kernel call."""
     rod = Rod(_params(N, kind, seed), seeds=range(seed, seed + replicas))
     s = rod.initial_state()
     return harness.rate(lambda n: rod.advance(s, n), N * replicas, min_time)
 
 
-def twin_rate(N, kind="super", min_time=0.5):
+def twin_rate(N: int, kind: str = "super", min_time: float = 0.5) -> float:
     rod = Rod(_params(N, kind))
     s = rod.initial_state()
     return harness.rate(lambda n: advance_reference(rod, s, n), N, min_time)
 
 
-def floor_rate(N, min_time=0.5):
+def floor_rate(N: int, min_time: float = 0.5) -> float:
     """Link-steps per second of the sin floor."""
     phi = np.linspace(0.0, 1.0, N - 1)
     return harness.rate(lambda n: kernels.sin_floor(phi, n), N - 1, min_time)
 
 
-def muladd_floor_rate(elements, min_time=0.5):
+def muladd_floor_rate(elements: int, min_time: float = 0.5) -> float:
     """Element-steps per second of the multiply-add floor over ``elements`` independent elements."""
     x = np.linspace(0.5, 1.0, elements)
     return harness.rate(lambda n: kernels.muladd_floor(x, n), elements, min_time)
@@ -85,7 +85,7 @@ def _python_burn(n):
     return n / (time.perf_counter() - t)
 
 
-def machine_parallel_control(n=3_000_000, workers=2):
+def machine_parallel_control(n: int = 3_000_000, workers: int = 2) -> float:
     """The same two-process test on a pure-Python loop: how many cores the machine really gives."""
     ctx = mp.get_context("spawn")
     with ctx.Pool(workers) as pool:
@@ -93,7 +93,7 @@ def machine_parallel_control(n=3_000_000, workers=2):
     return both / _python_burn(n)
 
 
-def process_scaling(N=1024, replicas=1, nsteps=20_000, workers=2):
+def process_scaling(N: int = 1024, replicas: int = 1, nsteps: int = 20_000, workers: int = 2) -> tuple[float, float]:
     """(one process's ring-steps/s, the aggregate of ``workers`` processes) for rods (or
     batches of ``replicas``) of N rings, each process its own seeds."""
     ctx = mp.get_context("spawn")

@@ -24,14 +24,22 @@ bracketing (brentq in log h) between the grid points around each change.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import brentq, root
 
 from sim.config_keys import Key
 from sim.radiative.dynamics import NetworkParams, steady_state
 from sim.radiative.network import MODELS, DipoleApproximationWarning, Network
 from sim.validation import check_choice, check_int, check_range
+
+if TYPE_CHECKING:
+    import os
+
+    from sim.radiative.materials import Material
 
 #: how the paper's touching geometry (Ben-Abdallah's d = 2R) is labelled wherever it is reported (summaries, figures)
 PAPER_GEOMETRY = "the paper's geometry, outside the dipole model's validity (no converged multipole answer at contact)"
@@ -97,8 +105,8 @@ def drag_network(
     R: float,
     d: float,
     h: float,
-    materials,
-    cache_dir=None,
+    materials: str | Material | Sequence[str | Material],
+    cache_dir: str | os.PathLike | None = None,
     model: str = "dipole",
     lmax: int | None = None,
     order_rtol: float = 1e-4,
@@ -163,7 +171,7 @@ def drag_from_conductances(G: np.ndarray, T1: float, T2: float) -> dict:
     return {"dT_passive": float(dT), "J": J, "R_D": float(dT) / J, "G": G, "T": Ts}
 
 
-def drag_balance(net: Network, T1: float, T2: float, guess, rtol: float = 1e-10) -> dict:
+def drag_balance(net: Network, T1: float, T2: float, guess: Sequence[float] | np.ndarray, rtol: float = 1e-10) -> dict:
     """Root of P_3 = P_4 = 0 (full nonlinear powers, fresh quadrature at each iterate).
 
     Unknowns scaled for precision: u = ((T3 + T4)/2 - Tg) / 1 K and v = (T3 - T4) / s with
@@ -201,14 +209,14 @@ def drag_balance(net: Network, T1: float, T2: float, guess, rtol: float = 1e-10)
 
 
 def drag_point(
-    R,
-    d,
-    h,
-    materials,
-    T1,
-    T2,
-    rtol,
-    cache_dir=None,
+    R: float,
+    d: float,
+    h: float,
+    materials: str | Material | Sequence[str | Material],
+    T1: float,
+    T2: float,
+    rtol: float,
+    cache_dir: str | os.PathLike | None = None,
     model: str = "dipole",
     lmax: int | None = None,
     order_rtol: float = 1e-4,
@@ -232,7 +240,7 @@ def drag_point(
     }
 
 
-def sign_change_roots(f, h, y, rtol: float = 1e-3) -> list[dict]:
+def sign_change_roots(f: Callable[[float], float], h: ArrayLike, y: ArrayLike, rtol: float = 1e-3) -> list[dict]:
     """Where f(h) changes sign, by root bracketing: for each pair of neighbouring grid points
     h[k], h[k+1] with y[k] y[k+1] < 0 (y = f(h) on the grid, reused as the bracket's ends),
     ``scipy.optimize.brentq`` on x = log h to an absolute xtol = rtol in log h (so the root is

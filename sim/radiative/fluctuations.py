@@ -16,14 +16,20 @@ stationary covariance is the discrete Lyapunov solution Sigma_dt = Sigma (1 + O(
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.linalg import expm, solve_discrete_lyapunov
 
 from sim.radiative.dynamics import GAMMA, KB
 from sim.stats import cross_correlation, peak_times
 
+if TYPE_CHECKING:
+    from sim.radiative.dynamics import NetworkSystem
 
-def linear_response(system, T: float) -> tuple[np.ndarray, np.ndarray]:
+
+def linear_response(system: NetworkSystem, T: float) -> tuple[np.ndarray, np.ndarray]:
     """(M, Sigma) of a ``NetworkSystem`` at uniform temperature T (K) on its free block:
     M (n_free, n_free) 1/s = -C^-1 A, Sigma (n_free, n_free) K^2 = kB T^2 C^-1."""
     fi = system.free_idx
@@ -53,7 +59,7 @@ def discrete_stationary_covariance(R: np.ndarray, M: np.ndarray, Sigma: np.ndarr
     return 0.5 * (S + S.T)
 
 
-def lagged_covariance(M: np.ndarray, Sigma: np.ndarray, taus) -> np.ndarray:
+def lagged_covariance(M: np.ndarray, Sigma: np.ndarray, taus: ArrayLike) -> np.ndarray:
     """OU prediction C(tau) = expm(-M tau) Sigma, (n_tau, n, n) K^2, [k, a, b] = <x_a(t + tau_k) x_b(t)>;
     taus (n_tau,) s, >= 0."""
     return np.array([expm(-M * float(t)) @ Sigma for t in np.atleast_1d(taus)])
@@ -71,7 +77,7 @@ def predicted_peak(M: np.ndarray, Sigma: np.ndarray, a: int, b: int, tau_max: fl
     return {"lag": lag, "value": float(lagged_covariance(M, Sigma, lag)[0, a, b] / np.sqrt(Sigma[a, a] * Sigma[b, b]))}
 
 
-def normalised_peak(x, y, dt: float, max_lag: int) -> dict:
+def normalised_peak(x: ArrayLike, y: ArrayLike, dt: float, max_lag: int) -> dict:
     """Peak of r(tau) = c(tau) / sqrt(<x^2> <y^2>) over lags 1 .. max_lag (dt: sample interval, s):
     {"lag" (s), "value"} at the vertex of the parabola through the top three samples (the
     sample itself when the maximum is on the window's edge)."""
@@ -87,7 +93,7 @@ def normalised_peak(x, y, dt: float, max_lag: int) -> dict:
     return {"lag": (k + shift) * dt, "value": float(y0 - 0.125 * (ym - yp) ** 2 / curv if curv < 0 else y0)}
 
 
-def batched_peak(x, y, dt: float, max_lag: int, n_batches: int) -> dict:
+def batched_peak(x: ArrayLike, y: ArrayLike, dt: float, max_lag: int, n_batches: int) -> dict:
     """``normalised_peak`` of the whole series, with standard errors from batch means: the
     series is cut into n_batches contiguous blocks (each much longer than the slowest
     correlation time, so their peaks are independent) and the spread of the blocks' peaks

@@ -10,11 +10,12 @@ is its reference and what the tests hold against the near- and far-field limits.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 _I3 = np.eye(3)
 
 
-def free_space_green(k, r) -> np.ndarray:
+def free_space_green(k: ArrayLike, r: ArrayLike) -> np.ndarray:
     """G0 (..., 3, 3) complex in 1/m for wavenumber k (1/m; scalar or broadcasting with the
     leading axes of r) and separation vectors r (..., 3) in m, r != 0."""
     r = np.asarray(r, dtype=float)

@@ -31,10 +31,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import constants as sc
 from scipy.optimize import brentq
 
@@ -62,7 +65,7 @@ class Material:
     #: valid frequency range (rad/s); models are valid everywhere, tables only on their range
     omega_range: tuple[float, float] = (0.0, float("inf"))
 
-    def principal_permittivities(self, omega, B: float = 0.0) -> np.ndarray:
+    def principal_permittivities(self, omega: ArrayLike, B: float = 0.0) -> np.ndarray:
         """Eigen-permittivities for the field's polarisations, (n, 3) complex.
 
         For an isotropic material all three are eps(w); for a gyrotropic one they are the
@@ -70,7 +73,7 @@ class Material:
         """
         raise NotImplementedError
 
-    def permittivity(self, omega, B: float = 0.0) -> np.ndarray:
+    def permittivity(self, omega: ArrayLike, B: float = 0.0) -> np.ndarray:
         """Relative permittivity tensor, (n, 3, 3) complex, for omega (n,) in rad/s and B in T."""
         eps = self.principal_permittivities(omega, B)
         out = np.zeros(eps.shape[:1] + (3, 3), dtype=complex)
@@ -114,7 +117,7 @@ class Material:
                 )
         return np.unique(np.asarray(found, dtype=float))
 
-    def heat_capacity(self, radius) -> np.ndarray:
+    def heat_capacity(self, radius: ArrayLike) -> np.ndarray:
         """Heat capacity rho*c_p*V (J/K) of spheres of the given radius (m)."""
         R = check_positive("radius", radius, unit="m")
         return self.density * self.specific_heat * 4.0 / 3.0 * np.pi * R**3
@@ -163,7 +166,7 @@ class DrudeLorentz(Material):
             for f, w0, g in self.lorentz
         )
 
-    def eps(self, omega) -> np.ndarray:
+    def eps(self, omega: ArrayLike) -> np.ndarray:
         """Scalar permittivity (n,) complex."""
         w = _omega_array(omega)
         e = np.full(w.shape, self.eps_inf, dtype=complex)
@@ -173,7 +176,7 @@ class DrudeLorentz(Material):
             e += f * w0**2 / (w0**2 - w**2 - 1j * g * w)
         return e
 
-    def principal_permittivities(self, omega, B: float = 0.0) -> np.ndarray:
+    def principal_permittivities(self, omega: ArrayLike, B: float = 0.0) -> np.ndarray:
         return np.repeat(self.eps(omega)[:, None], 3, axis=1)
 
     @property
@@ -184,17 +187,17 @@ class DrudeLorentz(Material):
         return [w0 for _, w0, _ in self.lorentz] + list(self.extra_poles)
 
 
-def Drude(wp: float, gamma: float, eps_inf: float = 1.0, **meta) -> DrudeLorentz:
+def Drude(wp: float, gamma: float, eps_inf: float = 1.0, **meta: str | float) -> DrudeLorentz:
     """Free-carrier metal: eps = eps_inf - wp^2/(w (w + i gamma)); wp, gamma in rad/s."""
     return DrudeLorentz(eps_inf=eps_inf, drude=((wp, gamma),), name=meta.pop("name", "Drude"), **meta)
 
 
-def Lorentz(eps_inf: float, oscillators, **meta) -> DrudeLorentz:
+def Lorentz(eps_inf: float, oscillators: Iterable[tuple[float, float, float]], **meta: str | float) -> DrudeLorentz:
     """Polar dielectric: eps = eps_inf + sum f w0^2/(w0^2 - w^2 - i gamma w); oscillators = [(f, w0, gamma)]."""
     return DrudeLorentz(eps_inf=eps_inf, lorentz=tuple(oscillators), name=meta.pop("name", "Lorentz"), **meta)
 
 
-def phonon_polariton(eps_inf: float, wL: float, wT: float, gamma: float, **meta) -> DrudeLorentz:
+def phonon_polariton(eps_inf: float, wL: float, wT: float, gamma: float, **meta: str | float) -> DrudeLorentz:
     """eps = eps_inf (w^2 - wL^2 + i gamma w)/(w^2 - wT^2 + i gamma w), written as one Lorentz term
     of strength eps_inf (wL^2 - wT^2)/wT^2 at wT; wL (the zero of Re eps) becomes a split point."""
     check_range("wL", wL, low=wT, unit="rad/s")
@@ -266,7 +269,7 @@ class InSb(Material):
         e3 = L - pref / wg
         return e1, e2, e3
 
-    def permittivity(self, omega, B: float = 0.0) -> np.ndarray:
+    def permittivity(self, omega: ArrayLike, B: float = 0.0) -> np.ndarray:
         e1, e2, e3 = self._components(omega, B)
         out = np.zeros(e1.shape + (3, 3), dtype=complex)
         out[:, 0, 0] = out[:, 1, 1] = e1
@@ -275,7 +278,7 @@ class InSb(Material):
         out[:, 2, 2] = e3
         return out
 
-    def principal_permittivities(self, omega, B: float = 0.0) -> np.ndarray:
+    def principal_permittivities(self, omega: ArrayLike, B: float = 0.0) -> np.ndarray:
         e1, e2, e3 = self._components(omega, B)
         return np.stack([e1 + e2, e1 - e2, e3], axis=1)
 
@@ -309,8 +312,8 @@ class Tabulated(Material):
 
     def __init__(
         self,
-        omega,
-        eps,
+        omega: ArrayLike,
+        eps: ArrayLike,
         name: str = "table",
         density: float = float("nan"),
         specific_heat: float = float("nan"),
@@ -329,7 +332,7 @@ class Tabulated(Material):
         self.omega_range = (float(w[0]), float(w[-1]))
 
     @classmethod
-    def from_file(cls, path, x_unit: str = "rad/s", **meta) -> Tabulated:
+    def from_file(cls, path: str | os.PathLike, x_unit: str = "rad/s", **meta: str | float) -> Tabulated:
         """Read a whitespace/comma separated table; ``#`` starts a comment.
 
         Columns: x, Re eps, Im eps (three columns) or x, eps (two columns, eps real or a
@@ -368,13 +371,13 @@ class Tabulated(Material):
         meta.setdefault("source", f"table {path.name}")
         return cls(x, eps, **meta)
 
-    def eps(self, omega) -> np.ndarray:
+    def eps(self, omega: ArrayLike) -> np.ndarray:
         w = _omega_array(omega)
         lo, hi = self.omega_range
         check_range("omega", w, lo, hi, low_inclusive=True, unit=f"rad/s (table {self.name!r})")
         return np.interp(w, self.omega, self.eps_values.real) + 1j * np.interp(w, self.omega, self.eps_values.imag)
 
-    def principal_permittivities(self, omega, B: float = 0.0) -> np.ndarray:
+    def principal_permittivities(self, omega: ArrayLike, B: float = 0.0) -> np.ndarray:
         return np.repeat(self.eps(omega)[:, None], 3, axis=1)
 
     @property
@@ -423,7 +426,7 @@ PRESETS = {
 }
 
 
-def get_material(spec) -> Material:
+def get_material(spec: str | Material) -> Material:
     """A Material from a preset name (see ``PRESETS``) or a Material instance."""
     if isinstance(spec, Material):
         return spec

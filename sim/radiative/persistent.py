@@ -7,13 +7,19 @@ B points along z, so rings around the z axis circulate counter-clockwise for I >
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import constants as sc
 
 from sim.validation import check_finite, check_positive
 
+if TYPE_CHECKING:
+    from sim.radiative.materials import Material
 
-def circulation(J, positions, phi0: float) -> float:
+
+def circulation(J: ArrayLike, positions: ArrayLike, phi0: float) -> float:
     """Azimuthal heat current (W) through the half-plane at azimuth ``phi0`` (rad) bounded by the z axis.
 
     Every pair current J[i, j] (N, N) W whose straight chord from i to j (positions (N, 3), m)
@@ -33,7 +39,7 @@ def circulation(J, positions, phi0: float) -> float:
     return float(J[crosses].sum())
 
 
-def spectral_extent(wavelength, spectrum, fraction: float = 0.05) -> tuple[float, float]:
+def spectral_extent(wavelength: ArrayLike, spectrum: ArrayLike, fraction: float = 0.05) -> tuple[float, float]:
     """(shortest, longest) wavelength (unit of ``wavelength``) where |spectrum| exceeds
     ``fraction`` of its maximum: the band a spectrum occupies, robust to sign changes."""
     lam, s = np.asarray(wavelength, float), np.abs(np.asarray(spectrum, float))
@@ -41,7 +47,7 @@ def spectral_extent(wavelength, spectrum, fraction: float = 0.05) -> tuple[float
     return float(inside.min()), float(inside.max())
 
 
-def principal_resonances(material, radius: float, B: float, wavelength) -> np.ndarray:
+def principal_resonances(material: Material, radius: float, B: float, wavelength: ArrayLike) -> np.ndarray:
     """Resonance wavelengths (unit of ``wavelength``) of one sphere for its three principal
     polarisations (the two circular ones in the plane normal to B, then the one along B):
     the maxima of Im a0 = Im 4 pi R^3 (eps - 1)/(eps + 2) over the sampled ``wavelength`` (n,) m,
@@ -50,7 +56,7 @@ def principal_resonances(material, radius: float, B: float, wavelength) -> np.nd
     return lam[np.argmax(single_particle_absorption(material, radius, B, lam), axis=0)]
 
 
-def single_particle_absorption(material, radius: float, B: float, wavelength) -> np.ndarray:
+def single_particle_absorption(material: Material, radius: float, B: float, wavelength: ArrayLike) -> np.ndarray:
     """Im a0 (m^3) of a sphere of ``radius`` (m) for each principal polarisation, (n, 3), at
     ``wavelength`` (n,) m in the field B (T): the quasi-static resonances, without the
     radiative correction (it shifts them by ~(kR)^3, invisible at R = 100 nm)."""
@@ -75,7 +81,7 @@ def hall_ratio(G_neighbour: float, G_diagonal: float, dJ_dT: float, G_env: float
     return float(dJ_dT / (2 * (G_neighbour + G_diagonal) + G_env))
 
 
-def currents_from_pair_powers(pairs, pair_power, N: int) -> np.ndarray:
+def currents_from_pair_powers(pairs: ArrayLike, pair_power: ArrayLike, N: int) -> np.ndarray:
     """J (N, N) W, net heat from i to j, from the dynamics' record: ``pairs`` (n_pairs, 2) [i, j]
     with i < j and ``pair_power`` (n_pairs,) W, the heat flowing into i from j."""
     pairs = np.asarray(pairs, int).reshape(-1, 2)

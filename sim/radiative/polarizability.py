@@ -14,6 +14,7 @@ anti-Hermitian part of a, not Im(a) elementwise.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import constants as sc
 
 from sim.validation import check_positive
@@ -28,7 +29,7 @@ def quasistatic_polarizability(eps: np.ndarray, radius: float) -> np.ndarray:
     return 4 * np.pi * R**3 * np.linalg.solve(eps + 2 * _I3, eps - _I3)
 
 
-def polarizability(eps: np.ndarray, radius: float, omega) -> np.ndarray:
+def polarizability(eps: np.ndarray, radius: float, omega: ArrayLike) -> np.ndarray:
     """Radiatively corrected polarizability a (n, 3, 3) complex, m^3.
 
     eps (n, 3, 3) relative permittivity at omega (n,) rad/s; radius R in m.
@@ -38,7 +39,7 @@ def polarizability(eps: np.ndarray, radius: float, omega) -> np.ndarray:
     return np.linalg.solve(_I3 - 1j * k3[:, None, None] / (6 * np.pi) * a0, a0)
 
 
-def emission_absorption(alpha: np.ndarray, omega) -> tuple[np.ndarray, np.ndarray]:
+def emission_absorption(alpha: np.ndarray, omega: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """(chi_em, chi_abs), each (..., 3, 3) complex Hermitian, m^3, from a (..., 3, 3) at omega.
 
     omega broadcasts against the leading axes of alpha (e.g. (n,) against (n, N, 3, 3) needs

@@ -26,7 +26,7 @@ from numba import njit, prange
 
 
 @njit(parallel=True, cache=True)
-def assemble_system(k, positions, alpha, G, M):
+def assemble_system(k: np.ndarray, positions: np.ndarray, alpha: np.ndarray, G: np.ndarray, M: np.ndarray) -> None:
     """Fill G (exactly symmetric) and M = 1 - k^2 G A for each frequency.
 
     k (n,) 1/m; positions (N, 3) m; alpha (n, N, 3, 3) complex m^3 (polarizabilities);
@@ -71,7 +71,7 @@ def assemble_system(k, positions, alpha, G, M):
 
 
 @njit(parallel=True, cache=True)
-def pair_transmission(k, Gd, chi_abs, chi_em, out):
+def pair_transmission(k: np.ndarray, Gd: np.ndarray, chi_abs: np.ndarray, chi_em: np.ndarray, out: np.ndarray) -> None:
     """Fill out[f, i, j] = 4 k^4 Tr[chi_abs_i Gd_ij chi_em_j Gd_ij^H] (j -> i), zero diagonal.
 
     k (n,) 1/m; Gd (n, 3N, 3N) complex dressed Green matrix (1/m); chi_abs, chi_em
@@ -115,7 +115,9 @@ def pair_transmission(k, Gd, chi_abs, chi_em, out):
 # slowest thread, which on a busy 2-core machine costs a scheduler time slice (8.5 ms per
 # scatter_entries call measured under load, against 0.4 ms serial).
 @njit(cache=True)
-def scatter_entries(vals, local, rows, cols, sign, out):
+def scatter_entries(
+    vals: np.ndarray, local: np.ndarray, rows: np.ndarray, cols: np.ndarray, sign: np.ndarray, out: np.ndarray
+) -> None:
     """out[f, rows[e], cols[e]] = sign[e] * vals[f, local[e]] for every frequency f.
 
     vals (n, E) complex; local, rows, cols (m,) int; sign (m,) float; out (n, K, K) complex."""
@@ -125,7 +127,7 @@ def scatter_entries(vals, local, rows, cols, sign, out):
 
 
 @njit(cache=True)
-def adapted_gather(C, support, coef, out):
+def adapted_gather(C: np.ndarray, support: np.ndarray, coef: np.ndarray, out: np.ndarray) -> None:
     """out[f, a, b] = sum_(u, v) coef[a, u] coef[b, v] C[f, support[a, u], support[b, v]]:
     C in a symmetry-adapted basis (U^T C U with U's columns given by support/coef), in two
     passes (rows, then columns: contiguous rows, 3x faster than one pass over (u, v) pairs).
@@ -156,7 +158,7 @@ def adapted_gather(C, support, coef, out):
 
 
 @njit(cache=True)
-def adapted_scatter(Wc, alpha, weight, out):
+def adapted_scatter(Wc: np.ndarray, alpha: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
     """out[f, a, c] += weight[a] weight[c] Wc[f, alpha[a], alpha[c]]: one irreducible block's
     share of W = sum_chi U W_chi U^T (each mode a lies in at most one basis vector alpha[a]).
 

@@ -7,12 +7,18 @@ The environment terms follow docs/model.md §B3 literally (explicit inverses M a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import constants as sc
 
 from sim.radiative import tmatrix
 from sim.radiative.green import block_green
 from sim.radiative.polarizability import emission_absorption, polarizability
+
+if TYPE_CHECKING:
+    from sim.radiative.network import Network
 
 
 def system(k: float, positions: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +43,7 @@ def pair_transmission(k: float, Gd: np.ndarray, chi_abs: np.ndarray, chi_em: np.
     return T
 
 
-def particle_response(network, omega: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def particle_response(network: Network, omega: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(alpha, chi_em, chi_abs), each (N, 3, 3) m^3, of every particle of ``network`` at one omega (rad/s)."""
     w = np.array([omega])
     alpha = np.stack(
@@ -47,7 +53,9 @@ def particle_response(network, omega: float) -> tuple[np.ndarray, np.ndarray, np
     return alpha, chi_em, chi_abs
 
 
-def transmission(network, omega, environment: bool = False):
+def transmission(
+    network: Network, omega: ArrayLike, environment: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """T (n, N, N) for omega (n,) rad/s, and with ``environment`` also (T_in, T_out), each (n, N).
 
     One frequency per iteration: G and M by ``system``, Gd = solve(M, G), T by
@@ -86,7 +94,9 @@ def _block_diag(blocks: np.ndarray) -> np.ndarray:
     return out
 
 
-def multipole_transmission(network, omega, environment: bool = False):
+def multipole_transmission(
+    network: Network, omega: ArrayLike, environment: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Twin of the multipole model's spectra (``tmatrix.Cluster.spectra``): T (n, N, N), and with
     ``environment`` (T_in, T_out) (n, N), one frequency at a time in the network's own frame
     (no rotation, no symmetry blocks, no rescaling), with the dense formulas of the ``tmatrix`` docstring and
@@ -129,7 +139,7 @@ def multipole_transmission(network, omega, environment: bool = False):
     return (T, T_in, T_out) if environment else T
 
 
-def adapted_gather(C, support, coef):
+def adapted_gather(C: np.ndarray, support: np.ndarray, coef: np.ndarray) -> np.ndarray:
     """Twin of ``kernels.adapted_gather``: U^T C U per frequency, U (K, Kc) from support/coef."""
     U = np.zeros((C.shape[1], len(support)))
     for a in range(len(support)):
@@ -138,7 +148,7 @@ def adapted_gather(C, support, coef):
     return U.T @ C @ U
 
 
-def adapted_scatter(Wc, alpha, weight):
+def adapted_scatter(Wc: np.ndarray, alpha: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Twin of ``kernels.adapted_scatter``: U Wc U^T with U[a, alpha[a]] = weight[a]."""
     U = np.zeros((len(alpha), Wc.shape[1]))
     U[np.arange(len(alpha)), alpha] = weight

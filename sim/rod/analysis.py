@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numba import njit
+from numpy.typing import ArrayLike
 from scipy import signal
 
 from sim.validation import check_int, check_positive, check_range
 
+if TYPE_CHECKING:
+    from sim.rod.model import Linear, Power, Rotor, Table
 
-def peak_frequency(x, dt: float, f_min: float = 0.0) -> float:
+
+def peak_frequency(x: ArrayLike, dt: float, f_min: float = 0.0) -> float:
     """Angular frequency (rad per time unit) of the strongest spectral line of ``x``.
 
     x: (n,) uniformly sampled signal, dt: sampling interval. Hann-windowed periodogram of
@@ -35,7 +41,7 @@ def peak_frequency(x, dt: float, f_min: float = 0.0) -> float:
     return float(w[i])
 
 
-def winding_rate(t, phi) -> float:
+def winding_rate(t: ArrayLike, phi: ArrayLike) -> float:
     """Mean rate of change of an unwrapped angle over the record (rad per time unit)."""
     t, phi = np.asarray(t, float), np.asarray(phi, float)
     return float((phi[-1] - phi[0]) / (t[-1] - t[0]))
@@ -60,7 +66,7 @@ def _slips(turns, margin, forward, backward):
                 backward[i] += 1
 
 
-def count_slips(phi, m: int = 1, margin: float = 0.25) -> dict:
+def count_slips(phi: ArrayLike, m: int = 1, margin: float = 0.25) -> dict:
     """Phase slips of link twist records: jumps of 2 pi/m from one well of the bond energy to the next.
 
     phi: (n,) or (n, links) unwrapped twist [rad]. A slip is counted once the twist comes
@@ -81,7 +87,7 @@ def count_slips(phi, m: int = 1, margin: float = 0.25) -> dict:
     }
 
 
-def adler_frequency(d_omega, d_omega_c, m: int = 1):
+def adler_frequency(d_omega: ArrayLike, d_omega_c: ArrayLike, m: int = 1) -> np.ndarray | float:
     """Running frequency of the Adler equation d psi/dt = m d_omega - d_omega_c sin(psi).
 
     sqrt((m d_omega)^2 - d_omega_c^2) when |m d_omega| > d_omega_c, else 0 (locked).
@@ -91,7 +97,9 @@ def adler_frequency(d_omega, d_omega_c, m: int = 1):
     return np.sqrt(np.clip(drive**2 - np.asarray(d_omega_c, float) ** 2, 0.0, None))
 
 
-def adler_parameters(law, T_L: float, T_R: float, K_w: float, k_L: float, k_R: float) -> tuple[float, float]:
+def adler_parameters(
+    law: Linear | Power | Rotor | Table, T_L: float, T_R: float, K_w: float, k_L: float, k_R: float
+) -> tuple[float, float]:
     """(d_omega, d_omega_c) of a weak link between halves on reservoirs T_L, T_R (docs/model.md §A4.6).
 
     d_omega = omega0(T_L) - omega0(T_R); d_omega_c = omega0 omega0' K_w (1/k_L + 1/k_R) with

@@ -18,13 +18,19 @@ the rod's kernel. Rates are in units of d_omega_c (multiply to get rad per reduc
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.integrate import solve_ivp
 
 from sim.rod.analysis import adler_parameters
 from sim.rod.model import RodParams, domega0_dT, make_law, weak_link_couplings
 from sim.validation import check_range
+
+if TYPE_CHECKING:
+    from sim.schedule import Schedule
 
 RTOL, ATOL = 1e-10, 1e-12
 
@@ -122,7 +128,7 @@ def junction_beta_c(C_half: float, d_omega_c: float, k: float) -> float:
     return float(C_half * d_omega_c / k)
 
 
-def running_rates(biases, beta_c: float) -> np.ndarray:
+def running_rates(biases: ArrayLike, beta_c: float) -> np.ndarray:
     """``winding_rate`` at each bias (units of d_omega_c)."""
     return np.array([winding_rate(b, beta_c) for b in np.atleast_1d(biases)])
 
@@ -161,7 +167,7 @@ def on_step(n: int, rate: float, omega: float, periods: int) -> bool:
     return abs(rate / omega - n) < 0.5 / periods
 
 
-def bisect_edge(on_step, inside: float, outside: float, tol: float) -> float:
+def bisect_edge(on_step: Callable[[float], bool], inside: float, outside: float, tol: float) -> float:
     """The drive where ``on_step(drive)`` turns from True (at ``inside``) to False (at ``outside``)."""
     while abs(outside - inside) > tol:
         mid = 0.5 * (inside + outside)
@@ -169,7 +175,9 @@ def bisect_edge(on_step, inside: float, outside: float, tol: float) -> float:
     return 0.5 * (inside + outside)
 
 
-def weak_link_params(cfg, C, m, T_L, T_R):
+def weak_link_params(
+    cfg: dict, C: float, m: int, T_L: float | Schedule | dict, T_R: float | Schedule | dict
+) -> tuple[RodParams, int]:
     """A deterministic rod of two stiff halves joined by a weak link, from a configuration with
     the ``sim.rod.keys.WEAK_LINK`` keys (and ``law``, ``dt``, ``seed``): (RodParams, index of the
     weak link). C: heat capacity per ring; m: torque periodicity; T_L, T_R: the baths."""
@@ -193,7 +201,7 @@ def weak_link_params(cfg, C, m, T_L, T_R):
     return params, w
 
 
-def locking_threshold(cfg) -> tuple[float, float]:
+def locking_threshold(cfg: dict) -> tuple[float, float]:
     """(d_omega_c, domega0/dT) at T_mean: the locking threshold and the clock's slope."""
     law = make_law(cfg["law"])
     _, d_omega_c = adler_parameters(law, cfg["T_mean"], cfg["T_mean"], cfg["K_w"], cfg["k"], cfg["k"])

@@ -171,7 +171,7 @@ def _power(p, T):
 
 
 @njit(cache=True, error_model="numpy")
-def omega0(law_id, p, tab_T, tab_w, tab_d, T):
+def omega0(law_id: int, p: np.ndarray, tab_T: np.ndarray, tab_w: np.ndarray, tab_d: np.ndarray, T: float) -> float:
     """Clock rate omega0(T) of law ``law_id`` (ids LAW_* in ``sim.rod.model``), one temperature."""
     if law_id == 0:
         return _linear(p, T)
@@ -238,7 +238,7 @@ def _link_moves(j, R, dt, tau, dtheta, phi, link_heat, link_impulse):
 
 
 @njit(cache=True, error_model="numpy")
-def sync_trig(phi, m, sin_mphi, cos_mphi):
+def sync_trig(phi: np.ndarray, m: float, sin_mphi: np.ndarray, cos_mphi: np.ndarray) -> None:
     """sin/cos(m phi) from phi. Called on global step multiples of RESYNC_EVERY only, so the
     rounding of the rotated values never depends on how a run is cut into kernel calls."""
     for j in range(phi.shape[0]):
@@ -247,7 +247,7 @@ def sync_trig(phi, m, sin_mphi, cos_mphi):
 
 
 @njit(cache=True, error_model="numpy")
-def all_positive(E):
+def all_positive(E: np.ndarray) -> bool:
     """True when every entry is > 0 (and not NaN); no temporary array."""
     for j in range(E.shape[0]):
         if not E[j] > 0.0:
@@ -420,7 +420,9 @@ def _coherent(a, c, s):
 
 
 @njit(cache=True, error_model="numpy")
-def advance(arrays, step0, nsteps, constants, scratch):
+def advance(
+    arrays: tuple[np.ndarray, ...], step0: int, nsteps: int, constants: tuple, scratch: tuple[np.ndarray, ...]
+) -> int:
     """Advance R replicas of one rod in place by ``nsteps`` steps of ``c.dt`` from step ``step0``.
 
     arrays, constants, scratch: ``tuple()`` of the ``RodArrays`` a (the state, written), the
@@ -471,7 +473,7 @@ def advance(arrays, step0, nsteps, constants, scratch):
 
 
 @njit(cache=True)
-def sin_floor(phi, nsteps):
+def sin_floor(phi: np.ndarray, nsteps: int) -> None:
     """Cost floor for the benchmark: one sin per link-step, nothing else (loop-carried)."""
     for _ in range(nsteps):
         for i in range(phi.shape[0]):
@@ -485,7 +487,7 @@ MULADDS_PER_RING_STEP = 38
 
 
 @njit(cache=True)
-def muladd_floor(x, nsteps):
+def muladd_floor(x: np.ndarray, nsteps: int) -> None:
     """Second cost floor: MULADDS_PER_RING_STEP multiply-adds per element and step, each a sweep
     over the elements (rings or replicas) with no dependence between them, as the kernel's
     loops are: the sweeps vectorise, and load and store x as the kernel does its arrays."""

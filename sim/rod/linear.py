@@ -17,20 +17,28 @@ sound at a * sqrt(K omega0 omega0' / C); with omega0 omega0' < 0 every mode q gr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from sim.rod.model import RodParams, domega0_dT, make_law
 from sim.stats import least_squares
 from sim.validation import check_positive
 
+if TYPE_CHECKING:
+    from sim.rod.model import Linear, Power, Rotor, Table
 
-def effective_inertia(law, T0: float, C: float) -> float:
+
+def effective_inertia(law: Linear | Power | Rotor | Table | str | dict, T0: float, C: float) -> float:
     """I_eff = C / (omega0 omega0') at temperature T0 (negative for a law whose |omega0| falls with T)."""
     law = make_law(law)
     return float(C / (law.omega0(T0) * domega0_dT(law, T0)))
 
 
-def second_sound_speed(law, T0: float, K: float, C: float, spacing: float = 1.0) -> float:
+def second_sound_speed(
+    law: Linear | Power | Rotor | Table | str | dict, T0: float, K: float, C: float, spacing: float = 1.0
+) -> float:
     """Long-wavelength wave speed a sqrt(K / I_eff) = a sqrt(K omega0 omega0' / C), rings per time unit
     for spacing a = 1. Also the largest group velocity of the chain, w(q) = 2 w_p sin(q/2)."""
     inertia = effective_inertia(law, T0, C)
@@ -42,7 +50,7 @@ def second_sound_speed(law, T0: float, K: float, C: float, spacing: float = 1.0)
     return float(spacing * np.sqrt(check_positive("K", K) / inertia))
 
 
-def linearised_generator(params: RodParams, T0: float, link_slopes=None) -> np.ndarray:
+def linearised_generator(params: RodParams, T0: float, link_slopes: ArrayLike | None = None) -> np.ndarray:
     """Matrix A (2N, 2N) of d/dt (psi, dE) = A (psi, dE) about the uniform state at T0.
 
     Includes per-ring C, per-link K (small angle: torque slope K for both link laws), the
@@ -99,7 +107,7 @@ def fastest_mode(params: RodParams, T0: float) -> tuple[float, np.ndarray]:
     return float(lam[j].real), v / np.max(np.abs(v[N:]))
 
 
-def front_speed(distance, arrival) -> dict:
+def front_speed(distance: ArrayLike, arrival: ArrayLike) -> dict:
     """Speed of a dispersive front from its arrival times at ring distances from the source.
 
     On the chain w(q) = 2 w_p sin(q/2) a point disturbance has an Airy-shaped front: any fixed

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -52,10 +53,10 @@ class Linear:
         check_finite("law.beta", self.beta)
         check_positive("law.T_ref", self.T_ref)
 
-    def omega0(self, T):
+    def omega0(self, T: ArrayLike) -> np.ndarray | float:
         return self.w_ref * (1.0 + self.beta * (np.asarray(T, float) - self.T_ref))
 
-    def encode(self):
+    def encode(self) -> tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         return LAW_LINEAR, np.array([self.w_ref, self.beta, self.T_ref, 0.0]), _NO_TABLE
 
 
@@ -73,10 +74,10 @@ class Power:
         check_finite("law.p", self.p)
         check_positive("law.T_ref", self.T_ref)
 
-    def omega0(self, T):
+    def omega0(self, T: ArrayLike) -> np.ndarray | float:
         return self.w_ref * (np.asarray(T, float) / self.T_ref) ** self.p
 
-    def encode(self):
+    def encode(self) -> tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         return LAW_POWER, np.array([self.w_ref, self.p, self.T_ref, 0.0]), _NO_TABLE
 
 
@@ -99,7 +100,7 @@ class Rotor:
         check_range("law.alpha", self.alpha, -0.5, 0.5, low_inclusive=True)
         check_positive("law.T_q", self.T_q)
 
-    def omega0(self, T):
+    def omega0(self, T: ArrayLike) -> np.ndarray | float:
         t = np.asarray(T, float)[..., None] / self.T_q
         lmax = int(np.ceil(np.sqrt(2.0 * 42.0 * max(np.max(t), 1e-3)))) + 2
         x = np.arange(-lmax, lmax + 1) + self.alpha
@@ -107,7 +108,7 @@ class Rotor:
         w = np.exp(-(x * x - x_min**2) / (2.0 * t))
         return self.w_q * (w * x).sum(-1) / w.sum(-1)
 
-    def encode(self):
+    def encode(self) -> tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         return LAW_ROTOR, np.array([self.w_q, self.alpha, self.T_q, 0.0]), _NO_TABLE
 
 
@@ -146,10 +147,10 @@ class Table:
     def _slopes(self):
         return PchipInterpolator(np.asarray(self.T), np.asarray(self.omega)).derivative()(np.asarray(self.T))
 
-    def omega0(self, T):
+    def omega0(self, T: ArrayLike) -> np.ndarray | float:
         return _hermite_np(np.asarray(self.T), np.asarray(self.omega), self._slopes(), np.asarray(T, float))
 
-    def encode(self):
+    def encode(self) -> tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         return LAW_TABLE, np.zeros(4), (np.asarray(self.T), np.asarray(self.omega), self._slopes())
 
 
@@ -181,7 +182,7 @@ def weak_link_couplings(N: int, K: float, K_w: float, weak_link: int) -> np.ndar
     return K
 
 
-def make_law(spec) -> object:
+def make_law(spec: Linear | Power | Rotor | Table | str | dict) -> object:
     """A law object from an instance, a name, or a dict ``{"name": ..., **params}``."""
     if hasattr(spec, "omega0"):
         return spec
@@ -192,7 +193,7 @@ def make_law(spec) -> object:
     return LAWS[name](**spec)
 
 
-def domega0_dT(law, T, rel_step: float = 1e-6):
+def domega0_dT(law: Linear | Power | Rotor | Table, T: ArrayLike, rel_step: float = 1e-6) -> np.ndarray | float:
     """Centred finite-difference derivative of omega0 (used for set-up checks and yardsticks)."""
     T = np.asarray(T, float)
     h = rel_step * np.maximum(T, 1e-12)
@@ -333,7 +334,7 @@ class RodParams:
             limits.append(C / (2.0 * self.g.max()))
         return float(min(limits)) if limits else float("inf")
 
-    def with_(self, **changes) -> RodParams:
+    def with_(self, **changes: Any) -> RodParams:
         return replace(self, **changes)
 
     def to_dict(self) -> dict:

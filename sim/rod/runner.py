@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
@@ -12,6 +14,11 @@ from sim.io import MemoryRecorder
 from sim.rod.model import RodParams
 from sim.rod.system import Rod
 from sim.simulation import RunResult, run_recorded
+
+if TYPE_CHECKING:
+    import os
+
+    from sim.scenario import RunContext
 
 
 @dataclass(frozen=True)
@@ -28,8 +35,8 @@ def simulate(
     path: str | Path | list | None = None,
     progress: bool = True,
     desc: str = "rod",
-    ctx=None,
-    seeds=None,
+    ctx: RunContext | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> RodRun:
     """Run ``params`` for ``nsteps`` steps, recording every ``record_every`` steps.
 
@@ -60,7 +67,7 @@ def simulate(
     return RodRun(run.state, run.info, run.recorder, rod)
 
 
-def load(source, names: list[str], t_start: float = 0.0) -> dict:
+def load(source: MemoryRecorder | str | os.PathLike, names: list[str], t_start: float = 0.0) -> dict:
     """Variables ``names`` (and "time") from a run's recorder or HDF5 path, frames with t >= t_start."""
     if isinstance(source, MemoryRecorder):
         t = np.asarray(source.times)

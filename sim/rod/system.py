@@ -14,6 +14,7 @@ whatever R; ``replica(state, r)`` is its single-rod state, for ``observe`` and r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,7 +83,7 @@ class Rod:
         "dimensionless; each variable's reduced_units attribute names its dimension"
     )
 
-    def __init__(self, params: RodParams, seeds=None):
+    def __init__(self, params: RodParams, seeds: Iterable[int] | None = None):
         self.params = params
         p = params
         self.seeds = [p.seed] if seeds is None else list(seeds)
@@ -212,7 +213,7 @@ class Rod:
     def stored_energy(self, state: RodState) -> float:
         return float(state.E.sum() + self.bond_energy(state.phi).sum())
 
-    def observe(self, state: RodState, reference: RodState, names=None) -> dict:
+    def observe(self, state: RodState, reference: RodState, names: Iterable[str] | None = None) -> dict:
         """The observables ``names`` (None: all of ``OBSERVABLES``) at ``state``; ``reference`` is the
         initial state. A batch gives each observable with a leading replica axis (R, ...).
         (All are computed, then picked: each is a few vector operations on (N,) arrays.)"""

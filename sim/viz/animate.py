@@ -684,8 +684,8 @@ def _timing(frames, fps, duration) -> tuple[int, float | None, float | None]:
 
 
 def animate(
-    path,
-    out=None,
+    path: str | os.PathLike,
+    out: str | os.PathLike | None = None,
     frames: int | None = None,
     fps: float | None = None,
     duration: float | None = None,
@@ -720,7 +720,7 @@ def animate(
 
 
 def animate_run(
-    run_dir,
+    run_dir: str | os.PathLike,
     frames: int | None = None,
     fps: float | None = None,
     duration: float | None = None,

@@ -8,6 +8,8 @@ is left alone, so figures still show inline.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -17,19 +19,24 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter  # noqa: E402
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
 
-def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.8):
+
+def new_figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3.8) -> tuple[Figure, np.ndarray]:
     """A figure with a grid of axes (squeezed), sized per panel in inches."""
     return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), squeeze=False, layout="constrained")
 
 
-def save(fig, path) -> None:
+def save(fig: Figure, path: Path | str) -> None:
     """Save as PNG at 150 dpi and release the figure."""
     fig.savefig(path, dpi=150)
     plt.close(fig)
 
 
-def log_axis_1_2_5(a, values) -> None:
+def log_axis_1_2_5(a: Axes, values: ArrayLike) -> None:
     """Log x axis with plain labels at the 1-2-5 values (1 to 5e5) inside the data range of
     ``values`` (e.g. separations in nm)."""
     h_nm = np.asarray(values, float)

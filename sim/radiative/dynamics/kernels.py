@@ -83,7 +83,9 @@ def _hermite_basis(s, dTg):
 
 
 @njit(cache=True, error_model="numpy")
-def emission(T, tabP, tabG, T0, dTg, E, Gm):
+def emission(
+    T: np.ndarray, tabP: np.ndarray, tabG: np.ndarray, T0: float, dTg: float, E: np.ndarray, Gm: np.ndarray
+) -> int:
     """E[i, j] = Phi_ij(T_j) (W), Gm[i, j] = dPhi_ij/dT(T_j) (W/K) by cubic Hermite
     interpolation of tabP/tabG ([j, k, i]). Returns -1, or the first particle whose
     temperature lies outside the grid (or is not finite)."""
@@ -101,7 +103,9 @@ def emission(T, tabP, tabG, T0, dTg, E, Gm):
 
 
 @njit(cache=True, error_model="numpy")
-def env_emission(T, tabO, tabGO, T0, dTg, eo, go):
+def env_emission(
+    T: np.ndarray, tabO: np.ndarray, tabGO: np.ndarray, T0: float, dTg: float, eo: np.ndarray, go: np.ndarray
+) -> int:
     """eo[i] = Phi_out_i(T_i) (W), go[i] = its T-derivative (W/K), Hermite as ``emission``."""
     for i in range(T.shape[0]):
         k, s = _hermite_cell(T[i], T0, dTg, tabO.shape[0])
@@ -166,7 +170,16 @@ def _solve(M, n, b, dense):
 
 
 @njit(cache=True, error_model="numpy")
-def advance_kernel(T, Qp, Qth, Qenv, acc, step0, nsteps, constants):
+def advance_kernel(
+    T: np.ndarray,
+    Qp: np.ndarray,
+    Qth: np.ndarray,
+    Qenv: np.ndarray,
+    acc: np.ndarray,
+    step0: int,
+    nsteps: int,
+    constants: tuple,
+) -> tuple[int, int, int]:
     """Advance ``nsteps`` ROS2 steps from step ``step0`` in place (module doc): temperatures T
     (N,) K, cumulative pair heats Qp (N(N-1)/2,) J, thermostat and environment heats Qth, Qenv
     (N,) J and entropy production acc (1,) J/K; constants: ``tuple()`` of the

@@ -23,7 +23,7 @@ def _hermite(tab, T, T0, dTg):
     return k, s
 
 
-def emission_numpy(system: NetworkSystem, T):
+def emission_numpy(system: NetworkSystem, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """E[i, j] = Phi_ij(T_j), Gm[i, j] = dPhi_ij/dT(T_j); eo, go (environment) as the kernel."""
     t = system.tables
     Tg = system.T_grid

@@ -3,11 +3,19 @@ checkpoints, wall time, resume)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sim.radiative.dynamics.model import NetworkParams
 from sim.radiative.dynamics.system import NetworkSystem
 from sim.simulation import RunResult, run_recorded
+
+if TYPE_CHECKING:
+    import os
+
+    from sim.radiative.dynamics.model import NetworkState
+    from sim.scenario import RunContext
 
 
 @dataclass(frozen=True)
@@ -22,13 +30,13 @@ def simulate_network(
     params: NetworkParams,
     nsteps: int,
     record_every: int,
-    path=None,
+    path: str | os.PathLike | None = None,
     progress: bool = False,
     desc: str = "network",
-    ctx=None,
+    ctx: RunContext | None = None,
     system: NetworkSystem | None = None,
-    observables=None,
-    start=None,
+    observables: Sequence[str] | None = None,
+    start: Callable[[], NetworkState] | None = None,
 ) -> NetworkRun:
     """Run ``params`` for ``nsteps`` steps recording every ``record_every`` (HDF5 at ``path``,
     or in memory when None) through ``sim.simulation.run_recorded``: with a run context ``ctx``

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,11 @@ from sim.radiative.dynamics.model import NetworkParams, NetworkState
 from sim.radiative.dynamics.system import NetworkSystem
 from sim.simulation import ProgressBar, Simulation, StopWhen, context_reporters, count_work
 from sim.validation import check_positive
+
+if TYPE_CHECKING:
+    import os
+
+    from sim.scenario import RunContext
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ class SteadyCriterion:
         self.best, self.best_step, self.limited = math.inf, -1, False
         self.value = self.tau = self.rates = None
 
-    def evaluate(self, state) -> float:
+    def evaluate(self, state: NetworkState) -> float:
         s = self.system
         free, C = s.free_idx, s.params.C
         self.tau = s.relaxation_times(state.T)[0]
@@ -84,8 +90,8 @@ def steady_state(
     system: NetworkSystem | None = None,
     state: NetworkState | None = None,
     round_off_floor: float = 1e-9,
-    checkpoint_path=None,
-    ctx=None,
+    checkpoint_path: str | os.PathLike | None = None,
+    ctx: RunContext | None = None,
     progress: bool = False,
     desc: str = "steady state",
 ) -> SteadyState:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from sim.radiative.dynamics.kernels import NetworkConstants, advance_kernel, emission, env_emission
 from sim.radiative.dynamics.model import KB, OBSERVABLES, NetworkParams, NetworkState
@@ -137,7 +139,7 @@ class NetworkSystem:
             "the run, or a smaller dt"
         )
 
-    def rates(self, T) -> dict:
+    def rates(self, T: ArrayLike) -> dict:
         """Powers at temperatures T (N,) K: "P" (N,) W net into each particle, "pair" (N, N)
         W into i from j, "env" (N,) W from the environment, "A" (N, N) W/K = dP_i/dT_j."""
         T = np.asarray(T, float)
@@ -149,7 +151,7 @@ class NetworkSystem:
         A[np.diag_indices(len(T))] = -Gm.sum(axis=0) + np.diag(Gm) - go
         return {"P": f.sum(axis=1) + env, "pair": f, "env": env, "A": A}
 
-    def relaxation_times(self, T) -> np.ndarray:
+    def relaxation_times(self, T: ArrayLike) -> np.ndarray:
         """Relaxation times 1/|Re lambda| (s), descending, of the linearised free dynamics
         C^-1 A (free block) at temperatures T (N,); inf for a conserved mode."""
         fi = self.free_idx
@@ -162,7 +164,7 @@ class NetworkSystem:
             tau = np.where(lam > 1e-12 * scale, 1.0 / np.maximum(lam, 1e-300), np.inf)
         return np.sort(tau)[::-1]
 
-    def stiffness_dt(self, T=None) -> float:
+    def stiffness_dt(self, T: ArrayLike | None = None) -> float:
         """a_max dt: the fastest relaxation rate of the free block times dt (noise accuracy)."""
         tau = self.relaxation_times(self.params.T_init if T is None else T)
         return float(self.params.dt / tau.min()) if tau.size else 0.0
@@ -194,7 +196,7 @@ class NetworkSystem:
                 + self._outside(bad, state.T[bad])
             )
 
-    def observe(self, state: NetworkState, initial: NetworkState, names=None) -> dict:
+    def observe(self, state: NetworkState, initial: NetworkState, names: Iterable[str] | None = None) -> dict:
         """The observables ``names`` (None: all of ``OBSERVABLES``) at ``state`` (``initial``: the
         run's start). The powers (an emission-table lookup) are computed only when asked for."""
         names = OBSERVABLES if names is None else names

@@ -12,7 +12,7 @@ from sim.radiative.network import Network
 from sim.radiative.spectra import dtheta_dT, theta
 
 
-def build_tables(net: Network, T_grid: np.ndarray, environment: bool, T_env: float, rtol: float):
+def build_tables(net: Network, T_grid: np.ndarray, environment: bool, T_env: float, rtol: float) -> dict:
     """Phi and G = dPhi/dT tables from one quadrature each (same frequency nodes).
 
     Returns dict: "P", "G" (N, nT, N) with [j, k, i] = Phi_ij(T_k), dPhi_ij/dT(T_k) (W, W/K:
