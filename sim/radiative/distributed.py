@@ -76,10 +76,17 @@ import threading
 import uuid
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sim.validation import check_int
+
+if TYPE_CHECKING:
+    from dask.distributed import Client
+
+    from sim.radiative.network import Network
 
 #: seconds to wait for a scheduler (and for its first worker)
 CONNECT_TIMEOUT = 10.0
@@ -97,7 +104,7 @@ class ReproducibilityWarning(UserWarning):
 
 
 # ---------------------------------------------------------------------------- options, connection
-def check_options(workers=None, scheduler=None) -> None:
+def check_options(workers: int | None = None, scheduler: str | None = None) -> None:
     """Raise ValueError for --workers together with --scheduler, W < 1, or an empty address."""
     if workers is not None and scheduler is not None:
         raise ValueError(
@@ -112,7 +119,7 @@ def check_options(workers=None, scheduler=None) -> None:
         )
 
 
-def connect(workers: int | None = None, scheduler: str | None = None, timeout: float | None = None):
+def connect(workers: int | None = None, scheduler: str | None = None, timeout: float | None = None) -> Client:
     """A Dask client: an existing cluster at ``scheduler`` (with at least one worker) or a
     LocalCluster of ``workers`` single-threaded processes (default 2) whose BLAS thread count
     is the client's. Close it with ``close``."""
@@ -159,7 +166,7 @@ def connect(workers: int | None = None, scheduler: str | None = None, timeout: f
     return Client(cluster)
 
 
-def close(client) -> None:
+def close(client: Client) -> None:
     """Close a client from ``connect`` and the LocalCluster it started, if any (never a remote one)."""
     from dask.distributed import LocalCluster
 
@@ -274,7 +281,7 @@ def numerical_environment() -> dict:
     }
 
 
-def worker_mismatches(client) -> list[str]:
+def worker_mismatches(client: Client) -> list[str]:
     """Differences between each worker's ``numerical_environment`` and this process's."""
     import sim.radiative.network  # noqa: F401 - load NumPy's BLAS here as the workers do
 
@@ -294,7 +301,7 @@ def _worker_environment() -> dict:
 
 
 # ---------------------------------------------------------------------------- the network on workers
-def network_spec(net) -> dict:
+def network_spec(net: Network) -> dict:
     """A picklable description from which a worker rebuilds ``net`` (see the module doc)."""
     from sim.radiative.materials import PRESETS, get_material
 
@@ -350,7 +357,7 @@ def _evaluate_chunk(spec: dict, omega: np.ndarray, environment: bool, kwargs: di
         return type(net)._spectra(net, omega, environment, **kwargs)
 
 
-def spectra_block(net, environment: bool) -> int | None:
+def spectra_block(net: Network, environment: bool) -> int | None:
     """Chunk boundaries on multiples of this reproduce the serial bits; None: do not split.
     1 for the dipole and multipole models (each frequency's bits do not depend on the others
     in its call, module doc), None for a model not known here. ``environment`` is accepted
@@ -368,7 +375,9 @@ class DistributedSpectra:
     Counters: ``calls``, ``tasks``, ``frequencies``.
     """
 
-    def __init__(self, net, client, chunks_per_worker: int = 1, min_chunk: int = 16, check: bool = True):
+    def __init__(
+        self, net: Network, client: Client, chunks_per_worker: int = 1, min_chunk: int = 16, check: bool = True
+    ):
         self.client = client
         self.spec = network_spec(net)
         self.chunks_per_worker = check_int("chunks_per_worker", chunks_per_worker, low=1)
@@ -435,20 +444,20 @@ class DistributedSpectra:
         return np.concatenate(parts)
 
 
-def install(net, client, **kw) -> DistributedSpectra:
+def install(net: Network, client: Client, **kw: Any) -> DistributedSpectra:
     """Evaluate every spectrum of ``net`` on the cluster from now on; returns the handle."""
     handle = DistributedSpectra(net, client, **kw)
     net._spectra = handle  # instance attribute: shadows Network._spectra for this network only
     return handle
 
 
-def uninstall(net) -> None:
+def uninstall(net: Network) -> None:
     """Back to the serial ``Network._spectra``."""
     vars(net).pop("_spectra", None)
 
 
 @contextlib.contextmanager
-def on_cluster(net, client, **kw):
+def on_cluster(net: Network, client: Client, **kw: Any) -> Iterator[DistributedSpectra]:
     """``install`` for the duration of a with-block; yields the handle."""
     handle = install(net, client, **kw)
     try:

@@ -33,13 +33,19 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import constants as sc
 
 from sim.radiative import tmatrix
 from sim.radiative.polarizability import polarizability
 from sim.radiative.spectra import X_MAX, dtheta_dT, root_breakpoints
+
+if TYPE_CHECKING:
+    from sim.radiative.materials import Material
 
 #: temperature (K) of the conductances that set the automatic order
 T_REF = 300.0
@@ -97,7 +103,15 @@ class MultipoleModel:
     """
 
     def __init__(
-        self, positions, radii, materials, B: float, lmax: int | None, rtol: float, characteristic, omega_range
+        self,
+        positions: np.ndarray,
+        radii: np.ndarray,
+        materials: Sequence[Material],
+        B: float,
+        lmax: int | None,
+        rtol: float,
+        characteristic: ArrayLike,
+        omega_range: tuple[float, float],
     ):
         self.radii, self.materials, self.B = radii, materials, B
         self.N = len(positions)
@@ -177,7 +191,9 @@ class MultipoleModel:
             )
         return self._clusters[L]
 
-    def spectra(self, omega: np.ndarray, environment: bool, L: int | None = None):
+    def spectra(
+        self, omega: np.ndarray, environment: bool, L: int | None = None
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
         """T (n, N, N) and, with ``environment``, (T_in, T_out) (n, N), in chunks of frequency."""
         L = self.lmax if L is None else L
         cluster = self.cluster(L)

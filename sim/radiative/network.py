@@ -1,7 +1,7 @@
 """A network of nanoparticles exchanging heat by thermal photons (dipoles: the formulas are in
 ``sim.radiative.polarizability`` and ``green``; multipoles: ``sim.radiative.tmatrix``).
 
-    net = Network(positions, radii, materials, B=0.0, model="dipole" | "multipole", lmax=None)
+    net = Network(positions, radii, materials, B=0.0, model="multipole" | "dipole", lmax=None)
 
 computes the many-body transmissions T_ij(w) ([i, j]: from j to i), the environment
 terms, and their spectral integrals (conductances, powers, persistent currents, and
@@ -15,9 +15,11 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import constants as sc
 
 from sim.radiative import transmission_kernels
@@ -26,6 +28,7 @@ from sim.radiative.multipole import MultipoleModel
 from sim.radiative.polarizability import emission_absorption, polarizability
 from sim.radiative.spectra import (
     X_MAX,
+    Integral,
     PanelStore,
     cache_key,
     default_cache_dir,
@@ -54,14 +57,14 @@ class SpectralResult(np.ndarray):
     relative to each entry, or to 1e-6 of the largest entry for tiny ones), ``abs_error``
     (same shape as the value, same unit) and ``n_frequencies`` (spectral samples used)."""
 
-    def __new__(cls, value, abs_error, rel_error, n_frequencies):
+    def __new__(cls, value: ArrayLike, abs_error: ArrayLike, rel_error: float, n_frequencies: int) -> SpectralResult:
         obj = np.asarray(value, dtype=float).view(cls)
         obj.abs_error = np.asarray(abs_error, dtype=float)
         obj.rel_error = float(rel_error)
         obj.n_frequencies = int(n_frequencies)
         return obj
 
-    def __array_finalize__(self, obj):
+    def __array_finalize__(self, obj: np.ndarray | None) -> None:
         if obj is not None:
             self.abs_error = getattr(obj, "abs_error", None)
             self.rel_error = getattr(obj, "rel_error", None)
@@ -78,9 +81,12 @@ class Network:
     materials : a preset name (``materials.PRESETS``: "SiC", "Au", "InSb", ...) or a
         ``Material``, or a sequence of N of those (mixed networks).
     B : magnetic field along +z, tesla (affects magneto-optical materials only).
-    model : "dipole" (electric dipoles) or "multipole" (vector spherical waves to order
-        ``lmax`` with Mie T-matrices, electric and magnetic; ``sim.radiative.tmatrix``).
-        ``lmax=1`` there is the electric + magnetic dipole model.
+    model : "multipole" (the default: vector spherical waves to order ``lmax`` with Mie
+        T-matrices, electric and magnetic; ``sim.radiative.tmatrix``; ``lmax=1`` is the
+        electric + magnetic dipole model, what the automatic order gives for spheres far
+        apart) or "dipole" (electric dipoles only: exact for small, well-separated spheres,
+        qualitative below a centre distance of ~3R, and without gold's magnetic dipole).
+        Gyrotropic spheres (InSb in a field) keep their electric-dipole block in both.
     lmax : multipole order (int >= 1), or None to choose it automatically: an order whose
         conductances at 300 K change by less than ``rtol`` at the next order (the search is
         in ``sim.radiative.multipole``); the order used is ``net.lmax`` and that change
@@ -111,15 +117,15 @@ class Network:
 
     def __init__(
         self,
-        positions,
-        radii,
-        materials,
+        positions: ArrayLike,
+        radii: ArrayLike,
+        materials: str | Material | Sequence[str | Material],
         B: float = 0.0,
         *,
-        model: str = "dipole",
+        model: str = "multipole",
         lmax: int | None = None,
         rtol: float = 1e-4,
-        cache_dir=None,
+        cache_dir: str | Path | None = None,
         cache: bool = True,
     ):
         pos = check_finite("positions", positions)
@@ -230,7 +236,7 @@ class Network:
         os.replace(tmp, path)
 
     # ------------------------------------------------------------------ spectra
-    def particle_response(self, omega) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def particle_response(self, omega: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(alpha, chi_em, chi_abs), each (n, N, 3, 3) complex m^3, at omega (n,) rad/s."""
         omega = np.atleast_1d(omega)
         alpha = np.empty((len(omega), self.N, 3, 3), dtype=complex)
@@ -276,14 +282,14 @@ class Network:
                 T_in[sl], T_out[sl] = _environment_terms(k, G[:c], Gd, alpha, chi_em, chi_abs)
         return (T, T_in, T_out) if environment else T
 
-    def transmission(self, omega) -> np.ndarray:
+    def transmission(self, omega: ArrayLike) -> np.ndarray:
         """T_ij(w), dimensionless, [i, j] from j to i (zero diagonal): (N, N) for a scalar
         omega (rad/s), (n, N, N) for an array. 0 <= T_ij <= 3."""
         w = check_positive("omega", omega, unit="rad/s")
         T = self._spectra(np.atleast_1d(w).ravel(), environment=False)
         return T[0] if w.ndim == 0 else T.reshape(w.shape + (self.N, self.N))
 
-    def environment_transmission(self, omega) -> tuple[np.ndarray, np.ndarray]:
+    def environment_transmission(self, omega: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """(T_in, T_out): T_i<-env and T_env<-i (docs/model.md §B3), each (N,) for a scalar omega
         (rad/s) or (n, N). Sum rule: sum_j T_ij + T_in_i = sum_j T_ji + T_out_i."""
         w = check_positive("omega", omega, unit="rad/s")
@@ -330,7 +336,14 @@ class Network:
             self._stores[kind] = store
         return self._stores[kind]
 
-    def spectral_integral(self, kind: str, weights, T_max: float, rtol: float, combine=None):
+    def spectral_integral(
+        self,
+        kind: str,
+        weights: Callable[[np.ndarray], np.ndarray],
+        T_max: float,
+        rtol: float,
+        combine: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> Integral:
         """int_0^inf dw/(2 pi) weights(w) S(w) over the sampled spectra S, adaptively to rtol.
 
         kind: "pairs" (S = T_ij(w), N*N components, [i, j] flattened) or "env" (S = T_i<-env
@@ -343,7 +356,7 @@ class Network:
         bp = root_breakpoints(self.characteristic_frequencies(), self.omega_range, top)
         return integrate(self._store(kind), bp, weights, rtol=rtol, combine=combine)
 
-    def conductance(self, T, rtol: float = 1e-4) -> SpectralResult:
+    def conductance(self, T: ArrayLike, rtol: float = 1e-4) -> SpectralResult:
         """G_ij(T) = int_0^inf dw/(2 pi) dTheta/dT(w, T) T_ij(w), (N, N) in W/K, at T in K.
 
         The heat from j to i grows by G_ij per kelvin that T_j rises (zero diagonal). The
@@ -356,7 +369,7 @@ class Network:
             res.value[0].reshape(N, N), res.abs_error[0].reshape(N, N), res.rel_error, res.n_frequencies
         )
 
-    def environment_conductance(self, T, rtol: float = 1e-4) -> tuple[SpectralResult, SpectralResult]:
+    def environment_conductance(self, T: ArrayLike, rtol: float = 1e-4) -> tuple[SpectralResult, SpectralResult]:
         """(G_in, G_out), each (N,) W/K: int dw/(2 pi) dTheta/dT(w, T) T_i<-env and T_env<-i."""
         T = float(check_positive("T", T, unit="K"))
         res = self.spectral_integral("env", lambda w: dtheta_dT(w, T)[None], T, rtol)
@@ -366,7 +379,7 @@ class Network:
             for s in (slice(0, N), slice(N, 2 * N))
         )
 
-    def power_table(self, T_grid, rtol: float = 1e-4) -> SpectralResult:
+    def power_table(self, T_grid: ArrayLike, rtol: float = 1e-4) -> SpectralResult:
         """Phi_ij(T) = int dw/(2 pi) Theta(w, T) T_ij(w), (nT, N, N) in W, on T_grid (nT,) in K.
 
         Net power into particle i: P_i = sum_j [Phi_ij(T_j) - Phi_ji(T_i)] (+ environment
@@ -377,7 +390,7 @@ class Network:
         shape = (len(Tg), self.N, self.N)
         return SpectralResult(res.value.reshape(shape), res.abs_error.reshape(shape), res.rel_error, res.n_frequencies)
 
-    def environment_power_table(self, T_grid, rtol: float = 1e-4) -> tuple[SpectralResult, SpectralResult]:
+    def environment_power_table(self, T_grid: ArrayLike, rtol: float = 1e-4) -> tuple[SpectralResult, SpectralResult]:
         """(Phi_in, Phi_out), each (nT, N) in W: int dw/(2 pi) Theta(w, T) T_i<-env (power the
         environment at T sends into i) and T_env<-i (power i at T radiates away)."""
         Tg = np.atleast_1d(check_positive("T_grid", T_grid, unit="K")).ravel()
@@ -388,7 +401,7 @@ class Network:
             for s in (slice(0, N), slice(N, 2 * N))
         )
 
-    def powers(self, temperatures, T_env=None, rtol: float = 1e-4) -> SpectralResult:
+    def powers(self, temperatures: ArrayLike, T_env: float | None = None, rtol: float = 1e-4) -> SpectralResult:
         """Net power into each particle (N,) in W at particle temperatures (N,) K (docs/model.md §B4).
 
         T_env (K) adds the exchange with the environment; None neglects it (as Ben-Abdallah did).
@@ -415,7 +428,7 @@ class Network:
             rel = max(rel, Phi_in.rel_error)
         return SpectralResult(P, err, rel, Phi.n_frequencies)
 
-    def persistent_currents(self, T, rtol: float = 1e-4) -> SpectralResult:
+    def persistent_currents(self, T: ArrayLike, rtol: float = 1e-4) -> SpectralResult:
         """Net heat from i to j at uniform temperature T (K), (N, N) in W, antisymmetric:
         [i, j] = int dw/(2 pi) Theta(w, T) [T_ji(w) - T_ij(w)]. Zero for reciprocal networks
         (B = 0); nonzero but divergence-free (every particle's net power is 0) in a

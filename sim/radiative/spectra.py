@@ -26,10 +26,12 @@ import os
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import constants as sc
 
 from sim.validation import check_positive
@@ -84,7 +86,7 @@ G_WEIGHTS[[19, 17, 15, 13, 11]] = _WG_HALF
 X_MAX = 50.0
 
 
-def theta(omega, T) -> np.ndarray:
+def theta(omega: ArrayLike, T: ArrayLike) -> np.ndarray:
     """Mean energy of a harmonic oscillator, Theta = hbar w/(exp(hbar w/kB T) - 1), in J.
     omega (rad/s) and T (K) broadcast."""
     x = sc.hbar * np.asarray(omega, dtype=float) / (sc.k * np.asarray(T, dtype=float))
@@ -92,7 +94,7 @@ def theta(omega, T) -> np.ndarray:
         return sc.k * np.asarray(T) * x / np.expm1(x)
 
 
-def dtheta_dT(omega, T) -> np.ndarray:
+def dtheta_dT(omega: ArrayLike, T: ArrayLike) -> np.ndarray:
     """dTheta/dT = kB x^2 e^x/(e^x - 1)^2, x = hbar w/(kB T), in J/K (written with e^-x: no overflow)."""
     x = sc.hbar * np.asarray(omega, dtype=float) / (sc.k * np.asarray(T, dtype=float))
     e = np.exp(-x)
@@ -157,7 +159,7 @@ class PanelStore:
     reader never sees a partial file.
     """
 
-    def __init__(self, evaluate, n_components: int, path: Path | None = None):
+    def __init__(self, evaluate: Callable[[np.ndarray], np.ndarray], n_components: int, path: Path | None = None):
         self.evaluate = evaluate
         self.m = n_components
         self.path = path
@@ -253,7 +255,7 @@ def panel_nodes(panels: np.ndarray) -> np.ndarray:
     return mid[:, None] + half[:, None] * GK_NODES
 
 
-def root_breakpoints(characteristic, omega_range: tuple[float, float], omega_top: float) -> np.ndarray:
+def root_breakpoints(characteristic: ArrayLike, omega_range: tuple[float, float], omega_top: float) -> np.ndarray:
     """Temperature-independent root partition of [omega_range[0], min(omega_range[1], top)]
     (rad/s) where ``top`` is the first ladder point >= omega_top."""
     lo, hi = omega_range
@@ -293,9 +295,9 @@ class Integral:
 def integrate(
     store: PanelStore,
     breakpoints: np.ndarray,
-    weights,
+    weights: Callable[[np.ndarray], np.ndarray],
     rtol: float = 1e-4,
-    combine=None,
+    combine: Callable[[np.ndarray], np.ndarray] | None = None,
     floor: float = 1e-6,
     max_panels: int = 20000,
     panel_block_bytes: float = 64e6,

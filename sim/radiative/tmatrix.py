@@ -52,6 +52,7 @@ and the rescaled translation stay O(1) (the latter is formed scaled, ``scaled_ha
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -198,7 +199,9 @@ def pair_table(d: np.ndarray, L: int, kind: str = "none") -> np.ndarray:
     return _direction_table(L, kind, round(theta, 14), round(phi, 14))
 
 
-def pair_translation_entries(k: np.ndarray, d: np.ndarray, L: int, kind: str = "none", table=None) -> np.ndarray:
+def pair_translation_entries(
+    k: np.ndarray, d: np.ndarray, L: int, kind: str = "none", table: np.ndarray | None = None
+) -> np.ndarray:
     """C_ij's entries (``_entries(L, kind)``, or the rows of ``table``) at each k: (n, E) complex;
     d = r_i - r_j (3,) m, k (n,) 1/m. C_ji's entries are these times ``_reversal_sign(L, kind)``."""
     F = pair_table(d, L, kind) if table is None else table
@@ -549,7 +552,9 @@ class Cluster:
                 transmission_kernels.scatter_entries(vals, local, rows, cols, sign, C[b])
         return C
 
-    def spectra(self, k: np.ndarray, responses, environment: bool = False):
+    def spectra(
+        self, k: np.ndarray, responses: Sequence[SphereResponse], environment: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
         """T (n, N, N) and, with ``environment``, (T_in, T_out) (n, N), at k (n,) 1/m for the
         spheres' responses (``SphereResponse``, kept modes as at construction)."""
         n, N = len(k), self.N
