@@ -112,7 +112,7 @@ def defaults(quick: bool) -> dict:
 
 def _system(cfg, h, seed, dt=None, tables=None):
     R, T = cfg["R"], cfg["T"]
-    net, msgs = drag_network(R, cfg["d_over_R"] * R, h, [cfg["material"]] * 4)
+    net, msgs = drag_network(R, cfg["d_over_R"] * R, h, [cfg["material"]] * 4, model="dipole")
     p = NetworkParams(net, ROLES, [T, T], T_init=T, environment=cfg["environment"], noise=True, seed=seed, dt=dt)
     return NetworkSystem(p, tables=tables), msgs
 

@@ -338,7 +338,7 @@ def facing_and_diagonal_spectra(mats, cfg) -> list[dict]:
     w = np.linspace(*cfg["spectra_band"], 6000)
     out = []
     for dR, hR in cfg["spectra_points_over_R"]:
-        net, _ = drag_network(R, dR * R, hR * R, mats)
+        net, _ = drag_network(R, dR * R, hR * R, mats, model="dipole")
         T = net.transmission(w)
         out.append(
             {

@@ -16,6 +16,9 @@ with J_01 the neighbour persistent current at uniform T (spectral, by central di
 G_nn and G_diag the symmetric neighbour and diagonal conductances and G_env the conductance
 to the environment (zero without it). The scenario checks the measured steady states
 against this relation, and the identity itself on the spectra.
+
+Radiative model: electric dipoles at every B (``sim.radiative.keys.RING_MODEL``: InSb in a
+field has no multipoles here, and B = 0 stays on the same footing as the fields).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from sim.config_keys import Key
 from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, steady_state
 from sim.radiative.geometry import ring, ring_radius_for_spacing
-from sim.radiative.keys import RING_KEYS, check_rings
+from sim.radiative.keys import RING_KEYS, RING_MODEL, check_rings
 from sim.radiative.persistent import hall_ratio
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save
@@ -184,7 +187,7 @@ def run(cfg, ctx) -> dict:
     pos = ring(4, ring_radius_for_spacing(4, cfg["spacing"]))
     cases = []
     for B in sorted(float(b) for b in cfg["B"]):
-        net = Network(pos, cfg["R"], cfg["material"], B=B)
+        net = Network(pos, cfg["R"], cfg["material"], B=B, model=RING_MODEL)
         sp = spectral(cfg, net)
         for env in cfg["environment"]:
             m = measure(cfg, net, env, ctx)

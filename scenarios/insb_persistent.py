@@ -19,6 +19,10 @@ the same with particle 0 pushed outwards, which breaks the symmetry. The measure
 powers and temperature drifts say whether every particle stays at T: with the
 environment always (sum rule, docs/model.md §B3); without it only where symmetry balances
 each particle, since the pair currents alone are not divergence-free.
+
+Radiative model: electric dipoles at every B, B = 0 included (``sim.radiative.keys.RING_MODEL``:
+InSb in a field has no multipoles here, and the multipole model would switch the spheres to Mie
+spheres at B = 0 only).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from sim.config_keys import Key
 from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, NetworkSystem, simulate_network
 from sim.radiative.geometry import ring, ring_radius_for_spacing, stacked_rings
-from sim.radiative.keys import RING_KEYS, check_rings
+from sim.radiative.keys import RING_KEYS, RING_MODEL, check_rings
 from sim.radiative.materials import get_material
 from sim.radiative.persistent import (
     circulation,
@@ -150,7 +154,7 @@ def precheck(cfg: dict) -> None:
 
 def _net(cfg, h, B, positions=None):
     pos = stacked_rings(N_RING, ring_radius_for_spacing(N_RING, cfg["spacing"]), h) if positions is None else positions
-    return Network(pos, cfg["R"], cfg["material"], B=B)
+    return Network(pos, cfg["R"], cfg["material"], B=B, model=RING_MODEL)
 
 
 def _ring_current(net, T, rtol) -> tuple[float, np.ndarray]:
@@ -204,7 +208,13 @@ def sweeps(cfg) -> dict:
         out["B"].append(B)
         out["I_B"].append(_ring_current(_net(cfg, cfg["h_near"], B), T, rtol)[0])
     near, far = _net(cfg, cfg["h_near"], cfg["B_far"]), _net(cfg, cfg["h_far"], cfg["B_far"])
-    single = Network(ring(N_RING, ring_radius_for_spacing(N_RING, cfg["spacing"])), R, cfg["material"], B=cfg["B_far"])
+    single = Network(
+        ring(N_RING, ring_radius_for_spacing(N_RING, cfg["spacing"])),
+        R,
+        cfg["material"],
+        B=cfg["B_far"],
+        model=RING_MODEL,
+    )
     for Tk in cfg["T_sweep"]:
         out["I_T_near"].append(_ring_current(near, Tk, rtol)[0])
         out["I_T_far"].append(_ring_current(far, Tk, rtol)[0])
@@ -218,7 +228,7 @@ def sweeps(cfg) -> dict:
     }
     # the net power each particle receives from the pair currents alone (no environment)
     out["net_power_pairs_near"] = -J_near.sum(axis=1)
-    pair = Network([[0, 0, 0], [cfg["spacing"], 0, 0]], R, cfg["material"], B=cfg["B_far"])
+    pair = Network([[0, 0, 0], [cfg["spacing"], 0, 0]], R, cfg["material"], B=cfg["B_far"], model=RING_MODEL)
     out["pair_J"] = float(pair.persistent_currents(T, rtol)[0, 1])
     out["pair_Phi"] = float(pair.power_table([T], rtol)[0, 0, 1])
     return out

@@ -11,6 +11,9 @@ reversal; A -> 1 for rings far apart. A_total = I_total / (2 I_ring) does the sa
 whole system's circulation (both rings and the helical inter-ring chords). Ben-Abdallah
 expects amplification when the Wien wavelength falls in the band the coupling broadens (long wavelengths, low T) and
 inhibition at high T; the scenario measures A over h and T and reports what it finds.
+
+Radiative model: electric dipoles (``sim.radiative.keys.RING_MODEL``: InSb in a field has no
+multipoles here).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from sim.config_keys import Key
 from sim.radiative import Network
 from sim.radiative.dynamics import NetworkParams, steady_state
 from sim.radiative.geometry import neighbour_pairs, ring, ring_radius_for_spacing, stacked_rings
-from sim.radiative.keys import RING_KEYS, check_rings
+from sim.radiative.keys import RING_KEYS, RING_MODEL, check_rings
 from sim.radiative.persistent import circulation
 from sim.scenario import scenario
 from sim.viz.plots import new_figure, save
@@ -79,7 +82,11 @@ def measure(cfg, h, T, I_ring, ctx=None) -> dict:
     """The passive ring's steady state at separation h and temperature T; with a run context,
     checkpointed (and kept) per (T, h), so an interrupted run resumes it."""
     net = Network(
-        stacked_rings(N_RING, ring_radius_for_spacing(N_RING, cfg["spacing"]), h), cfg["R"], cfg["material"], B=cfg["B"]
+        stacked_rings(N_RING, ring_radius_for_spacing(N_RING, cfg["spacing"]), h),
+        cfg["R"],
+        cfg["material"],
+        B=cfg["B"],
+        model=RING_MODEL,
     )
     roles = ["thermostat"] * N_RING + ["free"] * N_RING
     params = NetworkParams(
@@ -190,7 +197,7 @@ def precheck(cfg: dict) -> None:
 )
 def run(cfg, ctx) -> dict:
     radius = ring_radius_for_spacing(N_RING, cfg["spacing"])
-    single = Network(ring(N_RING, radius), cfg["R"], cfg["material"], B=cfg["B"])
+    single = Network(ring(N_RING, radius), cfg["R"], cfg["material"], B=cfg["B"], model=RING_MODEL)
     cases = []
     with warnings.catch_warnings(record=True) as caught:  # touching rings: the dipole model is qualitative
         warnings.simplefilter("always")

@@ -41,7 +41,12 @@ def network_run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("netrun")
     (out / "timeseries").mkdir()
     net = Network(
-        ring(4, ring_radius_for_spacing(4, 300e-9)), 100e-9, "InSb", B=5.0, cache_dir=tmp_path_factory.mktemp("cache")
+        ring(4, ring_radius_for_spacing(4, 300e-9)),
+        100e-9,
+        "InSb",
+        B=5.0,
+        cache_dir=tmp_path_factory.mktemp("cache"),
+        model="dipole",
     )
     params = NetworkParams(
         net,

@@ -47,7 +47,7 @@ def test_drag_noise_sigkilled_mid_run_then_resumed_is_bit_identical(reference, t
 
 
 def _quad_params(**kw):
-    net = Network([[0, 0, 0], [300e-9, 0, 0], [0, 300e-9, 0], [300e-9, 300e-9, 0]], 100e-9, "SiC")
+    net = Network([[0, 0, 0], [300e-9, 0, 0], [0, 300e-9, 0], [300e-9, 300e-9, 0]], 100e-9, "SiC", model="dipole")
     return NetworkParams(
         net, ["thermostat", "thermostat", "free", "free"], [350.0, 300.0], T_init=300.0, environment=False, **kw
     )

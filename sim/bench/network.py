@@ -30,7 +30,7 @@ def lattice_system(n_free: int) -> NetworkSystem:
     N = n_free + 1
     side = int(np.ceil(N ** (1 / 3)))
     grid = np.stack(np.meshgrid(*[np.arange(side)] * 3, indexing="ij"), -1).reshape(-1, 3)[:N] * 4 * R
-    net = Network(grid.astype(float), R, "SiC", cache=False)
+    net = Network(grid.astype(float), R, "SiC", cache=False, model="dipole")
     p = NetworkParams(net, ["thermostat"] + ["free"] * n_free, [310.0], T_init=300.0, environment=False)
     Tg = auto_grid(p)
     r = np.linalg.norm(grid[:, None] - grid[None], axis=-1)
@@ -70,7 +70,7 @@ def speed(n_free: int, min_time: float) -> dict:
 
 
 def stiff_steps(h_over_R: float, run_euler_max: int) -> dict:
-    net, _ = drag_network(R, 2 * R, h_over_R * R, "SiC")
+    net, _ = drag_network(R, 2 * R, h_over_R * R, "SiC", model="dipole")
     p = NetworkParams(net, ["thermostat", "thermostat", "free", "free"], [350.0, 300.0], environment=False)
     ss = steady_state(p, rtol=1e-6)
     sys_ = ss.system

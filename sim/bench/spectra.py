@@ -56,7 +56,7 @@ def lattice_network(N: int, B: float = 1.0) -> Network:
     n = int(np.ceil(N ** (1 / 3)))
     grid = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), -1).reshape(-1, 3)[:N]
     pos = grid * 400e-9 + rng.uniform(-20e-9, 20e-9, (N, 3))
-    return Network(pos, 100e-9, "InSb", B=B, cache=False)
+    return Network(pos, 100e-9, "InSb", B=B, cache=False, model="dipole")
 
 
 def _floor_time(net: Network, omega: np.ndarray) -> float:
@@ -93,11 +93,11 @@ def _sic_pair_conductance() -> tuple[float, float, float, float]:
     """(time s, G W/K, stated rel. error, actual rel. error vs rtol 1e-9) with an empty cache."""
     pos = [[0, 0, 0], [500e-9, 0, 0]]
     with tempfile.TemporaryDirectory() as tmp:
-        net = Network(pos, 100e-9, "SiC", cache_dir=tmp)
+        net = Network(pos, 100e-9, "SiC", cache_dir=tmp, model="dipole")
         t = time.perf_counter()
         G = net.conductance(300.0, rtol=1e-4)
         elapsed = time.perf_counter() - t
-    exact = Network(pos, 100e-9, "SiC", cache=False).conductance(300.0, rtol=1e-9)
+    exact = Network(pos, 100e-9, "SiC", cache=False, model="dipole").conductance(300.0, rtol=1e-9)
     return elapsed, float(G[0, 1]), G.rel_error, abs(G[0, 1] / exact[0, 1] - 1)
 
 

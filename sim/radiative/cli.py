@@ -18,7 +18,7 @@ CONFIG.toml (SI units; only ``positions``, ``radii`` and ``materials`` are requi
     materials = "SiC"              # preset name for all, or a list of N names
                                    # (SiC, Au, Au-g5.32, InSb, InSb-Palik)
     B = 0.0                        # magnetic field along z, T
-    model = "dipole"               # or "multipole" (vector spherical waves, Mie spheres)
+    model = "multipole"            # (default) vector spherical waves, Mie spheres; or "dipole"
     lmax = 6                       # multipole order (optional: chosen automatically to rtol)
     temperatures = [300.0]         # K: conductances G_ij(T) to compute (optional)
     rtol = 1e-4                    # relative accuracy of the spectral integrals
@@ -76,7 +76,7 @@ def spectra_command(
             cfg["radii"],
             cfg["materials"],
             B=cfg.get("B", 0.0),
-            model=cfg.get("model", "dipole"),
+            model=cfg.get("model", "multipole"),
             lmax=cfg.get("lmax"),
             rtol=cfg.get("rtol", 1e-4),
         )

@@ -107,7 +107,7 @@ def drag_network(
     h: float,
     materials: str | Material | Sequence[str | Material],
     cache_dir: str | os.PathLike | None = None,
-    model: str = "dipole",
+    model: str = "multipole",
     lmax: int | None = None,
     order_rtol: float = 1e-4,
 ) -> tuple[Network, list[str]]:
@@ -217,7 +217,7 @@ def drag_point(
     T2: float,
     rtol: float,
     cache_dir: str | os.PathLike | None = None,
-    model: str = "dipole",
+    model: str = "multipole",
     lmax: int | None = None,
     order_rtol: float = 1e-4,
 ) -> dict:

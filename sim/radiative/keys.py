@@ -28,6 +28,13 @@ DIMER_KEYS = {
 
 #: the material presets whose permittivity depends on B
 MAGNETO_OPTICAL = tuple(name for name, make in PRESETS.items() if isinstance(make(), InSb))
+#: the radiative model of the magneto-optical rings (insb-persistent, persistent-drag, hall): the
+#: electric-dipole model, not ``Network``'s multipole default. A gyrotropic sphere (InSb in a
+#: field) has no multipole T-matrix here and keeps only its electric-dipole block in either
+#: model (docs/model.md §C1), so at B != 0 both give the same numbers; at B = 0 the multipole
+#: model would make the same spheres Mie spheres with magnetic dipoles and higher orders, a jump
+#: between B = 0 and the smallest field. The dipole model keeps every B on one footing.
+RING_MODEL = "dipole"
 #: the keys of a ring of spheres that insb-persistent, persistent-drag and hall share: the spheres and
 #: their neighbour distance
 RING_KEYS = {

@@ -11,6 +11,7 @@ positions = [[0.0, 0.0, 0.0], [400e-9, 0.0, 0.0], [0.0, 450e-9, 50e-9]]
 radii = [100e-9, 100e-9, 80e-9]
 materials = ["InSb", "InSb", "SiC"]
 B = 2.0
+model = "dipole"
 temperatures = [300.0]
 environment = true
 [omega]

@@ -20,14 +20,14 @@ def pairwise_conductances(positions, T):
         warnings.simplefilter("ignore", DipoleApproximationWarning)
         for i in range(4):
             for j in range(i + 1, 4):
-                pair = Network([positions[i], positions[j]], R, "SiC")
+                pair = Network([positions[i], positions[j]], R, "SiC", model="dipole")
                 G[i, j] = G[j, i] = float(pair.conductance(T, rtol=1e-8)[0, 1])
     return G
 
 
 @pytest.mark.parametrize("d_over_R,h_over_R", [(2.0, 2.0), (3.0, 6.0)])
 def test_negative_sic_drag_needs_the_many_body_dressing(d_over_R, h_over_R):
-    net, _ = drag_network(R, d_over_R * R, h_over_R * R, ["SiC"] * 4)
+    net, _ = drag_network(R, d_over_R * R, h_over_R * R, ["SiC"] * 4, model="dipole")
     # pair law: a conductance falls with distance, so the facing pair (h) beats the diagonal
     # (sqrt(d^2 + h^2)) and Eq. 12 gives R_D > 0 for identical particles at any geometry
     G_pair = pairwise_conductances(net.positions, 0.5 * (T1 + T2))
@@ -45,8 +45,8 @@ def test_facing_transmission_dips_where_the_diagonal_peaks():
     apart) the facing one wins there by a wide margin."""
     eps_inf, wL, wT = 6.7, 1.825e14, 1.494e14
     w_F = np.sqrt((eps_inf * wL**2 + 2 * wT**2) / (eps_inf + 2))
-    T3 = drag_network(R, 3 * R, 5 * R, ["SiC"] * 4)[0].transmission(w_F)
-    T6 = drag_network(R, 6 * R, 5 * R, ["SiC"] * 4)[0].transmission(w_F)
+    T3 = drag_network(R, 3 * R, 5 * R, ["SiC"] * 4, model="dipole")[0].transmission(w_F)
+    T6 = drag_network(R, 6 * R, 5 * R, ["SiC"] * 4, model="dipole")[0].transmission(w_F)
     assert T3[3, 0] > T3[2, 0]
     assert T6[2, 0] > 3 * T6[3, 0]
 

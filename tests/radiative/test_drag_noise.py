@@ -111,7 +111,7 @@ def test_batched_peak_on_two_mode_signal():
 def test_ros2_step_matrix_and_linear_response_match_the_kernel():
     """One noise-free kernel step from T + delta e_k, k = each free particle, gives the columns of
     ros2_step_matrix(M, dt) with M from linear_response (nonlinearity ~ delta/T)."""
-    net = Network([[0, 0, 0], [3 * R, 0, 0], [0, 5 * R, 0], [3 * R, 5 * R, 0]], R, "SiC")
+    net = Network([[0, 0, 0], [3 * R, 0, 0], [0, 5 * R, 0], [3 * R, 5 * R, 0]], R, "SiC", model="dipole")
     p = NetworkParams(
         net, ["thermostat", "thermostat", "free", "free"], [300.0, 300.0], T_init=300.0, environment=False
     )

@@ -32,14 +32,16 @@ def cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def dimer(cache):
-    return Network([[0, 0, 0], [3 * R, 0, 0]], R, "SiC", cache_dir=cache)
+    return Network([[0, 0, 0], [3 * R, 0, 0]], R, "SiC", cache_dir=cache, model="dipole")
 
 
 @pytest.fixture(scope="module")
 def quad(cache):
     """Two parallel dimers (drag geometry), d = 3R, h = 5R, SiC/Au crossed."""
     d, h = 3 * R, 5 * R
-    return Network([[0, 0, 0], [d, 0, 0], [0, h, 0], [d, h, 0]], R, ["SiC", "Au", "Au", "SiC"], cache_dir=cache)
+    return Network(
+        [[0, 0, 0], [d, 0, 0], [0, h, 0], [d, h, 0]], R, ["SiC", "Au", "Au", "SiC"], cache_dir=cache, model="dipole"
+    )
 
 
 def test_twin_matches_numpy_reference(quad):
@@ -192,7 +194,7 @@ def test_noise_equilibrium_variance_and_fdt(cache):
     4 standard errors from block averaging + 1.5 a_max dt (the splitting bias of the
     stationary variance is a dt per mode, 0.5 % here)."""
     s3 = np.sqrt(3.0)
-    net = Network([[0, 0, 0], [4 * R, 0, 0], [2 * R, 2 * s3 * R, 0]], R, "SiC", cache_dir=cache)
+    net = Network([[0, 0, 0], [4 * R, 0, 0], [2 * R, 2 * s3 * R, 0]], R, "SiC", cache_dir=cache, model="dipole")
     C = net.heat_capacities * np.array([1.0, 1.0, 2.0])
     p0 = NetworkParams(net, ["thermostat", "free", "free"], [300.0], T_init=300.0, C=C, environment=False)
     s0 = NetworkSystem(p0)

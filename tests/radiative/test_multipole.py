@@ -62,7 +62,7 @@ def test_electric_dipole_order_one_is_the_dipole_model(positions, material, B, o
     """L = 1 with only the TM channel and T = i k^3 alpha / (6 pi) from the dipole polarizability:
     pair and environment transmissions equal the dipole engine's to round-off, in every
     symmetry frame (this pins the basis, the translation and the trace formulas)."""
-    net = _quiet(np.array(positions, float), R, material, B=B)
+    net = _quiet(np.array(positions, float), R, material, B=B, model="dipole")
     T, T_in, T_out = net._spectra(omega, True)
     alpha, _, _ = net.particle_response(omega)
     k = omega / sc.c
@@ -213,7 +213,7 @@ def test_gold_magnetic_dipole_dominates():
     d = 6 * R
     pos = np.array([[0, 0, 0], [d, 0, 0]])
     G_em = _quiet(pos, R, "Au", model="multipole", lmax=1).conductance(300.0)[0, 1]
-    G_e = _quiet(pos, R, "Au").conductance(300.0)[0, 1]
+    G_e = _quiet(pos, R, "Au", model="dipole").conductance(300.0)[0, 1]
     au = get_material("Au")
 
     def integrand(w, which):
@@ -261,7 +261,7 @@ def test_gyrotropic_sphere_close_to_another_warns():
 
 def test_multipole_cache_key_carries_model_and_order_and_dipole_key_is_unchanged():
     pos = [[0, 0, 0], [500e-9, 0, 0]]
-    dip = Network(pos, R, "SiC", cache=False).description()
+    dip = Network(pos, R, "SiC", cache=False, model="dipole").description()
     assert "model" not in dip and "lmax" not in dip  # the dipole cache entries stay valid
     mp2 = Network(pos, R, "SiC", model="multipole", lmax=2, cache=False).description()
     mp3 = Network(pos, R, "SiC", model="multipole", lmax=3, cache=False).description()
@@ -362,3 +362,11 @@ def test_automatic_order_is_remembered_beside_the_spectra(tmp_path, monkeypatch)
     assert (again.lmax, again.order_change) == (first.lmax, first.order_change)
     with pytest.raises(AssertionError, match="searched again"):
         Network(pos, R, "SiC", model="multipole", rtol=1e-3, cache_dir=tmp_path)
+
+
+def test_the_default_model_is_multipole_with_the_automatic_order():
+    """Network's default: converged multipoles, the order chosen to rtol (1e-4) and reported."""
+    net = Network([[0, 0, 0], [10 * R, 0, 0]], R, "SiC", cache=False)
+    assert net.model == "multipole" and net.lmax is not None and net.lmax >= 1
+    assert 0 <= net.order_change < 1e-4
+    assert Network([[0, 0, 0], [10 * R, 0, 0]], R, "SiC", cache=False, model="dipole").lmax is None

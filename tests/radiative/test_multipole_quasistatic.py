@@ -62,7 +62,7 @@ def dipole_engine(d, **kw):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DipoleApproximationWarning)
-        return Network(_pair(d), R, "SiC", cache=False, **kw)
+        return Network(_pair(d), R, "SiC", cache=False, model="dipole", **kw)
 
 
 def multipole_engine(d, L):

@@ -78,7 +78,10 @@ def test_currents_from_the_dynamics_pair_record():
 def square_currents(tmp_path_factory):
     """Counter-clockwise neighbour current J[0, 1] (W) of the C4 InSb square at 300 K for several B."""
     cache = tmp_path_factory.mktemp("cache")
-    return {B: Network(SQUARE, R, "InSb", B=B, cache_dir=cache).persistent_currents(300.0) for B in (-3.0, 0.0, 3.0)}
+    return {
+        B: Network(SQUARE, R, "InSb", B=B, cache_dir=cache, model="dipole").persistent_currents(300.0)
+        for B in (-3.0, 0.0, 3.0)
+    }
 
 
 def test_persistent_current_is_odd_in_B_and_zero_at_B0(square_currents):
@@ -98,14 +101,14 @@ def test_persistent_current_circulates_with_every_particle_balanced(square_curre
 
 
 def test_two_identical_particles_carry_no_persistent_current():
-    net = Network([[0, 0, 0], [3 * R, 0, 0]], R, "InSb", B=5.0, cache=False)
+    net = Network([[0, 0, 0], [3 * R, 0, 0]], R, "InSb", B=5.0, cache=False, model="dipole")
     J = net.persistent_currents(300.0)
     assert abs(J[0, 1]) < 1e-9 * net.power_table([300.0])[0, 0, 1]
 
 
 def test_antisymmetric_conductance_is_the_temperature_derivative_of_the_persistent_current():
     """G_ij - G_ji = -dJ[i, j]/dT (Guo, Guo & Fan): the link the Hall response rests on."""
-    net = Network(SQUARE, R, "InSb", B=3.0, cache=False)
+    net = Network(SQUARE, R, "InSb", B=3.0, cache=False, model="dipole")
     G = net.conductance(300.0, rtol=1e-8)
     dT = 0.5
     dJ = (net.persistent_currents(300.0 + dT, rtol=1e-8) - net.persistent_currents(300.0 - dT, rtol=1e-8)) / (2 * dT)
@@ -138,7 +141,7 @@ def hall_steady_states(tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     out = {}
     for B in (-3.0, 0.0, 3.0):
-        net = Network(SQUARE, R, "InSb", B=B, cache_dir=cache)
+        net = Network(SQUARE, R, "InSb", B=B, cache_dir=cache, model="dipole")
         params = NetworkParams(
             net,
             roles=["thermostat", "free", "thermostat", "free"],

@@ -17,6 +17,7 @@ CONFIG = """positions = [[0,0,0],[300e-9,0,0],[0,500e-9,0],[300e-9,500e-9,0]]
 radii = 100e-9
 materials = ["SiC", "SiC", "Au", "InSb"]
 B = 1.0
+model = "dipole"
 temperatures = [300.0]
 environment = true
 [omega]
@@ -47,8 +48,8 @@ def _multipole_or_skip(**kw):
 def test_sampled_grid_identical_to_serial(client):
     """T_ij and the environment terms of a mixed, gyrotropic network on an odd-sized grid."""
     mats = ["SiC", "Au", "InSb", Drude(1.2e16, 6e13, name="custom")]  # a non-preset travels as an object
-    serial = Network(SQUARE, 100e-9, mats, B=1.5, cache=False)
-    dist = Network(SQUARE, 100e-9, mats, B=1.5, cache=False)
+    serial = Network(SQUARE, 100e-9, mats, B=1.5, cache=False, model="dipole")
+    dist = Network(SQUARE, 100e-9, mats, B=1.5, cache=False, model="dipole")
     omega = np.linspace(1e13, 5e14, 1001)
     with distributed.on_cluster(dist, client) as handle:
         T = dist.transmission(omega)
@@ -63,8 +64,8 @@ def test_sampled_grid_identical_to_serial(client):
 
 def test_conductance_identical_to_serial(client):
     """The adaptive integrals (PanelStore rounds) see the same node values, so the same panels."""
-    serial = Network(SQUARE, 100e-9, "SiC", cache=False)
-    dist = Network(SQUARE, 100e-9, "SiC", cache=False)
+    serial = Network(SQUARE, 100e-9, "SiC", cache=False, model="dipole")
+    dist = Network(SQUARE, 100e-9, "SiC", cache=False, model="dipole")
     handle = distributed.install(dist, client)
     G, G_env = dist.conductance(300.0), dist.environment_conductance(300.0)
     ref, ref_env = serial.conductance(300.0), serial.environment_conductance(300.0)
@@ -81,7 +82,9 @@ def test_local_workers_match_the_client_numerics(client):
 
 
 def test_chunks_do_not_depend_on_timing(client):
-    handle = distributed.DistributedSpectra(Network(SQUARE, 100e-9, "SiC", cache=False), client, check=False)
+    handle = distributed.DistributedSpectra(
+        Network(SQUARE, 100e-9, "SiC", cache=False, model="dipole"), client, check=False
+    )
     assert handle.bounds(1001).tolist() == [0, 500, 1001]
     assert handle.bounds(20).tolist() == [0, 20]  # below 2 * min_chunk: one task
     handle.blocks = {False: 7, True: 7}  # a model computed in blocks of 7: cuts on multiples of 7
@@ -152,7 +155,7 @@ def test_bad_cluster_options_refused(tmp_path, monkeypatch, capsys, options, mes
 
 
 def test_network_spec_ships_model_attributes_and_rebuilds_exactly():
-    net = Network(SQUARE[:2], 100e-9, ["SiC", Drude(1.2e16, 6e13, name="custom")], B=0.5, cache=False)
+    net = Network(SQUARE[:2], 100e-9, ["SiC", Drude(1.2e16, 6e13, name="custom")], B=0.5, cache=False, model="dipole")
     spec = distributed.network_spec(net)
     assert spec["materials"][0] == "SiC" and isinstance(spec["materials"][1], Material)
     omega = np.linspace(1e13, 5e14, 50)

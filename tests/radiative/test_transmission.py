@@ -20,7 +20,7 @@ W_INSB = np.linspace(1.0e13, 2.5e14, 1201)
 
 
 def insb_triangle(B):
-    return Network(TRIANGLE, R, "InSb", B=B, cache=False)
+    return Network(TRIANGLE, R, "InSb", B=B, cache=False, model="dipole")
 
 
 def mixed_network(B=0.0):
@@ -28,7 +28,7 @@ def mixed_network(B=0.0):
     pos = np.array([[0, 0, 0], [400e-9, 0, 0], [0, 450e-9, 0], [380e-9, 420e-9, 60e-9], [150e-9, 200e-9, 420e-9]])
     pos = pos + rng.uniform(-20e-9, 20e-9, pos.shape)
     radii = [100e-9, 80e-9, 120e-9, 90e-9, 70e-9]
-    return Network(pos, radii, ["SiC", "Au", "InSb", "SiC", "InSb-Palik"], B=B, cache=False)
+    return Network(pos, radii, ["SiC", "Au", "InSb", "SiC", "InSb-Palik"], B=B, cache=False, model="dipole")
 
 
 # ----------------------------------------------------------------- kernels vs twins
@@ -124,9 +124,9 @@ def test_transmission_bounds_close_particles():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DipoleApproximationWarning)
         nets = [
-            Network(pos, R, "SiC", cache=False),
-            Network(pos, R, "InSb", B=5.0, cache=False),
-            Network(pos[:2], R, "SiC", cache=False),
+            Network(pos, R, "SiC", cache=False, model="dipole"),
+            Network(pos, R, "InSb", B=5.0, cache=False, model="dipole"),
+            Network(pos[:2], R, "SiC", cache=False, model="dipole"),
         ]
     for net in nets:
         T = net.transmission(np.linspace(1e13, 2.5e14, 4001))
@@ -136,16 +136,16 @@ def test_transmission_bounds_close_particles():
 
 def test_quasistatic_scaling_depends_only_on_R_over_d():
     w = np.linspace(1.4e14, 1.9e14, 301)
-    small = Network([[0, 0, 0], [15e-9, 0, 0], [5e-9, 17e-9, 3e-9]], 5e-9, "SiC", cache=False)
-    scaled = Network(2 * small.positions, 10e-9, "SiC", cache=False)
+    small = Network([[0, 0, 0], [15e-9, 0, 0], [5e-9, 17e-9, 3e-9]], 5e-9, "SiC", cache=False, model="dipole")
+    scaled = Network(2 * small.positions, 10e-9, "SiC", cache=False, model="dipole")
     T1, T2 = small.transmission(w), scaled.transmission(w)
     np.testing.assert_allclose(T2, T1, rtol=1e-3, atol=1e-6 * T1.max())
     # retardation breaks the scaling once kd ~ 1
-    big = Network(100 * small.positions, 500e-9, "SiC", cache=False)
+    big = Network(100 * small.positions, 500e-9, "SiC", cache=False, model="dipole")
     assert np.abs(big.transmission(w) - T1).max() > 0.05 * T1.max()
 
 
 def test_identical_insb_pair_is_reciprocal_in_field():
-    net = Network([[0, 0, 0], [300e-9, 100e-9, 50e-9]], R, "InSb", B=5.0, cache=False)
+    net = Network([[0, 0, 0], [300e-9, 100e-9, 50e-9]], R, "InSb", B=5.0, cache=False, model="dipole")
     T = net.transmission(W_INSB)
     np.testing.assert_allclose(T[:, 0, 1], T[:, 1, 0], rtol=1e-10, atol=1e-14 * T.max())
