@@ -59,9 +59,9 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import NullLocator
 from scipy import constants as sc
-from tqdm.auto import tqdm
 
 from sim.config_keys import Key
+from sim.progress import progress
 from sim.radiative.drag import (
     MODEL_KEYS,
     PAPER_GEOMETRY,
@@ -259,7 +259,7 @@ class DragStudy:
         t0 = time.perf_counter()
         rows = [
             self.full_point(dR, hh, model)
-            for hh in tqdm(h, desc=f"drag d={dR:g}R ({model})", unit="point", disable=self.ctx.quiet, leave=False)
+            for hh in progress(h, desc=f"drag d={dR:g}R ({model})", unit="point", quiet=self.ctx.quiet, leave=False)
         ]
         res = {
             "d": dR * self.R,
@@ -310,7 +310,7 @@ class DragStudy:
         dR = [float(x) for x in d_list]
         todo = [(d, hh) for d in dR for hh in h if (model, d, float(hh)) not in self.points]
         t0 = time.perf_counter()
-        for d, hh in tqdm(todo, desc=f"drag sign map ({model})", unit="point", disable=self.ctx.quiet, leave=False):
+        for d, hh in progress(todo, desc=f"drag sign map ({model})", unit="point", quiet=self.ctx.quiet, leave=False):
             self.dyn_point(d, hh, model)
         RD = np.array([[self.points[(model, d, float(hh))]["R_D"] for hh in h] for d in dR])
         L = [[self.points[(model, d, float(hh))]["lmax"] for hh in h] for d in dR]

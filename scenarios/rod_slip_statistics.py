@@ -45,6 +45,7 @@ import numpy as np
 from scipy import stats
 
 from sim.config_keys import REDUCED, Key
+from sim.progress import progress
 from sim.rod.analysis import count_slips, winding_rate
 from sim.rod.linear import linearised_generator
 from sim.rod.model import LAWS, RodParams, domega0_dT, make_law, weak_link_couplings
@@ -340,12 +341,10 @@ def precheck(cfg) -> None:
     precheck,
 )
 def run(cfg, ctx) -> dict:
-    from tqdm.auto import tqdm
-
     grid = [(T, b) for T in cfg["temperatures"] for b in cfg["bias"]]
     runs = [
         run
-        for T, b in tqdm(grid, desc="slip batches", disable=ctx.quiet, leave=False)
+        for T, b in progress(grid, desc="slip batches", quiet=ctx.quiet, leave=False)
         for run in run_point(cfg, T, b, ctx)
     ]
     result = analyse(runs, cfg)
