@@ -28,3 +28,13 @@ def test_no_kernel_takes_more_than_a_dozen_arguments_and_every_kernel_is_cached(
     assert not long, f"kernels with more than {MAX_PARAMETERS} parameters: {long}"
     uncached = [k for k, d in kernels.items() if type(d._cache).__name__ == "NullCache"]
     assert not uncached, f"kernels without cache=True: {uncached}"
+
+
+def test_the_rod_state_and_the_kernels_arrays_name_the_same_fields_in_the_same_order():
+    """``Rod.advance`` hands the kernel ``RodState``'s arrays in ``RodArrays`` order."""
+    from dataclasses import fields
+
+    from sim.rod.kernels import RodArrays
+    from sim.rod.system import RodState
+
+    assert [f.name for f in fields(RodState) if f.name != "step"] == list(RodArrays._fields)
