@@ -25,7 +25,7 @@ def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     (out / "timeseries").mkdir()
     simulate(
-        RodParams(N=6, noise=True, seed=1),
+        RodParams(N=6, K=1.0, noise=True, seed=1),
         nsteps=400,
         record_every=20,
         path=out / "timeseries" / "rod.h5",
@@ -140,7 +140,13 @@ def test_a_driven_noisy_rod_movie_shows_the_dc_twist_and_supercurrent(tmp_path):
 
 
 def test_a_closed_rod_is_drawn_without_reservoirs(tmp_path):
-    simulate(RodParams(N=6, k_L=0.0, k_R=0.0, noise=True, seed=1), 200, 20, path=tmp_path / "closed.h5", progress=False)
+    simulate(
+        RodParams(N=6, K=1.0, k_L=0.0, k_R=0.0, noise=True, seed=1),
+        200,
+        20,
+        path=tmp_path / "closed.h5",
+        progress=False,
+    )
     with anim.h5py.File(tmp_path / "closed.h5") as f:
         r = anim.RodRenderer(f, np.arange(11), "closed")
         try:
@@ -210,7 +216,7 @@ def test_more_frames_than_recorded_shows_every_recorded_frame(run_dir, tmp_path)
 
 
 def test_a_run_with_no_recorded_frames_is_a_clear_error(tmp_path):
-    rod = Rod(RodParams(N=4))
+    rod = Rod(RodParams(N=4, K=1.0))
     path = tmp_path / "empty.h5"
     TimeSeriesWriter(path, rod.dims, rod.observables, attrs={"system": "rod", "params": rod.params.to_dict()}).close()
     with pytest.raises(ValueError, match=r"empty\.h5 has no recorded frames"):

@@ -206,7 +206,9 @@ class RodParams:
     """All parameters of one rod run (reduced units, k_B = 1).
 
     N: rings (>= 2). C: heat capacity per ring, scalar or (N,), >= 1/2 (units of k_B).
-    K: link coupling (torque amplitude), scalar or (N-1,), >= 0 (small K = weak link).
+    K: link coupling (torque amplitude), scalar or (N-1,), >= 0 (small K = weak link);
+    default 5, the rod scenarios' value: at T = 1 the phase-slip barrier 2K/m^2 is then
+    10 k_B T, which keeps thermally activated slips out of a DC run.
     m: density peaks per ring (torque sin(m dtheta)/m), integer >= 1.
     torque: 'sine' or 'harmonic' (tau = K dtheta).
     law: clock law omega0(T) (object, name or dict). g: normal conduction between
@@ -221,7 +223,7 @@ class RodParams:
 
     N: int = 16
     C: ArrayLike = 50.0
-    K: ArrayLike = 1.0
+    K: ArrayLike = 5.0
     m: int = 1
     torque: str = "sine"
     law: Linear | Power | Rotor | Table | str | dict = field(default_factory=Linear)

@@ -17,7 +17,7 @@ def test_network_and_spectra_units_parse(units):
 
 
 def test_rod_file_units_parse_and_state_the_reduced_system(tmp_path):
-    simulate(RodParams(N=4), 100, 50, path=tmp_path / "rod.h5", progress=False)
+    simulate(RodParams(N=4, K=1.0), 100, 50, path=tmp_path / "rod.h5", progress=False)
     with h5py.File(tmp_path / "rod.h5") as f:
         assert "k_B = 1" in f.attrs["unit_system"]
         for name, ds in f.items():
