@@ -519,10 +519,12 @@ class Cluster:
                         (bb, local[b == bb], flip[e[b == bb]] * amp[local[b == bb]], rows[b == bb], cols[b == bb])
                         for bb in np.unique(b)
                     ]
-                table = pair_table(positions[i] - positions[j], L, kind)[needed]
-                degree_sum = lam_e + l_e
-                orders = [(nsum, np.nonzero(degree_sum == nsum)[0]) for nsum in np.unique(degree_sum)]
-                self.pairs.append((i, j, rho, table, orders, grouped))
+                table = np.ascontiguousarray(pair_table(positions[i] - positions[j], L, kind)[needed])
+                degree_sum = (lam_e + l_e).astype(np.int64)
+                nonzero = table != 0
+                p_first = np.argmax(nonzero, axis=1).astype(np.int64)
+                p_last = np.where(nonzero.any(axis=1), table.shape[1] - 1 - np.argmax(nonzero[:, ::-1], axis=1), -1)
+                self.pairs.append((i, j, rho, table, (degree_sum, p_first, p_last.astype(np.int64)), grouped))
         group = in_plane_symmetries(positions, species, isotropic) if (kind == "planar" and species) else {}
         self.symmetries = sorted(group)
         local = np.concatenate(kept)
@@ -535,19 +537,16 @@ class Cluster:
         """C restricted to each symmetry block, in the rescaled modes: [(n, K_b, K_b) complex].
 
         Entry (lambda, l) of a pair is sum_p F_p h_p(kd) A (k rho)^(lambda + l + 1): formed as
-        sum_p F_p [h_p(kd) (k rho)^(p+1)] (k rho)^(lambda + l - p), per value of lambda + l, so
-        nothing overflows however high the order or small kR (``scaled_hankel``)."""
+        sum_p F_p [h_p(kd) (k rho)^(p+1)] (k rho)^(lambda + l - p), so nothing overflows however
+        high the order or small kR (``scaled_hankel``; the sum: ``transmission_kernels.
+        translation_values``, a third of the time of grouped NumPy einsums, its twin)."""
         C = [np.zeros((len(k), len(b), len(b)), dtype=complex) for b in self.blocks]
-        for i, j, rho, table, orders, parts in self.pairs:
+        for i, j, rho, table, (degree_sum, p_first, p_last), parts in self.pairs:
             d = float(np.linalg.norm(self.positions[i] - self.positions[j]))
             krho = k * rho
             u = scaled_hankel(2 * self.L, k * d, krho)  # (P, n)
             vals = np.empty((len(k), len(table)), dtype=complex)
-            p = np.arange(2 * self.L + 1)[:, None]
-            for nsum, sel in orders:
-                with np.errstate(under="ignore"):
-                    v = np.where(p <= nsum, u * krho[None, :] ** np.maximum(nsum - p, 0), 0)
-                vals[:, sel] = np.einsum("ep,pn->ne", table[sel], v)
+            transmission_kernels.translation_values(table, u, krho, degree_sum, p_first, p_last, vals)
             for b, local, sign, rows, cols in parts:
                 transmission_kernels.scatter_entries(vals, local, rows, cols, sign, C[b])
         return C

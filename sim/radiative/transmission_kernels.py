@@ -173,3 +173,37 @@ def adapted_scatter(Wc: np.ndarray, alpha: np.ndarray, weight: np.ndarray, out: 
                 wc = weight[c]
                 if wc != 0.0:
                     out[f, a, c] += wa * wc * Wc[f, alpha[a], alpha[c]]
+
+
+@njit(cache=True)
+def translation_values(
+    table: np.ndarray,
+    u: np.ndarray,
+    krho: np.ndarray,
+    degree_sum: np.ndarray,
+    p_first: np.ndarray,
+    p_last: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """out[f, e] = sum_p table[e, p] u[p, f] krho[f]^(n_e - p), n_e = degree_sum[e]: one pair's
+    translation entries in the rescaled modes (``tmatrix.Cluster.translation_blocks``).
+
+    table (E, P) complex: the pair's k-independent table; u (P, n) complex: the scaled Hankel
+    functions h_p(k d) (k rho)^(p+1); krho (n,); degree_sum (E,) int: lambda + l of each entry;
+    p_first, p_last (E,) int: its first and last nonzero p (a row's nonzeros share one parity,
+    |lambda - l| <= p <= lambda + l: the sum steps by 2 over a fifth of the table; p_first >
+    p_last for a zero row); out (n, E) complex. One frequency at a time (its values never
+    depend on the others in the call); a power of k rho below the smallest double is 0, as the
+    terms it multiplies are."""
+    P = table.shape[1]  # 2 L + 1 >= lambda + l + 1
+    pw = np.empty(P)
+    for f in range(u.shape[1]):
+        pw[0] = 1.0
+        for q in range(1, P):
+            pw[q] = pw[q - 1] * krho[f]
+        for e in range(table.shape[0]):
+            n_e = degree_sum[e]
+            s = 0.0j
+            for p in range(p_first[e], p_last[e] + 1, 2):
+                s += table[e, p] * u[p, f] * pw[n_e - p]
+            out[f, e] = s

@@ -153,3 +153,15 @@ def adapted_scatter(Wc: np.ndarray, alpha: np.ndarray, weight: np.ndarray) -> np
     U = np.zeros((len(alpha), Wc.shape[1]))
     U[np.arange(len(alpha)), alpha] = weight
     return U @ Wc @ U.T
+
+
+def translation_values(table: np.ndarray, u: np.ndarray, krho: np.ndarray, degree_sum: np.ndarray) -> np.ndarray:
+    """Twin of ``kernels.translation_values``: (n, E), grouped by lambda + l, NumPy powers and einsum."""
+    vals = np.empty((len(krho), len(table)), dtype=complex)
+    p = np.arange(table.shape[1])[:, None]
+    for nsum in np.unique(degree_sum):
+        sel = np.nonzero(degree_sum == nsum)[0]
+        with np.errstate(under="ignore"):
+            v = np.where(p <= nsum, u * krho[None, :] ** np.maximum(nsum - p, 0), 0)
+        vals[:, sel] = np.einsum("ep,pn->ne", table[sel], v)
+    return vals

@@ -320,6 +320,24 @@ def test_symmetry_kernels_match_their_numpy_twins():
     assert np.array_equal(dense, expected)
 
 
+@pytest.mark.parametrize("L, kR", [(8, 0.2), (20, 0.05), (20, 1e-4)])
+def test_translation_values_match_their_numpy_twin(L, kR):
+    """The Numba sum over p of a pair's translation entries against the grouped NumPy einsums, on a
+    real cluster's table (the drag rectangle), at orders and sizes where powers of k rho span
+    hundreds of decades."""
+    pos = np.array([[0, 0, 0], [2.5 * R, 0, 0], [0, 5 * R, 0], [2.5 * R, 5 * R, 0]])
+    cluster = tmatrix.Cluster(pos, np.full(4, R), L, "planar", [np.arange(tmatrix.mode_count(L))] * 4)
+    k = np.array([0.5, 1.0, 1.7]) * kR / R
+    for i, j, rho, table, (degree_sum, p_first, p_last), _ in cluster.pairs[:3]:
+        d = float(np.linalg.norm(pos[i] - pos[j]))
+        u = tmatrix.scaled_hankel(2 * L, k * d, k * rho)
+        fast = np.empty((len(k), len(table)), dtype=complex)
+        transmission_kernels.translation_values(table, u, k * rho, degree_sum, p_first, p_last, fast)
+        ref = transmission_reference.translation_values(table, u, k * rho, degree_sum)
+        assert np.all(np.isfinite(fast))
+        assert np.abs(fast - ref).max() <= 1e-12 * np.abs(ref).max()
+
+
 @pytest.mark.parametrize("element", ["sx", "sy", "c2"])
 def test_mode_images_under_in_plane_symmetries(element):
     """The mode map of each in-plane symmetry against treams' waves: S E(S r) = sign E'(r)."""
