@@ -8,8 +8,9 @@ statistics, plotting):
 - ``sim.radiative``: nanoparticles exchanging heat by thermal photons, dipole or multipole
   model (Ben-Abdallah, "Thermal photon drag in many-body systems"), SI units.
 
-``sim.open_run(RUN_DIR)`` reads a run back (xarray Datasets); ``sim.current`` turns a
-cumulative heat into a current with its error.
+``sim.open_run(RUN_DIR)`` reads a run back (xarray Datasets), ``sim.open_dataset`` one
+time-series file, ``sim.open_spectra`` a spectra file; ``sim.current`` turns a cumulative
+heat into a current with its error. The Python API reference: docs/pages/api.md.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -229,14 +229,32 @@ COMPRESSION = {"compression": "gzip", "compression_opts": 4, "shuffle": True}
 class TimeSeriesWriter:
     """Append snapshots to an HDF5 file in chunks.
 
-    dims: sizes of the non-time dimensions, e.g. {"ring": 64, "link": 63}.
-    variables: name -> (dims tuple starting with "time", units, description).
     Coordinates "time" (units of the system's time) and "step" are written alongside.
-    unit_system: None for SI units; otherwise a sentence naming a reduced unit system: every
-    ``units`` attribute is then "1" and the variable's dimension goes to ``reduced_units``.
-    chunk_frames: frames buffered per write (and the HDF5 chunk length); None: about
-    ``CHUNK_BYTES`` per write, at least 64 frames (a write costs ~0.2 ms whatever its size, so
-    small frames are written many at a time).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    dims : dict
+        Sizes of the non-time dimensions, e.g. {"ring": 64, "link": 63}.
+    variables : dict
+        name -> (dims tuple starting with "time", units, description).
+    time_units : str
+        Units of "time".
+    chunk_frames : int, optional
+        Frames buffered per write (and the HDF5 chunk length); None: about ``CHUNK_BYTES``
+        per write, at least 64 frames (a write costs ~0.2 ms whatever its size, so small
+        frames are written many at a time).
+    attrs : dict, optional
+        File attributes (dicts and lists stored as JSON).
+    resume_frames : int, optional
+        Continue an existing file after its first ``resume_frames`` frames (rows past them
+        are cut): a resumed run.
+    unit_system : str, optional
+        None for SI units; otherwise a sentence naming a reduced unit system: every ``units``
+        attribute is then "1" and the variable's dimension goes to ``reduced_units``.
+    title : str
+        The file's title attribute.
     """
 
     CHUNK_BYTES = 1 << 18
@@ -422,7 +440,17 @@ class ReplicaRecorders:
 
 
 class MemoryRecorder:
-    """Keep snapshots in memory (tests, short analyses): ``data[name]`` is (frames, ...)."""
+    """Keep snapshots in memory (tests, short analyses): ``data[name]`` is (frames, ...).
+
+    Attributes
+    ----------
+    steps : list of int
+        The step of each frame.
+    times : list of float
+        The time of each frame (step * dt).
+    status : str
+        'running' until closed, then the run's status.
+    """
 
     def __init__(self):
         self.steps: list[int] = []
@@ -447,4 +475,5 @@ class MemoryRecorder:
 
     @property
     def data(self) -> dict:
+        """name -> (frames, ...) array of every recorded observable ({} before the first frame)."""
         return {k: np.stack([f[k] for f in self._frames]) for k in self._frames[0]} if self._frames else {}

@@ -30,8 +30,21 @@ if TYPE_CHECKING:
 
 @dataclass
 class Run:
-    """A run directory read back: ``config``, ``metadata``, ``summary`` (dicts; summary None if the
-    run did not finish), ``timeseries`` (file stem -> xarray.Dataset) and ``path``."""
+    """A run directory read back by ``open_run``; use it as a context manager, or call ``close()``.
+
+    Attributes
+    ----------
+    path : Path
+        The run directory.
+    config : dict
+        The run's configuration (``config.json``).
+    metadata : dict
+        Its metadata (``metadata.json``; {} when absent).
+    summary : dict or None
+        Its summary (``summary.json``): None if the run did not finish.
+    timeseries : dict
+        File stem -> ``xarray.Dataset``, one per ``timeseries/*.h5`` file (see ``open_dataset``).
+    """
 
     path: Path
     config: dict
@@ -40,6 +53,7 @@ class Run:
     timeseries: dict = field(default_factory=dict)
 
     def close(self) -> None:
+        """Close every Dataset of ``timeseries``."""
         for ds in self.timeseries.values():
             ds.close()
 
@@ -77,7 +91,21 @@ def _pairs_to_matrix(ds):
 def open_dataset(path: str | os.PathLike) -> xr.Dataset:
     """One time-series file as an xarray.Dataset (read into memory; the file is not held open).
 
-    Works while a run is still writing the file (SWMR read): the rows flushed so far."""
+    Works while a run is still writing the file (SWMR read): the rows flushed so far. A network
+    file also gets each (time, pair) variable as a full (time, i, j) antisymmetric matrix,
+    ``<name>_ij`` (see the module docstring).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An HDF5 time-series file (a run directory's ``timeseries/*.h5``, or the ``path`` of a
+        ``simulate`` or ``simulate_network`` call).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimension "time" and the system's own ("ring", "link"; "particle", "pair", "i", "j").
+    """
     import xarray as xr
 
     try:
@@ -89,7 +117,18 @@ def open_dataset(path: str | os.PathLike) -> xr.Dataset:
 
 
 def open_spectra(path: str | os.PathLike) -> xr.Dataset:
-    """A ``spectra.h5`` written by ``python -m sim spectra`` as an xarray.Dataset."""
+    """A ``spectra.h5`` written by ``python -m sim spectra`` as an xarray.Dataset.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The ``spectra.h5`` file.
+
+    Returns
+    -------
+    xarray.Dataset
+        Read into memory; the file is closed.
+    """
     import xarray as xr
 
     with xr.open_dataset(path, engine="h5netcdf") as ds:
@@ -97,7 +136,30 @@ def open_spectra(path: str | os.PathLike) -> xr.Dataset:
 
 
 def open_run(run_dir: str | os.PathLike) -> Run:
-    """Read a run directory written by ``python -m sim run`` (see the module docstring)."""
+    """Read a run directory written by ``python -m sim run`` (see the module docstring).
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        The run directory (it holds ``config.json``).
+
+    Returns
+    -------
+    Run
+        Its configuration, metadata, summary and time series.
+
+    Raises
+    ------
+    ValueError
+        If ``run_dir`` has no ``config.json``.
+
+    Examples
+    --------
+    >>> import sim
+    >>> run = sim.open_run("outputs/rod-dc-20261201-101500")  # doctest: +SKIP
+    >>> ds = run.timeseries["rod_N64_super"]  # doctest: +SKIP
+    >>> run.summary["checks"], run.summary["all_pass"]  # doctest: +SKIP
+    """
     path = Path(run_dir)
     if not (path / "config.json").exists():
         raise ValueError(f"RUN_DIR = {str(path)!r} has no config.json; allowed: a directory written by `sim run`")
@@ -108,8 +170,35 @@ def open_run(run_dir: str | os.PathLike) -> Run:
 
 def current(ds: xr.Dataset, name: str, t_start: float = 0.0) -> dict:
     """Mean rate of a cumulative variable (a heat current from ``Q_L``, a link current from
-    ``link_heat``) after ``t_start``, with its block-averaged standard error: {"mean", "stderr", ...}.
-    Variables with more than the time dimension are averaged over the others first."""
+    ``link_heat``) after ``t_start``, with its block-averaged standard error.
+
+    Variables with more than the time dimension are averaged over the others first.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A time series (``open_dataset``, ``Run.timeseries``) with a "time" coordinate.
+    name : str
+        The cumulative variable, e.g. "Q_L", "link_heat", "Q_thermostat".
+    t_start : float
+        Only the frames with time >= t_start are used (the system's time unit).
+
+    Returns
+    -------
+    dict
+        ``sim.stats.rate_from_cumulative``'s: "mean" and "stderr" (units of ``name`` per time
+        unit), "tau_int", "n", "converged".
+
+    Raises
+    ------
+    ValueError
+        If fewer than 3 frames have time >= t_start.
+
+    Examples
+    --------
+    >>> J = sim.current(ds, "Q_L", t_start=1e5)  # doctest: +SKIP
+    >>> J["mean"], J["stderr"]  # doctest: +SKIP
+    """
     q = ds[name]
     extra = [d for d in q.dims if d != "time"]
     values = q.mean(extra).values if extra else q.values

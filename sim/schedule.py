@@ -21,10 +21,43 @@ SCHED_CONSTANT, SCHED_STEP, SCHED_RAMP, SCHED_SINUSOID = 0, 1, 2, 3
 
 @dataclass(frozen=True)
 class Schedule:
-    """A reservoir temperature T(t) (t = step * dt, reduced time units).
+    """A prescribed temperature T(t), t = step * dt: a rod's reservoir or a network's thermostat.
 
     kind 'constant': T0.  'step': T0, then T1 from time t0 on.  'ramp': T0 before t0,
     linear to T1 at t1, T1 after.  'sinusoid': T0 + amplitude * sin(w * t + phase).
+    Units are the caller's: reduced temperature and time for the rod, K and s for networks.
+
+    Parameters
+    ----------
+    kind : str
+        'constant', 'step', 'ramp' or 'sinusoid'.
+    T0 : float
+        The temperature (constant), the one before t0 (step, ramp), the mean (sinusoid); > 0.
+    T1 : float
+        The temperature from t0 on (step) or from t1 on (ramp); > 0 for those kinds.
+    t0 : float
+        Time of the step; start of the ramp.
+    t1 : float
+        End of the ramp, > t0.
+    amplitude : float
+        Sinusoid amplitude, |amplitude| < T0.
+    w : float
+        Sinusoid angular frequency (rad per time unit).
+    phase : float
+        Sinusoid phase (rad).
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind or a value out of its range (the message names the allowed one).
+
+    Examples
+    --------
+    >>> ramp = Schedule("ramp", T0=1.0, T1=1.2, t0=0.0, t1=1e4)
+    >>> float(ramp.at(5e3))
+    1.1
+    >>> ramp.extremes
+    (1.0, 1.2)
     """
 
     kind: str = "constant"
@@ -57,6 +90,7 @@ class Schedule:
         return min(self.T0, self.T1), max(self.T0, self.T1)
 
     def at(self, t: ArrayLike) -> np.ndarray | float:
+        """T at times ``t`` (array_like), as an array of t's shape."""
         t = np.asarray(t, float)
         if self.kind == "constant":
             return np.full_like(t, self.T0)

@@ -132,9 +132,22 @@ class System(Protocol):
 
 @dataclass(frozen=True)
 class RunInfo:
-    """How one ``Simulation.run_to`` went. status: 'completed' (or 'completed earlier': the files
-    were completed by an earlier run and nothing ran); steps: steps taken; wall_time (s);
-    steps_per_s; stop_reason: the stop condition's reason, None when the run reached its end."""
+    """How one ``Simulation.run_to`` went.
+
+    Attributes
+    ----------
+    status : str
+        'completed' (or 'completed earlier': the files were completed by an earlier run and
+        nothing ran).
+    steps : int
+        Steps taken.
+    wall_time : float
+        Seconds, counting every ``run_to`` of the ``Simulation`` object.
+    steps_per_s : float
+        Steps per second of this ``run_to``.
+    stop_reason : str or None
+        The stop condition's reason (``StopWhen``), None when the run reached its end.
+    """
 
     status: str
     steps: int
@@ -145,9 +158,17 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What ``run_recorded`` returns: the final ``state`` (None when the files were completed by
-    an earlier run), the ``info`` and the ``recorder`` (``TimeSeriesWriter``, ``MemoryRecorder``,
-    ``ReplicaRecorders``, or a ``CompletedEarlier`` naming the file)."""
+    """What ``run_recorded`` returns (``simulate`` and ``simulate_network`` add their system).
+
+    Attributes
+    ----------
+    state : RodState, NetworkState, or None
+        The final state (None when the files were completed by an earlier run).
+    info : RunInfo
+        How the run went.
+    recorder : TimeSeriesWriter, MemoryRecorder, ReplicaRecorders, or CompletedEarlier
+        What recorded it (``CompletedEarlier`` names the file completed earlier).
+    """
 
     state: object
     info: RunInfo
@@ -158,10 +179,20 @@ class RunResult:
 class Reporter:
     """Something the loop does at its own trigger steps; every hook is optional.
 
-    ``order``: among reporters due at one step, lower reports first. ``needs``: the
-    observables its report reads (None: all the system has). ``every``: a periodic trigger,
-    due at initial.step + k every (None: no trigger of its own). ``at_start(sim)``: report
-    once before the first step. ``extra()`` / ``restore(extra)``: scalars a checkpoint keeps.
+    Subclass it and override the hooks needed: ``at_start(sim)``: report once before the
+    first step; ``start(sim, end)``; ``before_advance(sim, n)`` (may raise to stop the run);
+    ``report(sim, snapshot)`` when due; ``after_advance(sim, n)``; ``close(sim, status)``;
+    ``extra()`` / ``restore(extra)``: scalars a checkpoint keeps.
+
+    Attributes
+    ----------
+    order : int
+        Among reporters due at one step, lower reports first (recorders 10, stop conditions
+        20, the checkpointer 90; default 50).
+    needs : tuple of str or None
+        The observables its report reads (None: all the system has).
+    every : int or None
+        A periodic trigger, due at initial.step + k every (None: no trigger of its own).
     """
 
     order = 50
@@ -209,8 +240,25 @@ def _period(name: str, every) -> int:
 
 
 class Recorder(Reporter):
-    """Hand a snapshot of ``names`` (None: every observable) every ``every`` steps to ``recorder``
-    (``sim.io.TimeSeriesWriter``, ``MemoryRecorder`` or ``ReplicaRecorders``)."""
+    """Hand a snapshot of ``names`` (None: every observable) every ``every`` steps to ``recorder``.
+
+    At the start of a fresh run it records the initial frame too. On any ending it closes the
+    recorder with the run's status (a file keeps what was recorded).
+
+    Parameters
+    ----------
+    recorder : TimeSeriesWriter, MemoryRecorder, or ReplicaRecorders
+        From ``sim.io``.
+    every : int
+        Steps between frames, >= 1.
+    names : iterable of str, optional
+        The observables recorded (None: every observable of the system).
+
+    Raises
+    ------
+    ValueError
+        If ``every`` is not an integer >= 1.
+    """
 
     order = 10
 
@@ -240,7 +288,22 @@ class Recorder(Reporter):
 class StopWhen(Reporter):
     """Stop the run (status completed) when ``condition(sim)`` is true, tested every ``every``
     steps and at the start. A condition may keep memory across checks: give it ``extra()``
-    and ``restore(extra)`` and checkpoints keep it."""
+    and ``restore(extra)`` and checkpoints keep it.
+
+    Parameters
+    ----------
+    condition : callable
+        ``condition(sim) -> bool``, ``sim`` the ``Simulation`` (``sim.state``, ``sim.system``).
+    every : int
+        Steps between tests, >= 1.
+    reason : str
+        The ``RunInfo.stop_reason`` when it stops the run.
+
+    Raises
+    ------
+    ValueError
+        If ``every`` is not an integer >= 1.
+    """
 
     order = 20
 
@@ -266,7 +329,15 @@ class StopWhen(Reporter):
 
 class Checkpointer(Reporter):
     """Write an exact checkpoint to ``path`` every ``every`` steps (None: only when the run stops
-    early: wall time, Ctrl-C, SIGTERM)."""
+    early: wall time, Ctrl-C, SIGTERM). A run takes at most one.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The checkpoint file (``.npz``).
+    every : int, optional
+        Steps between checkpoints, >= 1; None: only when the run stops early.
+    """
 
     order = 90
 
@@ -281,7 +352,13 @@ class Checkpointer(Reporter):
 class Deadline(Reporter):
     """Stop with ``WalltimeReached`` (after a checkpoint, when the run has a checkpointer) before a
     chunk that would end later than ``deadline`` (a ``time.monotonic()`` value), judged by the
-    run's own speed with a factor 2 of margin."""
+    run's own speed with a factor 2 of margin.
+
+    Parameters
+    ----------
+    deadline : float
+        A ``time.monotonic()`` value, s.
+    """
 
     def __init__(self, deadline: float):
         self.deadline = deadline
@@ -297,7 +374,15 @@ class Deadline(Reporter):
 
 
 class ProgressBar(Reporter):
-    """A tqdm bar of steps (steps/s, ETA), drawn only on a terminal (``sim.progress``)."""
+    """A tqdm bar of steps (steps/s, ETA), drawn only on a terminal (``sim.progress``).
+
+    Parameters
+    ----------
+    desc : str
+        The bar's label.
+    quiet : bool
+        True: no bar.
+    """
 
     def __init__(self, desc: str = "steps", quiet: bool = False):
         self.desc, self.quiet, self.bar = desc, quiet, None
@@ -325,10 +410,49 @@ class ProgressBar(Reporter):
 class Simulation:
     """Drive ``system`` (see ``System``) from ``state`` with ``reporters``.
 
-    state/initial: where to start and the run's initial state (a resumed run passes both from
-    its checkpoint; default: ``system.initial_state()``). extra: the scalars a checkpoint kept
-    (``checkpoint.load``), restored into the reporters. A run has at most one checkpointer;
-    a checkpoint records the frames of its first recorder.
+    A run has at most one checkpointer; a checkpoint records the frames of its first recorder.
+    The loop itself is described in the docstring of the ``sim.simulation`` module.
+
+    Parameters
+    ----------
+    system : System
+        A ``sim.rod.Rod`` or a ``sim.radiative.dynamics.NetworkSystem``.
+    state : State, optional
+        Where to start (default: ``system.initial_state()``).
+    reporters : iterable of Reporter
+        What runs at their trigger steps (``Recorder``, ``StopWhen``, ``Checkpointer``,
+        ``Deadline``, ``ProgressBar``, or your own).
+    initial : State, optional
+        The run's initial state, the reference of its ledgers and triggers (default: a copy
+        of ``state``). A resumed run passes ``state`` and ``initial`` from its checkpoint.
+    extra : dict, optional
+        The scalars a checkpoint kept (``checkpoint.load``), restored into the reporters.
+
+    Attributes
+    ----------
+    system, state, initial
+        As given (``state`` is advanced in place).
+    reporters : list of Reporter
+        Sorted by ``order``.
+    wall_time : float
+        Seconds this object has run (a resumed run starts again from 0).
+    stop_reason : str or None
+        Set by ``stop``.
+
+    Raises
+    ------
+    ValueError
+        If ``reporters`` holds more than one ``Checkpointer``.
+
+    Examples
+    --------
+    >>> from sim.io import MemoryRecorder
+    >>> from sim.rod import Rod, RodParams
+    >>> rec = MemoryRecorder()
+    >>> sim = Simulation(Rod(RodParams(N=8)), reporters=[Recorder(rec, every=100, names=["T", "Q_L"]),
+    ...                  StopWhen(lambda s: s.state.E.min() < 0.5, every=10)])
+    >>> sim.run(1000).status, rec.data["T"].shape
+    ('completed', (11, 8))
     """
 
     def __init__(
@@ -389,14 +513,55 @@ class Simulation:
             r.report(self, snap)
 
     def run(self, nsteps: int) -> RunInfo:
-        """Advance ``nsteps`` steps from the current state; see :meth:`run_to`."""
+        """Advance ``nsteps`` steps from the current state; see ``run_to``.
+
+        Parameters
+        ----------
+        nsteps : int
+            Steps to take, >= 0.
+
+        Returns
+        -------
+        RunInfo
+
+        Raises
+        ------
+        ValueError
+            If nsteps < 0.
+        """
         if nsteps < 0:
             raise ValueError(f"nsteps = {nsteps!r} is out of range; allowed: nsteps >= 0")
         return self.run_to(self.state.step + int(nsteps))
 
     def run_to(self, end: int) -> RunInfo:
-        """Advance to step ``end`` or until a stop condition holds (``RunInfo``; its wall_time
-        counts every run_to of this object)."""
+        """Advance to step ``end`` or until a stop condition holds.
+
+        Any other ending closes every reporter with the status ('runaway', 'walltime',
+        'interrupted', 'terminated', 'failed') and re-raises; an interrupted or terminated run
+        checkpoints first when it stopped between steps.
+
+        Parameters
+        ----------
+        end : int
+            The step to reach: a ``state.step`` value (steps since the initial state), where
+            ``run(n)`` counts n steps from the current one.
+
+        Returns
+        -------
+        RunInfo
+            Its wall_time counts every run_to of this object.
+
+        Raises
+        ------
+        RunawayError
+            The dynamics left its domain, or an observable was not finite.
+        WalltimeReached
+            A ``Deadline`` stopped the run.
+        Terminated
+            SIGTERM arrived (``request_termination``).
+        KeyboardInterrupt
+            Ctrl-C.
+        """
         start = self.start_step = self.state.step
         status = "completed"
         between_steps = True  # False while the state may be half-updated (inside advance)
@@ -455,24 +620,55 @@ def run_recorded(
 ) -> RunResult:
     """Run ``system`` for ``nsteps`` steps, recording every ``record_every`` to ``path`` (HDF5) or memory.
 
-    observables: the names recorded (None: all of ``system.observables``); the loop asks the
-    system for these only. start: a callable returning the state to begin a fresh run from
-    (e.g. after a burn-in; default ``system.initial_state()``); it is not called when the run
-    resumes from a checkpoint or was completed earlier. The run counts ``nsteps`` from its
-    start state's step and records at start.step + k record_every.
-
-    A batch system (``system.replicas`` R > 1, e.g. ``Rod(params, seeds)``) records each
-    replica to its own file: ``path`` is then a list of R paths (None: R recorders in
-    memory), written as one (``sim.io.ReplicaRecorders``), with one checkpoint for the batch
-    beside the first file; the batch counts as completed only when every file is. ``attrs``
-    (file attributes) may then be a list, one dict per file.
+    The run counts ``nsteps`` from its start state's step and records at start.step + k
+    record_every. A batch system (``system.replicas`` R > 1, e.g. ``Rod(params, seeds)``)
+    records each replica to its own file, written as one (``sim.io.ReplicaRecorders``), with
+    one checkpoint for the batch beside the first file; the batch counts as completed only
+    when every file is.
 
     A run writing files has a checkpoint beside its (first) file: every ``ctx.checkpoint_every``
     steps when the run context ``ctx`` (``sim.scenario.RunContext``) sets it, and always when it
     stops early (wall time, Ctrl-C, SIGTERM); it honours ``ctx``'s wall-time deadline and
     resuming: a file (a batch's files) already completed is not run again (its state is then
-    None), and one with a checkpoint continues from it. Returns a ``RunResult`` and adds the
-    work done to ``ctx``'s counters.
+    None), and one with a checkpoint continues from it.
+
+    Parameters
+    ----------
+    system : System
+        What to run (``Rod``, ``NetworkSystem``).
+    nsteps : int
+        Steps to take.
+    record_every : int
+        Steps between recorded frames, >= 1.
+    path : str, os.PathLike, list or tuple of them, optional
+        The HDF5 file; for a batch, a list of R paths (None: recorders in memory).
+    progress : bool
+        Show a progress bar (on a terminal only).
+    desc : str
+        The progress bar's label (and the file title if the system has none).
+    ctx : RunContext, optional
+        Checkpoints, wall-time deadline, resume; its counters get the work done.
+    attrs : dict or list of dict, optional
+        File attributes; for a batch, may be a list, one dict per file.
+    time_units : str
+        Units of the "time" coordinate.
+    observables : sequence of str, optional
+        The names recorded (None: all of ``system.observables``); the loop asks the system
+        for these only.
+    start : callable, optional
+        Returns the state to begin a fresh run from (e.g. after a burn-in; default
+        ``system.initial_state()``); it is not called when the run resumes from a checkpoint
+        or was completed earlier.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    ValueError
+        If ``path`` does not name one file per replica, or the run would take more than
+        1e13 steps.
     """
     from pathlib import Path
 

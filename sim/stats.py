@@ -14,8 +14,25 @@ def block_average(x: ArrayLike, min_blocks: int = 32) -> dict:
     error se_k of the block means has its own uncertainty se_k / sqrt(2 (n_k - 1)). The
     estimate is the first level whose successor is no larger within that uncertainty (the
     plateau); if none is reached while at least ``min_blocks`` blocks remain, the last level
-    is used and "converged" is False. Returns {"mean", "stderr", "tau_int" (in samples,
-    var(mean) = 2 tau_int var(x) / n), "n", "converged"}. x: 1-D array of samples.
+    is used and "converged" is False.
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        1-D array of samples, n >= 2.
+    min_blocks : int
+        The fewest blocks a level may have (the first level, the samples, is always used).
+
+    Returns
+    -------
+    dict
+        "mean"; "stderr" (standard error of the mean); "tau_int" (in samples,
+        var(mean) = 2 tau_int var(x) / n); "n" (samples); "converged" (bool: a plateau was found).
+
+    Raises
+    ------
+    ValueError
+        If x has fewer than 2 samples.
     """
     x = np.asarray(x, dtype=float)
     n = x.size
@@ -42,8 +59,38 @@ def block_average(x: ArrayLike, min_blocks: int = 32) -> dict:
 def rate_from_cumulative(t: ArrayLike, q: ArrayLike, t_start: float = 0.0, min_blocks: int = 16) -> dict:
     """Mean rate dq/dt after ``t_start`` from a cumulative record q(t), with block-averaged error.
 
-    t, q: (n,) times and cumulative values (uniform sampling assumed). The mean is exact
-    (end-point difference); the error comes from the per-interval rates.
+    The mean is exact (end-point difference); the error comes from the per-interval rates
+    (``block_average`` of diff(q) / diff(t)).
+
+    Parameters
+    ----------
+    t : array_like of shape (n,)
+        Times (uniform sampling assumed).
+    q : array_like of shape (n,)
+        Cumulative values at those times, e.g. the heat ``Q_L`` a reservoir has put in.
+    t_start : float
+        Only the samples with t >= t_start are used.
+    min_blocks : int
+        Passed to ``block_average``.
+
+    Returns
+    -------
+    dict
+        "mean" (q units per t unit): (q[-1] - q[0]) / (t[-1] - t[0]) over the samples used;
+        "stderr" of the mean; "tau_int" (in intervals), "n" (intervals) and "converged", as
+        ``block_average`` gives them for the per-interval rates.
+
+    Raises
+    ------
+    ValueError
+        If fewer than 3 samples have t >= t_start.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(100.0)
+    >>> rate_from_cumulative(t, 2.0 * t)["mean"]
+    2.0
     """
     t = np.asarray(t, float)
     q = np.asarray(q, float)

@@ -41,7 +41,17 @@ class UnstableClockLawWarning(UserWarning):
 # --------------------------------------------------------------------------- clock laws
 @dataclass(frozen=True)
 class Linear:
-    """omega0 = w_ref * (1 + beta * (T - T_ref)). beta in 1/temperature."""
+    """Linear clock law: omega0 = w_ref * (1 + beta * (T - T_ref)). beta in 1/temperature.
+
+    Parameters
+    ----------
+    w_ref : float
+        omega0 at T_ref (rad per time unit); finite.
+    beta : float
+        Relative slope (1/temperature); finite.
+    T_ref : float
+        Reference temperature, > 0.
+    """
 
     w_ref: float = 1.0
     beta: float = 0.5
@@ -54,6 +64,7 @@ class Linear:
         check_positive("law.T_ref", self.T_ref)
 
     def omega0(self, T: ArrayLike) -> np.ndarray | float:
+        """omega0 at temperatures ``T`` (array_like), rad per time unit, of T's shape."""
         return self.w_ref * (1.0 + self.beta * (np.asarray(T, float) - self.T_ref))
 
     def encode(self) -> tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -62,7 +73,17 @@ class Linear:
 
 @dataclass(frozen=True)
 class Power:
-    """omega0 = w_ref * (T / T_ref)**p."""
+    """Power clock law: omega0 = w_ref * (T / T_ref)**p.
+
+    Parameters
+    ----------
+    w_ref : float
+        omega0 at T_ref (rad per time unit); finite.
+    p : float
+        Exponent; finite.
+    T_ref : float
+        Reference temperature, > 0.
+    """
 
     w_ref: float = 1.0
     p: float = 1.0
@@ -75,6 +96,7 @@ class Power:
         check_positive("law.T_ref", self.T_ref)
 
     def omega0(self, T: ArrayLike) -> np.ndarray | float:
+        """omega0 at temperatures ``T`` (array_like), rad per time unit, of T's shape."""
         return self.w_ref * (np.asarray(T, float) / self.T_ref) ** self.p
 
     def encode(self) -> tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -88,6 +110,15 @@ class Rotor:
     omega0(T) = w_q * sum_l (l + alpha) exp(-(l + alpha)^2 / (2 t)) / sum_l exp(...),
     t = T / T_q, l over the integers (truncated where the weight is below 1e-18).
     |omega0| falls with T: omega0 * domega0/dT < 0, the uniform rod state is unstable.
+
+    Parameters
+    ----------
+    w_q : float
+        Rate scale (rad per time unit); finite.
+    alpha : float
+        Flux through the ring, -0.5 <= alpha <= 0.5.
+    T_q : float
+        Temperature scale, > 0.
     """
 
     w_q: float = 1.0
@@ -101,6 +132,7 @@ class Rotor:
         check_positive("law.T_q", self.T_q)
 
     def omega0(self, T: ArrayLike) -> np.ndarray | float:
+        """omega0 at temperatures ``T`` (array_like), rad per time unit, of T's shape."""
         t = np.asarray(T, float)[..., None] / self.T_q
         lmax = int(np.ceil(np.sqrt(2.0 * 42.0 * max(np.max(t), 1e-3)))) + 2
         x = np.arange(-lmax, lmax + 1) + self.alpha
@@ -116,7 +148,17 @@ class Rotor:
 class Table:
     """Monotone (PCHIP) interpolation of user samples omega0(T); linear extrapolation outside.
 
-    T: strictly increasing temperatures (>0); omega: strictly monotone rates, same length >= 2.
+    Parameters
+    ----------
+    T : tuple of float
+        Strictly increasing temperatures (> 0), at least 2.
+    omega : tuple of float
+        omega0 at those temperatures (rad per time unit): strictly monotone, same length as T.
+
+    Raises
+    ------
+    ValueError
+        If T is not strictly increasing, omega not strictly monotone, or their lengths differ.
     """
 
     T: tuple = (0.5, 1.0, 1.5)
@@ -148,6 +190,7 @@ class Table:
         return PchipInterpolator(np.asarray(self.T), np.asarray(self.omega)).derivative()(np.asarray(self.T))
 
     def omega0(self, T: ArrayLike) -> np.ndarray | float:
+        """omega0 at temperatures ``T`` (array_like), rad per time unit, of T's shape."""
         return _hermite_np(np.asarray(self.T), np.asarray(self.omega), self._slopes(), np.asarray(T, float))
 
     def encode(self) -> tuple[int, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -203,22 +246,81 @@ def domega0_dT(law: Linear | Power | Rotor | Table, T: ArrayLike, rel_step: floa
 # --------------------------------------------------------------------------- parameters
 @dataclass(frozen=True)
 class RodParams:
-    """All parameters of one rod run (reduced units, k_B = 1).
+    """All parameters of one rod run (reduced units, k_B = 1), validated on construction.
 
-    N: rings (>= 2). C: heat capacity per ring, scalar or (N,), >= 1/2 (units of k_B).
-    K: link coupling (torque amplitude), scalar or (N-1,), >= 0 (small K = weak link);
-    default 5, the rod scenarios' value: at T = 1 the phase-slip barrier 2K/m^2 is then
-    10 k_B T, which keeps thermally activated slips out of a DC run.
-    m: density peaks per ring (torque sin(m dtheta)/m), integer >= 1.
-    torque: 'sine' or 'harmonic' (tau = K dtheta).
-    law: clock law omega0(T) (object, name or dict). g: normal conduction between
-    neighbours, scalar or (N-1,), >= 0. k_L, k_R: reservoir contact conductances >= 0
-    (0: that end is closed, no reservoir).
-    T_L, T_R: reservoir temperatures (number or Schedule). T_init: initial ring
-    temperatures, scalar or (N,) (default: mean bath temperature). theta_init: initial
-    phases (N,) (default 0). dt: time step. noise: stochastic reservoir kicks and
-    conduction noise on/off. seed: RNG seed. runaway_dT: temperature spread inside the rod
-    that stops the run as a runaway (default: derived from the bath temperatures and C).
+    Parameters
+    ----------
+    N : int
+        Rings, >= 2 (N - 1 links; link i joins rings i and i+1).
+    C : float or array_like of shape (N,)
+        Heat capacity per ring, >= 1/2 (units of k_B).
+    K : float or array_like of shape (N-1,)
+        Link coupling (torque amplitude), >= 0 (small K = weak link). The default, 5, is the
+        rod scenarios' value (rod-slip-statistics: 4 on the links besides its weak link): at
+        T = 1 the phase-slip barrier 2K/m^2 is then 10 k_B T, which keeps thermally activated
+        slips out of a DC run.
+    m : int
+        Density peaks per ring (torque sin(m dtheta)/m), >= 1.
+    torque : str
+        'sine' or 'harmonic' (tau = K dtheta).
+    law : Linear, Power, Rotor, Table, str, or dict
+        Clock law omega0(T): an object, a name or a dict (``make_law``).
+    g : float or array_like of shape (N-1,)
+        Normal conduction between neighbours, >= 0.
+    k_L : float
+        Left reservoir contact conductance, >= 0 (0: that end is closed, no reservoir).
+    k_R : float
+        Right reservoir contact conductance, >= 0 (0: closed).
+    T_L : float, Schedule, or dict
+        Left reservoir temperature (a number, a ``Schedule`` or a dict for ``make_schedule``).
+    T_R : float, Schedule, or dict
+        Right reservoir temperature.
+    T_init : float or array_like of shape (N,), optional
+        Initial ring temperatures (default: the mean of the two baths' T0).
+    theta_init : array_like of shape (N,), optional
+        Initial phases, rad (default 0).
+    dt : float
+        Time step, at most ``max_stable_dt()``.
+    noise : bool
+        Stochastic reservoir kicks and conduction noise on/off.
+    seed : int
+        RNG seed, 0 <= seed < 2^64.
+    runaway_dT : float, optional
+        Temperature spread inside the rod that stops the run as a runaway (default: derived
+        from the bath temperatures and C).
+
+    Attributes
+    ----------
+    C, T_init, theta_init : ndarray of shape (N,)
+        As given or defaulted, broadcast to one value per ring.
+    K, g : ndarray of shape (N-1,)
+        As given, broadcast to one value per link.
+    law : Linear, Power, Rotor, or Table
+        The law object.
+    T_L, T_R : Schedule
+        The reservoir schedules.
+    runaway_dT : float
+        As given or derived.
+    unstable_law : bool
+        omega0 * domega0/dT < 0 somewhere in the run's temperature range.
+
+    Raises
+    ------
+    ValueError
+        For a value out of range (the message names the allowed one), or a dt above
+        ``max_stable_dt()``.
+
+    Warns
+    -----
+    UnstableClockLawWarning
+        When ``unstable_law``: the effective torsional inertia is negative, the uniform state is
+        unstable (docs/model.md §A4).
+
+    Examples
+    --------
+    >>> p = RodParams(N=64, T_L=1.1, T_R=0.9)
+    >>> p.K.shape, float(p.T_init[0])
+    ((63,), 1.0)
     """
 
     N: int = 16
@@ -337,6 +439,7 @@ class RodParams:
         return float(min(limits)) if limits else float("inf")
 
     def with_(self, **changes: Any) -> RodParams:
+        """A copy with ``changes`` (field=value), validated again."""
         return replace(self, **changes)
 
     def to_dict(self) -> dict:

@@ -29,13 +29,28 @@ from sim.simulation import RunawayError
 class RodState:
     """Dynamic state of a rod (reduced units).
 
-    theta (N,): unwrapped clock phases [rad]; phi (N-1,): link twists theta_i - theta_{i+1}
-    [rad], integrated directly; E (N,): ring energies; link_heat, link_impulse (N-1,):
-    cumulative energy and angular impulse carried across each link (their rates are the
-    link supercurrent and the mean link torque); sin_mphi, cos_mphi (N-1,): sin/cos(m phi)
-    carried by rotation between periodic re-syncs (part of the exact state); acc (5,): cumulative heat from the
-    left and right reservoirs, their angular impulses (heat / omega0) and the entropy flow
-    sum(dQ_b / T_b) into the rod; step: steps taken (time = step * dt).
+    It holds everything needed to continue a run exactly, the RNG position included (the
+    step counter: the generator is counter-based). In a batch (``Rod(params, seeds)``) every
+    array has a trailing replica axis: (N, R), (N-1, R), (5, R).
+
+    Attributes
+    ----------
+    theta : ndarray of shape (N,)
+        Unwrapped clock phases [rad].
+    phi : ndarray of shape (N-1,)
+        Link twists theta_i - theta_{i+1} [rad], integrated directly.
+    E : ndarray of shape (N,)
+        Ring energies.
+    link_heat, link_impulse : ndarray of shape (N-1,)
+        Cumulative energy and angular impulse carried across each link (their rates are the
+        link supercurrent and the mean link torque).
+    sin_mphi, cos_mphi : ndarray of shape (N-1,)
+        sin/cos(m phi) carried by rotation between periodic re-syncs (part of the exact state).
+    acc : ndarray of shape (5,)
+        Cumulative heat from the left and right reservoirs, their angular impulses
+        (heat / omega0) and the entropy flow sum(dQ_b / T_b) into the rod.
+    step : int
+        Steps taken (time = step * dt).
     """
 
     theta: np.ndarray
@@ -49,6 +64,7 @@ class RodState:
     step: int = 0
 
     def copy(self) -> RodState:
+        """An independent copy."""
         return RodState(*(getattr(self, f).copy() for f in ARRAY_FIELDS), step=self.step)
 
 
@@ -75,7 +91,44 @@ OBSERVABLES = {
 
 
 class Rod:
-    """A rod of ``params.N`` rings ready to be stepped. See ``RodParams`` for the parameters."""
+    """A rod of ``params.N`` rings ready to be stepped. See ``RodParams`` for the parameters.
+
+    The ``System`` of ``sim.simulation``: ``initial_state``, ``advance`` (the Numba kernel,
+    ``sim.rod.kernels.advance``) and ``observe`` (NumPy). A batch, ``Rod(params, seeds)``, is R
+    replicas of the same rod that differ only in their random streams, advanced by one kernel
+    call; replica r is bit-identical to ``Rod(replace(params, seed=seeds[r]))`` run alone.
+
+    Parameters
+    ----------
+    params : RodParams
+        The rod.
+    seeds : iterable of int, optional
+        One seed per replica (``params.seed`` is then not used); None: one rod, ``params.seed``.
+
+    Attributes
+    ----------
+    params : RodParams
+    seeds : list of int
+    replicas : int
+        R, the number of seeds (1 without ``seeds``).
+    dims : dict
+        {"ring": N, "link": N - 1}.
+    observables : dict
+        ``OBSERVABLES``: name -> (dimensions, units, description) of every recorded observable.
+
+    Raises
+    ------
+    ValueError
+        If ``seeds`` is empty.
+
+    Examples
+    --------
+    >>> rod = Rod(RodParams(N=8, noise=False))
+    >>> state = rod.initial_state()
+    >>> rod.advance(state, 100)
+    >>> float(rod.observe(state, rod.initial_state(), ["Q_L"])["Q_L"]) > 0
+    True
+    """
 
     title = "heat-superconducting rod of time-crystal rings"
     unit_system = (
@@ -129,6 +182,8 @@ class Rod:
 
     # -- state -------------------------------------------------------------------------
     def initial_state(self) -> RodState:
+        """The run's start: theta = theta_init, E = C T_init, cumulative quantities 0, step 0
+        (in a batch, the same for every replica)."""
         p = self.params
         theta = p.theta_init.astype(float).copy()
         phi = theta[:-1] - theta[1:]
@@ -155,7 +210,14 @@ class Rod:
         return RodState(*(np.ascontiguousarray(getattr(state, f)[:, r]) for f in ARRAY_FIELDS), step=state.step)
 
     def advance(self, state: RodState, nsteps: int) -> None:
-        """Advance ``state`` in place by ``nsteps`` steps; raise RunawayError on a runaway."""
+        """Advance ``state`` in place by ``nsteps`` steps.
+
+        Raises
+        ------
+        RunawayError
+            If a ring's energy drops to <= 0, or the ring temperatures separate by more than
+            ``params.runaway_dT`` (``check_runaway``).
+        """
         p = self.params
         arrays = tuple(getattr(state, f).reshape(-1) for f in ARRAY_FIELDS)  # views: the arrays are contiguous
         done = kernels.advance(arrays, state.step, nsteps, *self._kernel_args)
@@ -216,7 +278,13 @@ class Rod:
     def observe(self, state: RodState, reference: RodState, names: Iterable[str] | None = None) -> dict:
         """The observables ``names`` (None: all of ``OBSERVABLES``) at ``state``; ``reference`` is the
         initial state. A batch gives each observable with a leading replica axis (R, ...).
-        (All are computed, then picked: each is a few vector operations on (N,) arrays.)"""
+        (All are computed, then picked: each is a few vector operations on (N,) arrays.)
+
+        Returns
+        -------
+        dict
+            name -> value: (N,) per ring, (N-1,) per link, a float for a whole-rod quantity.
+        """
         if self.replicas > 1:
             snaps = [self._observe(self.replica(state, r), self.replica(reference, r)) for r in range(self.replicas)]
             snap = {k: np.stack([np.asarray(s[k]) for s in snaps]) for k in snaps[0]}

@@ -25,22 +25,60 @@ TABLE_RTOL = 1e-8
 class NetworkParams:
     """Parameters of a network temperature dynamics run (validated on construction).
 
-    network: a ``Network`` (geometry, materials, field).
-    roles: (N,) "thermostat" or "free" per particle.
-    thermostats: one per thermostated particle, in particle order: a temperature (K), a
-        ``Schedule`` (t in s, T in K) or a dict for ``make_schedule``.
-    T_init: free particles' initial temperatures (K): scalar, (n_free,) or (N,) (thermostat
+    Parameters
+    ----------
+    network : Network
+        Geometry, materials, field (``sim.radiative.Network``).
+    roles : sequence of str, or str
+        (N,) "thermostat" or "free" per particle; one string: every particle.
+    thermostats : sequence
+        One per thermostated particle, in particle order: a temperature (K), a ``Schedule``
+        (t in s, T in K) or a dict for ``make_schedule``; a single one (not in a sequence)
+        serves every thermostated particle.
+    T_init : float or array_like, optional
+        Free particles' initial temperatures (K): scalar, (n_free,) or (N,) (thermostat
         entries ignored). Default: the mean thermostat temperature at t = 0, else T_env.
-    C: heat capacities (N,) or scalar, J/K. Default ``network.heat_capacities`` (rho c_p V).
-    environment: exchange with the vacuum field at T_env (K). True by default for user
-        networks; Ben-Abdallah's studies switch it off.
-    dt: time step (s); None: 1/20 of the slowest relaxation time at T_init (accuracy-set). Any dt
-        is stable; for faithful transients far from the steady state take dt <~ the fastest
-        relaxation time (``NetworkSystem.relaxation_times``; module docstring).
-    noise, seed: energy-conserving pair noise (module doc) and its Philox seed.
-    T_grid: None (auto: from the lowest to the highest temperature the run can reach,
-        padded), a (low, high) pair in K, or an explicit increasing uniform grid (K).
-    rtol_spectra: relative tolerance of the spectral quadrature behind the tables.
+    C : float or array_like of shape (N,), optional
+        Heat capacities, J/K. Default ``network.heat_capacities`` (rho c_p V).
+    environment : bool
+        Exchange with the vacuum field at T_env (K). True by default for user networks;
+        Ben-Abdallah's studies switch it off.
+    T_env : float
+        Environment temperature, K (> 0).
+    dt : float, optional
+        Time step (s); None: 1/20 of the slowest relaxation time at T_init (accuracy-set).
+        Any dt is stable; for faithful transients far from the steady state take dt <~ the
+        fastest relaxation time (``NetworkSystem.relaxation_times``; module docstring).
+    noise : bool
+        Energy-conserving pair noise (module docstring); needs dt << 1/a_max
+        (``NetworkSystem.stiffness_dt``).
+    seed : int
+        The noise's Philox seed, 0 <= seed < 2^64.
+    T_grid : (low, high), array_like, or None
+        None (auto: from the lowest to the highest temperature the run can reach, padded),
+        a (low, high) pair in K, or an explicit increasing uniform grid (K).
+    rtol_spectra : float
+        Relative tolerance of the spectral quadrature behind the tables.
+
+    Attributes
+    ----------
+    roles : tuple of str
+    thermostats : tuple of Schedule
+    T_init : ndarray of shape (N,)
+        K; thermostated entries are their schedule at t = 0.
+    C : ndarray of shape (N,)
+        J/K.
+
+    Raises
+    ------
+    ValueError
+        For a value out of range, a ``network`` that is not a ``Network``, or counts that do
+        not match N (roles, thermostats, T_init, C).
+
+    Examples
+    --------
+    >>> params = NetworkParams(net, roles=["thermostat", "thermostat", "free", "free"],
+    ...                        thermostats=[350.0, 300.0], environment=False)  # doctest: +SKIP
     """
 
     network: Network
@@ -114,6 +152,7 @@ class NetworkParams:
 
     @property
     def N(self) -> int:
+        """Number of particles."""
         return self.network.N
 
     @property
@@ -143,10 +182,23 @@ class NetworkParams:
 
 @dataclass
 class NetworkState:
-    """Dynamic state. T (N,) K (thermostated entries follow their schedules); Q_pair (n_pairs,)
-    cumulative heat into i from j (J) per i < j pair; Q_thermostat (N,) cumulative energy each
-    thermostat supplied (J; zero for free particles); Q_env (N,) cumulative heat from the
-    environment (J); acc (1,): cumulative entropy production (J/K); step (time = step * dt)."""
+    """Dynamic state of a network run.
+
+    Attributes
+    ----------
+    T : ndarray of shape (N,)
+        Temperatures, K (thermostated entries follow their schedules).
+    Q_pair : ndarray of shape (n_pairs,)
+        Cumulative heat into i from j (J) per i < j pair (``np.triu_indices(N, 1)`` order).
+    Q_thermostat : ndarray of shape (N,)
+        Cumulative energy each thermostat supplied (J; zero for free particles).
+    Q_env : ndarray of shape (N,)
+        Cumulative heat from the environment (J).
+    acc : ndarray of shape (1,)
+        Cumulative entropy production (J/K).
+    step : int
+        Steps taken (time = step * dt).
+    """
 
     T: np.ndarray
     Q_pair: np.ndarray
@@ -156,6 +208,7 @@ class NetworkState:
     step: int = 0
 
     def copy(self) -> NetworkState:
+        """An independent copy."""
         return NetworkState(
             self.T.copy(), self.Q_pair.copy(), self.Q_thermostat.copy(), self.Q_env.copy(), self.acc.copy(), self.step
         )

@@ -21,7 +21,19 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class NetworkRun(RunResult):
     """``simulate_network``'s result: a ``sim.simulation.RunResult`` and the ``system``
-    (``NetworkSystem``) it ran."""
+    (``NetworkSystem``) it ran.
+
+    Attributes
+    ----------
+    state : NetworkState or None
+        The final state (None if ``path`` was completed earlier).
+    info : RunInfo
+        How the run went.
+    recorder : TimeSeriesWriter, MemoryRecorder, or CompletedEarlier
+        What recorded it; in memory, ``recorder.data[name]`` is (frames, ...).
+    system : NetworkSystem
+        The system it ran (``system.params.dt``: the time step used).
+    """
 
     system: NetworkSystem
 
@@ -40,9 +52,41 @@ def simulate_network(
 ) -> NetworkRun:
     """Run ``params`` for ``nsteps`` steps recording every ``record_every`` (HDF5 at ``path``,
     or in memory when None) through ``sim.simulation.run_recorded``: with a run context ``ctx``
-    it checkpoints, stops at the wall time and resumes. observables: the names recorded (None:
-    all); start: a callable giving the state to begin from (default: the initial state).
-    Returns a ``NetworkRun`` (its ``state`` is None if ``path`` was completed earlier)."""
+    it checkpoints, stops at the wall time and resumes.
+
+    Parameters
+    ----------
+    params : NetworkParams
+        The run.
+    nsteps : int
+        Steps to take (time nsteps * dt, s).
+    record_every : int
+        Steps between recorded frames, >= 1.
+    path : str or os.PathLike, optional
+        The HDF5 file (None: in memory).
+    progress : bool
+        Show a progress bar (on a terminal only).
+    desc : str
+        The progress bar's label.
+    ctx : RunContext, optional
+        A ``sim.scenario.RunContext``: checkpoints, wall time, resume, work counters.
+    system : NetworkSystem, optional
+        One already built from ``params`` (its tables are reused); None: built here.
+    observables : sequence of str, optional
+        The names recorded (None: all of ``sim.radiative.dynamics.OBSERVABLES``).
+    start : callable, optional
+        Gives the state to begin from (default: the initial state).
+
+    Returns
+    -------
+    NetworkRun
+        Its ``state`` is None if ``path`` was completed earlier.
+
+    Raises
+    ------
+    RunawayError
+        If a temperature leaves the tabulated grid ``T_grid``.
+    """
     system = system or NetworkSystem(params)
     run = run_recorded(
         system,

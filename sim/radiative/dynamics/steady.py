@@ -22,10 +22,30 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class SteadyState:
-    """``steady_state``'s result. state: the final ``NetworkState``; T (N,) K; time (s) and steps
-    from the initial state; criterion: its final value; round_off_limited: stopped on the
-    criterion's round-off floor; tau_relax (s): the slowest relaxation time there; dt (s);
-    rates: ``NetworkSystem.rates`` at T; system: the ``NetworkSystem``."""
+    """``steady_state``'s result.
+
+    Attributes
+    ----------
+    state : NetworkState
+        The final state.
+    T : ndarray of shape (N,)
+        Temperatures, K.
+    time : float
+        Time from the initial state, s.
+    steps : int
+        Steps from the initial state.
+    criterion : float
+        Its final value, max_free |dT_i/dt| tau_relax / T_i.
+    round_off_limited : bool
+        Stopped on the criterion's round-off floor.
+    tau_relax : float
+        The slowest relaxation time there, s.
+    dt : float
+        The time step, s.
+    rates : dict
+        ``NetworkSystem.rates`` at T: "P" (N,) W, "pair" (N, N) W, "env" (N,) W, "A" (N, N) W/K.
+    system : NetworkSystem
+    """
 
     state: NetworkState
     T: np.ndarray
@@ -98,19 +118,56 @@ def steady_state(
     """Run the (noise-free) dynamics until max_free |dT_i/dt| tau_relax / T_i < rtol.
 
     tau_relax: the slowest relaxation time of the free block at the current state
-    (``NetworkSystem.relaxation_times``). Returns a ``SteadyState``. Raises ValueError for a noisy
-    run, a network without free particles, or a free network that is isolated (no
-    thermostat, no environment: its energy is conserved and nothing drives it);
-    RuntimeError if max_steps pass first. An rtol below the criterion's round-off floor
+    (``NetworkSystem.relaxation_times``). An rtol below the criterion's round-off floor
     (~ 1e-16 x the stiffness ratio) is met as far as it can be: when the criterion stops
     falling for 5 relaxation times while below ``round_off_floor``, the run stops with
-    ``round_off_limited`` True (else RuntimeError).
+    ``round_off_limited`` True (else RuntimeError). The search runs in the shared loop
+    (``sim.simulation``) with the criterion as its stop condition.
 
-    The search runs in the shared loop (``sim.simulation``) with the criterion as its stop
-    condition. checkpoint_path: where it checkpoints (every ``ctx.checkpoint_every`` steps
-    and when stopped early, e.g. by ``ctx``'s wall-time deadline); the steady state found
-    is kept there too, so with ``ctx.resume`` a search resumes where it stopped, or returns
-    the state it found, identically.
+    Parameters
+    ----------
+    params : NetworkParams
+        The run, with noise = False.
+    rtol : float
+        Target of the criterion, > 0.
+    max_steps : int
+        RuntimeError if the criterion is not met within this many steps.
+    check_every : int
+        Steps between tests of the criterion, >= 1.
+    system : NetworkSystem, optional
+        One already built from ``params`` (its tables are reused); None: built here.
+    state : NetworkState, optional
+        Where to start (default: the initial state).
+    round_off_floor : float
+        The stalled criterion accepted as round-off limited.
+    checkpoint_path : str or os.PathLike, optional
+        Where it checkpoints (every ``ctx.checkpoint_every`` steps and when stopped early,
+        e.g. by ``ctx``'s wall-time deadline); the steady state found is kept there too, so
+        with ``ctx.resume`` a search resumes where it stopped, or returns the state it found,
+        identically.
+    ctx : RunContext, optional
+        A ``sim.scenario.RunContext``.
+    progress : bool
+        Show a progress bar (on a terminal only).
+    desc : str
+        The progress bar's label.
+
+    Returns
+    -------
+    SteadyState
+
+    Raises
+    ------
+    ValueError
+        For a noisy run, a network without free particles, or a free network that is
+        isolated (no thermostat, no environment: its energy is conserved and nothing drives it).
+    RuntimeError
+        If max_steps pass first, or the criterion stalls above ``round_off_floor``.
+
+    Examples
+    --------
+    >>> ss = steady_state(params, rtol=1e-6)  # doctest: +SKIP
+    >>> ss.T, ss.time, ss.rates["P"]  # doctest: +SKIP
     """
     from sim import checkpoint
 

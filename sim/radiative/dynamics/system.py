@@ -44,7 +44,35 @@ class NetworkSystem:
     Builds the Phi/G tables (``build_tables``) on ``params.T_grid`` or ``auto_grid``, fixes
     dt (``params.dt`` or 1/20 of the slowest relaxation time at T_init) and exposes
     ``initial_state``, ``advance``, ``observe``, ``rates`` and ``relaxation_times``.
-    ``self.params`` is the validated parameter set with dt resolved.
+
+    Parameters
+    ----------
+    params : NetworkParams
+        The run.
+    tables : dict, optional
+        Tables already built by ``build_tables`` on this grid (None: built here).
+
+    Attributes
+    ----------
+    params : NetworkParams
+        The validated parameter set with dt resolved.
+    T_grid : ndarray
+        The uniform temperature grid of the tables, K.
+    tables : dict
+        The Phi/G tables (``build_tables``).
+    pairs : ndarray of shape (n_pairs, 2)
+        The i < j pairs, ``np.triu_indices(N, 1)`` order.
+    dims : dict
+        {"particle": N, "pair": n_pairs}.
+    observables : dict
+        ``OBSERVABLES``: name -> (dimensions, units, description).
+
+    Raises
+    ------
+    ValueError
+        If ``T_grid`` is not a (low, high) pair or an increasing uniform grid, does not cover
+        the run's temperatures (T_init, thermostats, T_env), or dt = None has no finite
+        relaxation time to be set from.
     """
 
     def __init__(self, params: NetworkParams, tables: dict | None = None):
@@ -140,8 +168,19 @@ class NetworkSystem:
         )
 
     def rates(self, T: ArrayLike) -> dict:
-        """Powers at temperatures T (N,) K: "P" (N,) W net into each particle, "pair" (N, N)
-        W into i from j, "env" (N,) W from the environment, "A" (N, N) W/K = dP_i/dT_j."""
+        """Powers at temperatures T (N,) K.
+
+        Returns
+        -------
+        dict
+            "P" (N,) W net into each particle, "pair" (N, N) W into i from j, "env" (N,) W
+            from the environment, "A" (N, N) W/K = dP_i/dT_j.
+
+        Raises
+        ------
+        RunawayError
+            If a temperature is outside the tabulated grid (or not finite).
+        """
         T = np.asarray(T, float)
         E, Gm, eo, go = self._emission(T)
         f = E - E.T
@@ -171,6 +210,7 @@ class NetworkSystem:
 
     # -- protocol ----------------------------------------------------------------
     def initial_state(self) -> NetworkState:
+        """T = params.T_init, cumulative quantities 0, step 0."""
         N = self.params.N
         return NetworkState(
             self.params.T_init.copy(), np.zeros(len(self.pairs)), np.zeros(N), np.zeros(N), np.zeros(1), 0
