@@ -11,7 +11,10 @@ Cases (SiC, R = 100 nm, 300 K):
   batched LAPACK solve of the same blocks (numpy.linalg.solve on random well-conditioned
   systems of the same sizes);
 - the twin (``transmission_reference.multipole_transmission``, dense, one frequency at a time) on a few
-  frequencies, as a ratio.
+  frequencies, as a ratio;
+- with Dask installed: the same four-sphere conductance at a fixed order (L = 6, quick: 3)
+  with its spectra on a local cluster of 1 and of 2 single-threaded worker processes
+  (``sim.radiative.distributed``), after a warm-up run on each, and the ratio of the two.
 
 Timings are medians of ``repeats`` calls after a warm-up call (``sim.bench.harness``; treams'
 tables and the per-order Gaunt tables are cached in memory on first use, so the warm-up
@@ -121,4 +124,41 @@ def main(quick: bool = False) -> str:
         "twin (dense, per frequency) / fast, N = 4, L = 4: "
         f"{harness.ratio(twin, fast, 'multipole twin / fast path', (1.0, 1e4)):.1f}"
     )
+    lines += _cluster_scaling(3 if quick else 6, repeats)
     return "\n".join(lines)
+
+
+def _cluster_seconds(client, L: int, repeats: int) -> float:
+    """Median seconds of the four-sphere conductance at order L with its spectra on ``client``
+    (a fresh network each time: nothing cached), after one untimed run (workers compile)."""
+    from sim.radiative import distributed
+
+    def once():
+        net = _network(_drag_positions(3 * R, 5 * R), lmax=L, cache=False)
+        with distributed.on_cluster(net, client, check=False):
+            net.conductance(300.0)
+
+    return harness.seconds(once, repeats)
+
+
+def _cluster_scaling(L: int, repeats: int) -> list[str]:
+    try:
+        from sim.radiative import distributed
+
+        one = distributed.connect(workers=1)
+    except ValueError as exc:  # Dask not installed
+        return [f"spectra on a Dask cluster: skipped ({exc})"]
+    try:
+        t1 = _cluster_seconds(one, L, repeats)
+    finally:
+        distributed.close(one)
+    two = distributed.connect(workers=2)
+    try:
+        t2 = _cluster_seconds(two, L, repeats)
+    finally:
+        distributed.close(two)
+    ratio = harness.ratio(t1, t2, "multipole spectra, 2 Dask workers / 1", (0.5, 2.2))
+    return [
+        f"spectra on a local Dask cluster (4 spheres, L = {L}, conductance at 300 K): 1 worker {t1:.2f} s, "
+        f"2 workers {t2:.2f} s -> {ratio:.2f}x (single-threaded worker processes)"
+    ]

@@ -53,9 +53,17 @@ class DipoleApproximationWarning(UserWarning):
 
 
 class SpectralResult(np.ndarray):
-    """An ndarray carrying the spectral integral's estimated error: ``rel_error`` (scalar,
-    relative to each entry, or to 1e-6 of the largest entry for tiny ones), ``abs_error``
-    (same shape as the value, same unit) and ``n_frequencies`` (spectral samples used)."""
+    """An ndarray (the value of a spectral integral) carrying its estimated error.
+
+    Attributes
+    ----------
+    rel_error : float
+        Relative to each entry, or to 1e-6 of the largest entry for tiny ones.
+    abs_error : ndarray
+        Same shape and unit as the value.
+    n_frequencies : int
+        Spectral samples the integral rests on.
+    """
 
     def __new__(cls, value: ArrayLike, abs_error: ArrayLike, rel_error: float, n_frequencies: int) -> SpectralResult:
         obj = np.asarray(value, dtype=float).view(cls)
@@ -76,24 +84,33 @@ class Network:
 
     Parameters
     ----------
-    positions : (N, 3) centre positions, m.
-    radii : (N,) or scalar, sphere radii R, m (> 0).
-    materials : a preset name (``materials.PRESETS``: "SiC", "Au", "InSb", ...) or a
-        ``Material``, or a sequence of N of those (mixed networks).
-    B : magnetic field along +z, tesla (affects magneto-optical materials only).
-    model : "multipole" (the default: vector spherical waves to order ``lmax`` with Mie
-        T-matrices, electric and magnetic; ``sim.radiative.tmatrix``; ``lmax=1`` is the
-        electric + magnetic dipole model, what the automatic order gives for spheres far
-        apart) or "dipole" (electric dipoles only: exact for small, well-separated spheres,
-        qualitative below a centre distance of ~3R, and without gold's magnetic dipole).
-        Gyrotropic spheres (InSb in a field) keep their electric-dipole block in both.
-    lmax : multipole order (int >= 1), or None to choose it automatically: an order whose
-        conductances at 300 K change by less than ``rtol`` at the next order (the search is
-        in ``sim.radiative.multipole``); the order used is ``net.lmax`` and that change
+    positions : array_like of shape (N, 3)
+        Centre positions, m.
+    radii : array_like of shape (N,), or float
+        Sphere radii R, m (> 0).
+    materials : str, Material, or a sequence of N of those
+        A preset name (``materials.PRESETS``: "SiC", "Au", "InSb", ...) or a ``Material``,
+        one for all spheres or one per sphere (mixed networks).
+    B : float
+        Magnetic field along +z, tesla (affects magneto-optical materials only).
+    model : {"multipole", "dipole"}
+        "multipole" (the default): vector spherical waves to order ``lmax`` with Mie
+        T-matrices, electric and magnetic (``sim.radiative.tmatrix``); ``lmax=1`` is the
+        electric + magnetic dipole model. "dipole": electric dipoles only, exact for small,
+        well-separated spheres, qualitative below a centre distance of ~3R, and without gold's
+        magnetic dipole. Gyrotropic spheres (InSb in a field) keep their electric-dipole block
+        in both.
+    lmax : int or None
+        Multipole order (>= 1), or None to choose it automatically: an order whose conductances
+        at 300 K change by less than ``rtol`` at the next order (the search is in
+        ``sim.radiative.multipole``); the order used is ``net.lmax`` and that change
         ``net.order_change``. Dipole model: None.
-    rtol : convergence target of the automatic order (multipole model only).
-    cache_dir : where sampled spectra are cached; default $SIM_CACHE_DIR or ~/.cache/sim/spectra.
-    cache : False keeps spectra in memory only.
+    rtol : float
+        Convergence target of the automatic order (multipole model only).
+    cache_dir : str, Path or None
+        Where sampled spectra are cached; default $SIM_CACHE_DIR or ~/.cache/sim/spectra.
+    cache : bool
+        False keeps spectra in memory only.
 
     Raises
     ------
