@@ -209,7 +209,9 @@ def _cmd_sweep(args) -> int:
         for value in values:
             scen.check(scenario.apply_overrides(defaults, [f"{key}={json.dumps(value)}"]), source="--param")
     out = args.out or str(io.make_run_dir(None, f"sweep-{scen.name}"))
-    sweep = ensemble.Sweep(scen.name, params, args.replicas, args.seed, out, quick=args.quick, overrides=args.set)
+    sweep = ensemble.Sweep(
+        scen.name, params, args.replicas, args.seed, out, quick=args.quick, overrides=args.set, batch=not args.no_batch
+    )
     if args.workers is not None and args.scheduler is not None:
         raise ValueError("--workers and --scheduler exclude each other; allowed: one of them")
     client = ensemble.connect(workers=args.workers, scheduler=args.scheduler)
@@ -475,6 +477,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quick", action="store_true", help="the scenario's reduced run for every task")
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fixed overrides")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+    sweep.add_argument(
+        "--no-batch",
+        action="store_true",
+        help="run a point's replicas one after another (default: in lockstep, their rods as one batch; same results)",
+    )
     sweep.set_defaults(func=_cmd_sweep)
 
     anim = sub.add_parser("animate", help="render a run's time series to MP4 (GIF if ffmpeg is unavailable)")

@@ -2,13 +2,17 @@
 
 A sweep is the product of parameter values times R replicas. Replica r gets the seed
 ``SeedSequence(S).spawn(R)[r]`` (the same for every parameter point: common random
-numbers make differences between points less noisy). Each task runs the scenario in its
-own run directory ``SWEEP/runs/<task>/`` (config, metadata, summary, time series) inside a
-Dask worker process; a task's result depends only on its parameters and seed, so the
-per-run results are identical whatever the number of workers. Results are appended to
-``results.csv`` as tasks finish; re-running the same sweep skips every task whose
-``summary.json`` exists. Tasks are submitted with retries, so a worker that dies
-mid-task has its task run again elsewhere; finished results are on disk already.
+numbers make differences between points less noisy). Each run (a point's replica) runs the
+scenario in its own run directory ``SWEEP/runs/<task>/`` (config, metadata, summary, time
+series). The unit of work on the Dask cluster is a parameter point: its replicas run in one
+worker process in lockstep (``sim.lockstep``), so that every rod they simulate advances with
+the other replicas' in one batch (the replicas the kernel's vector axis); a replica's files
+and summary are bit for bit those of its run alone, so the per-run results are identical
+whatever the number of workers and whether they were batched. Results are appended to
+``results.csv`` as points finish; re-running the same sweep skips every run whose
+``summary.json`` is marked completed (the rest of its point runs as a smaller batch). Points
+are submitted with retries, so a worker that dies mid-point has it run again elsewhere;
+finished runs are on disk already.
 
 Outputs: ``results.csv`` and ``results.h5`` (tidy: one row per run: parameters, replica,
 seed, every scalar of its summary, nested keys joined with '.'), ``aggregate.csv`` (per
@@ -25,12 +29,14 @@ import json
 import os
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim import io, scenario
+from sim.lockstep import Lockstep
 from sim.progress import progress as show_progress
 from sim.validation import check_int
 
@@ -116,8 +122,11 @@ def completed_summary(run_dir: Path) -> dict | None:
     return summary if status == "completed" and isinstance(summary, dict) else None
 
 
-def run_task(name: str, quick: bool, overrides: list[str], task: dict, sweep_dir: str) -> dict:
-    """Run one task in its run directory (inside a worker); return its tidy row.
+def run_task(
+    name: str, quick: bool, overrides: list[str], task: dict, sweep_dir: str, lockstep: Lockstep | None = None
+) -> dict:
+    """Run one task in its run directory (inside a worker); return its tidy row. ``lockstep``:
+    the coordinator of its point's replicas, when they run as one batch (``run_point``).
 
     A task that fails becomes a row with ``status`` 'failed' and its ``error`` (its run
     directory says the same): one bad point does not stop the sweep.
@@ -138,7 +147,7 @@ def run_task(name: str, quick: bool, overrides: list[str], task: dict, sweep_dir
             cfg["seed"] = task["seed"]
             scen.check(cfg, source="--param")
             io.write_json(run_dir / "config.json", {"scenario": name, "quick": quick, **cfg})
-            ctx = scenario.RunContext(out_dir=run_dir, quick=quick, seed=task["seed"], quiet=True)
+            ctx = scenario.RunContext(out_dir=run_dir, quick=quick, seed=task["seed"], quiet=True, lockstep=lockstep)
             summary = scen.run(cfg, ctx)
         except Exception as exc:  # recorded as the task's outcome, reported in the results table
             error = f"{type(exc).__name__}: {exc}"
@@ -149,9 +158,37 @@ def run_task(name: str, quick: bool, overrides: list[str], task: dict, sweep_dir
             return head | {"status": "failed", "error": error}
         io.write_json(run_dir / "summary.json", summary)
         io.write_json(
-            run_dir / "metadata.json", meta | {"status": "completed", "wall_time_s": time.perf_counter() - t0}
+            run_dir / "metadata.json",
+            meta | {"status": "completed", "wall_time_s": time.perf_counter() - t0, "notes": ctx.notes},
         )
     return head | {"status": "completed"} | flatten(summary)
+
+
+def run_point(
+    name: str, quick: bool, overrides: list[str], tasks: list[dict], sweep_dir: str, batch: bool = True
+) -> list[dict]:
+    """Run the replicas ``tasks`` of one parameter point (inside a worker); their rows, in order.
+    Completed runs are read back; the others run in lockstep (``sim.lockstep``: their rods as one
+    batch) when ``batch`` and more than one is left, else one after another."""
+    pending = [t for t in tasks if completed_summary(Path(sweep_dir) / "runs" / t["id"]) is None]
+    if batch and len(pending) > 1:
+        lockstep = Lockstep()
+        outcomes = lockstep.run([partial(run_task, name, quick, overrides, t, sweep_dir, lockstep) for t in pending])
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):  # run_task turns an Exception into a row
+                raise outcome
+        rows = dict(zip((t["id"] for t in pending), outcomes))
+    else:
+        rows = {t["id"]: run_task(name, quick, overrides, t, sweep_dir) for t in pending}
+    return [rows[t["id"]] if t["id"] in rows else run_task(name, quick, overrides, t, sweep_dir) for t in tasks]
+
+
+def points(tasks: list[dict]) -> list[list[dict]]:
+    """The tasks grouped by parameter point, in order (``make_tasks`` lists a point's replicas together)."""
+    groups: dict[str, list[dict]] = {}
+    for t in tasks:
+        groups.setdefault(json.dumps(t["point"], sort_keys=True), []).append(t)
+    return list(groups.values())
 
 
 def flatten(obj: object, prefix: str = "") -> dict:
@@ -171,7 +208,8 @@ def flatten(obj: object, prefix: str = "") -> dict:
 
 
 class Sweep:
-    """A sweep of scenario ``name`` over ``params`` (dict key -> values) with ``replicas`` replicas."""
+    """A sweep of scenario ``name`` over ``params`` (dict key -> values) with ``replicas`` replicas;
+    ``batch=False`` runs a point's replicas one after another instead of in lockstep."""
 
     def __init__(
         self,
@@ -182,8 +220,10 @@ class Sweep:
         out_dir: str | os.PathLike,
         quick: bool = False,
         overrides: list[str] | None = None,
+        batch: bool = True,
     ):
         self.scen = scenario.get(name)
+        self.batch = batch
         self.params = params
         self.quick = quick
         self.overrides = overrides or []
@@ -218,26 +258,28 @@ class Sweep:
         }
         futures = [
             client.submit(
-                run_task,
+                run_point,
                 self.scen.name,
                 self.quick,
                 self.overrides,
-                t,
+                [t for t in point if t in todo],
                 str(self.dir),
-                key=f"sim-{t['id']}",
+                self.batch,
+                key=f"sim-point-{point[0]['id']}",  # its first run's id: point, scenario, seed
                 pure=False,
                 retries=2,
             )
-            for t in todo
+            for point in points(self.tasks)
+            if any(t in todo for t in point)
         ]
         with show_progress(
             total=len(self.tasks), initial=len(rows), desc=f"sweep {self.scen.name}", unit="run", quiet=not progress
         ) as bar:
             for future in as_completed(futures):
-                row = future.result()
-                rows[row["task"]] = row
+                for row in future.result():
+                    rows[row["task"]] = row
+                    bar.update(1)
                 self._write_table(rows)
-                bar.update(1)
         self._write_table(rows)
         table = [rows[t["id"]] for t in self.tasks]
         done = [row for row in table if row["status"] == "completed"]

@@ -25,10 +25,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.config_keys import Key, check_config, lookup
+
+if TYPE_CHECKING:
+    from sim.lockstep import Lockstep
 
 REGISTRY: dict[str, Scenario] = {}
 
@@ -258,7 +262,9 @@ class RunContext:
 
     ``ring_steps`` and ``kernel_time`` accumulate the work done, for the metadata.
     ``checkpoint_every`` (steps), ``deadline`` (``time.monotonic()`` value) and ``resume``
-    reach every recorded run through ``sim.simulation.run_recorded``.
+    reach every recorded run through ``sim.simulation.run_recorded``. ``lockstep``: the
+    coordinator of a sweep point's replicas (``sim.lockstep``), which ``sim.rod.runner.simulate``
+    hands its rods to, to be run with the other replicas' as one batch.
     """
 
     out_dir: Path
@@ -271,6 +277,7 @@ class RunContext:
     ring_steps: float = 0.0
     kernel_time: float = 0.0
     notes: list = field(default_factory=list)
+    lockstep: Lockstep | None = None  # set by a sweep running a point's replicas as one batch
 
     def path(self, *parts: str) -> Path:
         p = self.out_dir.joinpath(*parts)

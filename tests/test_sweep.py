@@ -22,8 +22,8 @@ def _rows(sweep_dir):
         return sorted(csv.DictReader(f), key=lambda r: r["task"])
 
 
-def _sweep(out, workers, replicas=2):
-    sweep = ensemble.Sweep("rod-dc", PARAMS, replicas, 11, out, quick=True, overrides=TINY)
+def _sweep(out, workers, replicas=2, batch=True):
+    sweep = ensemble.Sweep("rod-dc", PARAMS, replicas, 11, out, quick=True, overrides=TINY, batch=batch)
     client = ensemble.connect(workers=workers)
     try:
         sweep.run(client, progress=False)
@@ -35,8 +35,24 @@ def _sweep(out, workers, replicas=2):
 
 
 @pytest.fixture(scope="module")
-def one_worker(tmp_path_factory):
-    return _sweep(tmp_path_factory.mktemp("w1"), workers=1)
+def one_worker_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("w1")
+    return out, _sweep(out, workers=1)
+
+
+@pytest.fixture(scope="module")
+def one_worker(one_worker_dir):
+    return one_worker_dir[1]
+
+
+def test_a_points_replicas_run_as_one_batch_with_the_results_of_runs_one_by_one(one_worker_dir, tmp_path):
+    """The unit of work is a point: its replicas' rods advance as one batch (sim.lockstep), and
+    every column of every run is what running the replicas one after another gives."""
+    out, batched = one_worker_dir
+    for row in batched:
+        notes = json.loads((out / "runs" / row["task"] / "metadata.json").read_text())["notes"]
+        assert notes and all("one of a batch of 2 replicas" in n for n in notes)
+    assert _sweep(tmp_path, workers=1, batch=False) == batched
 
 
 def test_two_workers_give_identical_results_to_one(one_worker, tmp_path):

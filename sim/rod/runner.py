@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,6 @@ from sim.rod.system import Rod
 from sim.simulation import RunResult, run_recorded
 
 if TYPE_CHECKING:
-    import os
-
     from sim.scenario import RunContext
 
 
@@ -95,6 +94,9 @@ def simulate(
     >>> load(run.recorder, ["Q_L"])["Q_L"].shape
     (11,)
     """
+    if ctx is not None and ctx.lockstep is not None and seeds is None and isinstance(path, (str, os.PathLike)):
+        # one of a sweep point's replicas: its rod joins the others' in one batch (sim.lockstep)
+        return ctx.lockstep.simulate(params, nsteps, record_every, path, desc, ctx)
     rod = Rod(params, seeds)
     attrs = {"system": "rod", "params": params.to_dict()}
     if seeds is not None:  # each file names its own replica's seed
