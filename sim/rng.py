@@ -244,16 +244,33 @@ def gamma(shape: float, k0: np.uint64, k1: np.uint64, step: int, site: int, stre
         a += 1.0
     d = a - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
+    return gamma_attempts(d, c, boost, k0, k1, step, site, stream, block)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def gamma_accepts(d: float, c: float, z: float, u: float) -> tuple[bool, float]:
+    """One Marsaglia-Tsang attempt (d = shape - 1/3, c = 1/sqrt(9 d); z normal, u uniform):
+    (accepted, its value d v, v = (1 + c z)^3)."""
+    v = 1.0 + c * z
+    if v <= 0.0:
+        return False, 0.0
+    v = v * v * v
+    return math.log(u) < 0.5 * z * z + d - d * v + d * math.log(v), d * v
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def gamma_attempts(
+    d: float, c: float, boost: float, k0: np.uint64, k1: np.uint64, step: int, site: int, stream: int, block: int
+) -> float:
+    """``gamma``'s attempts from Philox block ``block`` on (a normal and a uniform: two blocks
+    each) until one is accepted; its value times ``boost``."""
     while True:
         z = normal(k0, k1, step, site, stream, block)
         u, _ = uniform_pair(k0, k1, step, site, stream, block + 1)
         block += 2
-        v = 1.0 + c * z
-        if v <= 0.0:
-            continue
-        v = v * v * v
-        if math.log(u) < 0.5 * z * z + d - d * v + d * math.log(v):
-            return d * v * boost
+        accepted, value = gamma_accepts(d, c, z, u)
+        if accepted:
+            return value * boost
 
 
 @njit(cache=True, error_model="numpy")

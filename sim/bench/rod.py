@@ -124,7 +124,8 @@ a = kernels.RodArrays(*(getattr(state, f).reshape(-1) for f in ARRAY_FIELDS))
 c, s = rod.constants, rod.scratch
 for name, call in (
         ("coherent step", lambda: kernels._coherent(a, c, s)),
-        ("conduction", lambda: kernels._conduction(a.E, a.link_heat, c, s, 0.1, 0, True))):
+        ("conduction", lambda: kernels._conduction(a.E, a.link_heat, c, s, 0.1, 0, True)),
+        ("reservoir draws", lambda: kernels._reservoir_draws(c.k0, c.k1, 0, 0, 0, s.z_bath, s.z_gamma, s.u_gamma))):
     sys.stderr.write(f"@@ {name}\\n")
     sys.stderr.flush()
     call()
