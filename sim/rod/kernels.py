@@ -113,7 +113,8 @@ class RodArrays(NamedTuple):
 class RodScratch(NamedTuple):
     """Work arrays of one step: torques, clock increments, conduction fluxes and drifts, the
     second normal of each link's Philox block (kept from the first conduction half-step), and
-    per replica (R,) a reservoir exchange's draws (``_reservoir_draws``)."""
+    per replica (R,) a reservoir exchange's draws (``_reservoir_draws``), heat, mid-point
+    temperature and clock rate (``_reservoir_batch``), and ones."""
 
     tau: np.ndarray
     dtheta: np.ndarray
@@ -123,13 +124,16 @@ class RodScratch(NamedTuple):
     z_bath: np.ndarray
     z_gamma: np.ndarray
     u_gamma: np.ndarray
+    bath_dQ: np.ndarray
+    bath_T: np.ndarray
+    bath_w: np.ndarray
+    ones: np.ndarray
 
     @classmethod
     def allocate(cls, N: int, R: int) -> RodScratch:
         L = (N - 1) * R
-        return cls(
-            np.empty(L), np.empty(N * R), np.empty(L), np.empty(L), np.zeros(L), *(np.empty(R) for _ in range(3))
-        )
+        per_replica = (np.empty(R) for _ in range(6))
+        return cls(np.empty(L), np.empty(N * R), np.empty(L), np.empty(L), np.zeros(L), *per_replica, np.ones(R))
 
 
 @njit(cache=True, error_model="numpy")
@@ -303,11 +307,12 @@ def _reservoir_batch(E, acc, c, s, site, T_b, k, tau, step, stream, slot):
     boost): every replica's draws first (``_reservoir_draws``, a loop that vectorises), then
     the rejection test, which fails for ~2 % of the draws and continues those alone
     (``gamma_attempts`` from block 3): the same numbers, in the same order, as ``cir_step``
-    draws one replica at a time; booked as ``_reservoir`` books them. Not inlined: a single
-    rod's step ran 20 % slower with this code inside its loop, even unused."""
+    draws one replica at a time; booked as ``_reservoir`` books them, the clock rates at the
+    mid-point temperatures in one sweep of the law (``_clock_rates``: T * 1.0, the same bits
+    as ``omega0(T)``) and the booking in a loop that vectorises."""
     C, k0, k1 = c.C, c.k0, c.k1
-    law_id, lp, tT, tw, td = c.law_id, c.law_p, c.tab_T, c.tab_w, c.tab_d
     z_bath, z_gamma, u_gamma = s.z_bath, s.z_gamma, s.u_gamma
+    dQ, T_mid, w = s.bath_dQ, s.bath_T, s.bath_w
     R = k0.shape[0]
     decay, scale = cir_coefficients(T_b, k * tau / C[site * R])
     _reservoir_draws(k0, k1, step, site, stream, z_bath, z_gamma, u_gamma)
@@ -320,11 +325,15 @@ def _reservoir_batch(E, acc, c, s, site, T_b, k, tau, step, stream, slot):
         if not accepted:
             g = gamma_attempts(d, cg, 1.0, k0[r], k1[r], step, site, stream, 3)
         E_new = scale * (z_bath[r] + math.sqrt(E_old * decay / scale)) ** 2 + 2.0 * scale * g
-        dQ = E_new - E_old
+        dQ[r] = E_new - E_old
         E[j] = E_new
-        acc[slot * R + r] += dQ
-        acc[(slot + 2) * R + r] += dQ / omega0(law_id, lp, tT, tw, td, 0.5 * (E_old + E_new) / C[j])
-        acc[ACC_S_FLOW * R + r] += dQ / T_b
+        T_mid[r] = 0.5 * (E_old + E_new) / C[j]
+    _clock_rates(c.law_id, c.law_p, c.tab_T, c.tab_w, c.tab_d, T_mid, s.ones, 1.0, w)
+    for r in range(R):
+        acc[slot * R + r] += dQ[r]
+        # each kick of energy dQ carries the angular impulse dQ / omega0 (docs/model.md §A3)
+        acc[(slot + 2) * R + r] += dQ[r] / w[r]
+        acc[ACC_S_FLOW * R + r] += dQ[r] / T_b
 
 
 @njit(cache=True, error_model="numpy", inline="always")
