@@ -46,6 +46,20 @@ def test_readme_is_a_front_page():
     assert ".ci/run" in text and "-m pytest" in text
 
 
+def test_every_link_of_the_readme_leads_somewhere():
+    """The site build checks the pages' links; the README is not part of the site: its relative
+    links must name files of the repository, and its external ones be https."""
+    import re
+
+    links = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text())
+    assert links
+    for link in links:
+        if "://" in link:
+            assert link.startswith("https://"), link
+        else:
+            assert (ROOT / link.split("#")[0]).exists(), f"README links to {link}, which does not exist"
+
+
 def _tracked_text_files():
     out = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT).stdout.split()
     for name in out:
