@@ -507,24 +507,38 @@ def advance(
     every RESYNC_EVERY global steps. Returns the number of steps completed: fewer than
     ``nsteps`` when an energy of any replica became non-positive or non-finite (a runaway).
     """
-    a, c, s = RodArrays(*arrays), RodConstants(*constants), RodScratch(*scratch)
-    R = c.k0.shape[0]
-    last = a.E.shape[0] // R - 1  # the right end ring
-    if c.noisy and R >= _VECTOR_WIDTH and min(c.C[0], c.C[last * R]) >= 1.5:
-        return _steps(a, c, s, step0, nsteps, (True,))
-    return _steps(a, c, s, step0, nsteps, ())
+    return _steps(RodArrays(*arrays), RodConstants(*constants), RodScratch(*scratch), step0, nsteps, ())
+
+
+@njit(cache=True, error_model="numpy")
+def advance_batched(arrays, step0, nsteps, constants, scratch):
+    """``advance`` for a batch whose reservoir exchanges are batched (``batches_exchanges``): the
+    same numbers (``_reservoir_batch``)."""
+    return _steps(RodArrays(*arrays), RodConstants(*constants), RodScratch(*scratch), step0, nsteps, (True,))
+
+
+def batches_exchanges(c: RodConstants) -> bool:
+    """Whether a rod's reservoir exchanges run batched (``_reservoir_batch``): noisy, at least
+    _VECTOR_WIDTH replicas, and end rings with C >= 1.5 (a gamma shape C - 1/2 >= 1)."""
+    R = len(c.k0)
+    return bool(c.noisy) and R >= _VECTOR_WIDTH and min(c.C[0], c.C[-1]) >= 1.5
 
 
 @njit(cache=True, error_model="numpy")
 def _steps(a, c, s, step0, nsteps, batch_draws):
-    """``advance``'s loop. ``batch_draws``: () or (True,), a flag in the type, so that each of the
-    two compiles its own loop: a single rod's loop ran 15 % slower with a run-time test and the
-    call to ``_reservoir_batch`` in it, even never taken (what LLVM may keep in registers
-    across a possible call)."""
+    """The loop of ``advance`` (``batch_draws`` = ()) and of ``advance_batched`` ((True,)): a flag
+    in the type, so that each compiles its own loop (a single rod's loop ran 15 % slower with a
+    run-time test and the never-taken call to ``_reservoir_batch`` in it), and separate entry
+    points, so that a process compiles only the loop it runs."""
     E, acc = a.E, a.acc
     dt = c.dt
     half = 0.5 * dt
     last = E.shape[0] // c.k0.shape[0] - 1  # the right end ring
+    # the ends, streams and slots as variables, not literals: Numba compiles a called function
+    # once per distinct literal argument, so four exchanges compiled four times
+    left = last - last
+    first, second = left + STREAM_BATH_FIRST, left + STREAM_BATH_SECOND
+    q_L, q_R = left + ACC_Q_L, left + ACC_Q_R
     for n in range(nsteps):
         step = step0 + n
         if step % RESYNC_EVERY == 0:
@@ -532,8 +546,8 @@ def _steps(a, c, s, step0, nsteps, batch_draws):
         t = step * dt
         T_L1 = schedule_T(c.T_L_kind, c.T_L_p, t + 0.25 * dt)
         T_R1 = schedule_T(c.T_R_kind, c.T_R_p, t + 0.25 * dt)
-        _bath(E, acc, c, s, batch_draws, 0, T_L1, c.k_L, half, step, STREAM_BATH_FIRST, ACC_Q_L)
-        _bath(E, acc, c, s, batch_draws, last, T_R1, c.k_R, half, step, STREAM_BATH_FIRST, ACC_Q_R)
+        _bath(E, acc, c, s, batch_draws, left, T_L1, c.k_L, half, step, first, q_L)
+        _bath(E, acc, c, s, batch_draws, last, T_R1, c.k_R, half, step, first, q_R)
         if c.has_g:
             _conduction(E, a.link_heat, c, s, half, step, True)
 
@@ -545,8 +559,8 @@ def _steps(a, c, s, step0, nsteps, batch_draws):
             _conduction(E, a.link_heat, c, s, half, step, False)
         T_L2 = schedule_T(c.T_L_kind, c.T_L_p, t + 0.75 * dt)
         T_R2 = schedule_T(c.T_R_kind, c.T_R_p, t + 0.75 * dt)
-        _bath(E, acc, c, s, batch_draws, 0, T_L2, c.k_L, half, step, STREAM_BATH_SECOND, ACC_Q_L)
-        _bath(E, acc, c, s, batch_draws, last, T_R2, c.k_R, half, step, STREAM_BATH_SECOND, ACC_Q_R)
+        _bath(E, acc, c, s, batch_draws, left, T_L2, c.k_L, half, step, second, q_L)
+        _bath(E, acc, c, s, batch_draws, last, T_R2, c.k_R, half, step, second, q_R)
         if c.has_g and not all_positive(E):
             return n + 1
     return nsteps

@@ -177,6 +177,7 @@ class Rod:
         )
         self.scratch = kernels.RodScratch.allocate(p.N, R)
         self._kernel_args = tuple(self.constants), tuple(self.scratch)  # plain tuples: see sim.rod.kernels
+        self._advance = kernels.advance_batched if kernels.batches_exchanges(self.constants) else kernels.advance
         self.dims = {"ring": p.N, "link": p.N - 1}
         self.observables = OBSERVABLES
 
@@ -220,7 +221,7 @@ class Rod:
         """
         p = self.params
         arrays = tuple(getattr(state, f).reshape(-1) for f in ARRAY_FIELDS)  # views: the arrays are contiguous
-        done = kernels.advance(arrays, state.step, nsteps, *self._kernel_args)
+        done = self._advance(arrays, state.step, nsteps, *self._kernel_args)
         state.step += done
         # the kernel stops after the step that failed: that may be the last step asked for
         if not np.all(state.E > 0):
