@@ -511,7 +511,9 @@ def advance(
 
 
 @njit(cache=True, error_model="numpy")
-def advance_batched(arrays: tuple, step0: int, nsteps: int, constants: tuple, scratch: tuple) -> int:
+def advance_batched(
+    arrays: tuple[np.ndarray, ...], step0: int, nsteps: int, constants: tuple, scratch: tuple[np.ndarray, ...]
+) -> int:
     """``advance`` for a batch whose reservoir exchanges are batched (``batches_exchanges``): the
     same numbers (``_reservoir_batch``)."""
     return _steps(RodArrays(*arrays), RodConstants(*constants), RodScratch(*scratch), step0, nsteps, (True,))
