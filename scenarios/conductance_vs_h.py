@@ -38,7 +38,7 @@ from sim.radiative.drag import (
     sign_change_roots,
     touching,
 )
-from sim.radiative.keys import DIMER_KEYS, check_h_grids
+from sim.radiative.keys import DIMER_DEFAULTS, DIMER_KEYS, check_h_grids
 from sim.radiative.materials import PRESETS
 from sim.scenario import scenario
 from sim.viz.plots import log_axis_1_2_5, new_figure, save
@@ -78,20 +78,11 @@ KEYS = {
 
 def defaults(quick: bool) -> dict:
     return {
-        "R": 100e-9,
+        **DIMER_DEFAULTS,
         "T": 300.0,
-        # model of every d but contact (d = 2R: dipole, PAPER_GEOMETRY); lmax null = automatic order
-        "model": "multipole",
-        "lmax": None,
-        "order_rtol": 1e-4,
-        "d_over_R": [2.0, 3.0],
-        "h_min_over_R": 2.0,
-        "h_max": 5e-6,
         "n_h": 12 if quick else 40,
         # multipole rows' h grid (drag-sic-au's multipole grid by default: shared spectra)
-        "h_min_multipole_over_R": 3.0,
         "n_h_multipole": 4 if quick else 10,
-        "boundary_rtol": 1e-3,  # relative tolerance in h of the bracketed sign changes
         "materials": ["SiC", "Au", "Au", "SiC"],
     }
 

@@ -73,7 +73,7 @@ from sim.radiative.drag import (
     sign_change_roots,
     touching,
 )
-from sim.radiative.keys import DIMER_KEYS, check_h_grids
+from sim.radiative.keys import DIMER_DEFAULTS, DIMER_KEYS, check_h_grids
 from sim.scenario import scenario
 from sim.viz.plots import log_axis_1_2_5, new_figure, save
 
@@ -129,21 +129,12 @@ KEYS = {
 
 def defaults(quick: bool) -> dict:
     return {
-        "R": 100e-9,
+        **DIMER_DEFAULTS,
         "T2": 300.0,
         "dT": 50.0,
-        # radiative model of every d but contact (d = 2R: dipole, PAPER_GEOMETRY); lmax null = automatic
-        # order, converged to order_rtol (Network's rtol)
-        "model": "multipole",
-        "lmax": None,
-        "order_rtol": 1e-4,
-        "d_over_R": [2.0, 3.0],
         # h grid of the dipole rows
-        "h_min_over_R": 2.0,
-        "h_max": 5e-6,
         "n_h": 8 if quick else 24,
         # h grid of the multipole rows (by-d curves and the multipole sign map share it)
-        "h_min_multipole_over_R": 3.0,
         "n_h_map_multipole": 4 if quick else 10,
         "rtol_steady": 1e-13,  # steady-state criterion; T3 - T4 is down to 1e-10 T at 5 um
         "environment": False,  # as in Ben-Abdallah's studies (near field dominates)
@@ -151,7 +142,6 @@ def defaults(quick: bool) -> dict:
         "d_map_over_R": [2.0, 3.0, 3.5, 6.0] if quick else [2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 4.0, 5.0, 6.0],
         # the same with the configured model (multipole only; each d > 2)
         "d_map_multipole_over_R": [3.0, 6.0] if quick else [3.0, 3.5, 4.0, 5.0, 6.0],
-        "boundary_rtol": 1e-3,  # relative tolerance in h of the bracketed sign changes of R_D
         # (d/R, h/R) points whose spectra T13(w), T14(w) are plotted (dipole model)
         "spectra_points_over_R": [[3.0, 5.0], [6.0, 5.0]],
         "spectra_band": [1.70e14, 1.80e14],  # rad/s: around SiC's Froehlich line (10.5-11 um), where the coupling is

@@ -26,6 +26,22 @@ DIMER_KEYS = {
     "boundary_rtol": Key("relative tolerance in h of the bracketed sign changes", low=0, high=0.1, low_open=True),
 }
 
+#: the defaults that drag-sic, drag-sic-au and conductance-vs-h share (the four spheres, the model,
+#: d, the h grids' ends, the bracketing): one place, so that their spectra stay shared through the cache
+DIMER_DEFAULTS = {
+    "R": 100e-9,
+    # radiative model of every d but contact (d = 2R: dipole, the paper's geometry); lmax null = automatic
+    # order, converged to order_rtol (Network's rtol)
+    "model": "multipole",
+    "lmax": None,
+    "order_rtol": 1e-4,
+    "d_over_R": [2.0, 3.0],
+    "h_min_over_R": 2.0,  # the dipole rows' grid starts at contact
+    "h_max": 5e-6,
+    "h_min_multipole_over_R": 3.0,  # the multipole rows' grid (contact has no multipole answer)
+    "boundary_rtol": 1e-3,  # relative tolerance in h of the bracketed sign changes
+}
+
 #: the material presets whose permittivity depends on B
 MAGNETO_OPTICAL = tuple(name for name, make in PRESETS.items() if isinstance(make(), InSb))
 #: the radiative model of the magneto-optical rings (insb-persistent, persistent-drag, hall): the
