@@ -82,7 +82,7 @@ def recorded(run_dir: Path) -> tuple[str, bool, dict] | None:
     name, quick = meta["scenario"], bool(meta.get("quick", False))
     config = json.loads((run_dir / "config.json").read_text())
     config = {k: v for k, v in config.items() if k not in ("scenario", "quick")}
-    if config != json.loads(json.dumps(scenario.get(name).defaults(quick))):
+    if config != json.loads(json.dumps(scenario.get(name).run_config(quick))):
         print(f"{run_dir}: not the scenario's {'quick' if quick else 'full'} configuration; not recorded", flush=True)
         return None
     return name, not quick, _record(name, run_dir, meta["wall_time_s"], meta)

@@ -125,8 +125,7 @@ def parse_size(text: str | None) -> float | None:
 
 def _cmd_run(args) -> int:
     scen = scenario.get(args.name)
-    cfg = scenario.apply_overrides(scen.defaults(args.quick), args.set)
-    cfg["seed"] = args.seed if args.seed is not None else cfg.get("seed", 0)
+    cfg = scen.run_config(args.quick, args.set, args.seed)
     scen.check(cfg)  # before the run directory exists
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise ValueError(f"--checkpoint-every = {args.checkpoint_every} is out of range; allowed: >= 1 (steps)")

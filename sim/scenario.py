@@ -22,7 +22,7 @@ import difflib
 import importlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,6 +55,14 @@ class Scenario:
             check_config(self.keys | {"seed": SEED_KEY}, cfg, source)
         if self.precheck is not None:
             self.precheck(cfg)
+
+    def run_config(self, quick: bool, overrides: Sequence[str] = (), seed: int | None = None) -> dict:
+        """The configuration a run of this scenario writes to ``config.json`` (less the scenario
+        name and ``quick``): the defaults, the ``key=value`` overrides, and the seed (the one given,
+        else the defaults', else 0)."""
+        cfg = apply_overrides(self.defaults(quick), list(overrides))
+        cfg["seed"] = seed if seed is not None else cfg.get("seed", 0)
+        return cfg
 
     def declared(self, cfg: dict) -> dict:
         """The declared keys, with the seed where the configuration has one."""

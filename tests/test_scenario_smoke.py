@@ -200,6 +200,9 @@ def test_scenario_runs_at_tiny_size(name, tmp_path, cold_spectra_cache, capsys):
 
     config = json.loads((run_dir / "config.json").read_text())
     assert config["scenario"] == name and config["quick"] is True
+    # what the gallery's --record compares a run with: the configuration a plain run writes
+    written = {k: v for k, v in config.items() if k not in ("scenario", "quick")}
+    assert written == json.loads(json.dumps(scenario.get(name).run_config(True, TINY[name])))
     meta = json.loads((run_dir / "metadata.json").read_text())
     assert meta["scenario"] == name
     assert meta["status"] == "completed", meta.get("error")
