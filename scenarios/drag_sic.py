@@ -30,15 +30,25 @@ spectra T13(w), T14(w) at chosen (d, h) points are in the dipole model (6000 fre
 Dipole (old) vs multipole (new), dT = 50 K, R = 100 nm (multipole: MULTIPOLE_VERSION 2, automatic
 order to 1e-4, which is L = 8 wherever a gap is R; quick grids unless said):
 
-* SiC/SiC, d = 3R: dipole R_D < 0 between the bracketed sign changes h = 4.139 R and 10.516 R
-  (quick grid; the full grid's interpolation gave 4.29 - 10.6 R): not positive and decaying, a
-  deviation from the paper. Multipole: R_D > 0 and decreasing at every h run, 3R - 50R (also on a
-  10-point grid: 4.14e10, 2.42e9, 3.47e7, 1.17e6, 7.38e5, 2.15e5, 5.14e4, 1.21e4, 3.03e3,
-  836 K/W at h/R = 3, 4.10, 5.61, 7.66, 10.5, 14.3, 19.6, 26.8, 36.6, 50), so the deviation is
-  gone at d = 3R. At h = 5R, 300 K: dipole G13 = 1.112e-13 < G14 = 1.163e-13 W/K, multipole
-  G13 = 1.226e-13 > G14 = 1.185e-13 (325 K: 1.349 / 1.411 vs 1.488 / 1.437e-13).
-* SiC/SiC sign maps: dipole, positive and decreasing only at d = 3.5R of [2, 3, 3.5, 6]
-  (full map: 3.25R - 4R); multipole, at both d = 3R and 6R of [3, 6].
+* SiC/SiC, d = 3R: dipole R_D < 0 between the bracketed sign changes h = 4.140 R and 10.51 R
+  (quick and full grids alike): not positive and decaying, a deviation from the paper.
+  Multipole: R_D > 0 and decreasing at every h run, 3R - 50R (full 10-point grid: 4.14e10,
+  2.42e9, 3.47e7, 1.17e6, 7.38e5, 2.15e5, 5.14e4, 1.21e4, 3.03e3, 836 K/W at h/R = 3, 4.10,
+  5.61, 7.66, 10.5, 14.3, 19.6, 26.8, 36.6, 50), so the deviation is gone at d = 3R. At h = 5R,
+  300 K: dipole G13 = 1.112e-13 < G14 = 1.163e-13 W/K, multipole G13 = 1.226e-13 > G14 =
+  1.185e-13 (325 K: 1.349 / 1.411 vs 1.488 / 1.437e-13).
+* SiC/SiC sign maps, full run (sign changes bracketed, h in units of R; 72 min with the spectra
+  of earlier interrupted runs of the same study cached, 2.5 h or more from a cold cache):
+  dipole: positive and decreasing at d = 3.25R - 4R; positive at 5R and 6R but rising from
+  h = 2R (contact) to 2.3R; negative windows at d <= 3R: h > 2.105 (2.25R), 2.519 - 40.88 (2.5R), 3.146 - 24.21 (2.75R),
+  4.140 - 10.51 (3R), and negative at every h at 2R.
+  multipole (L = 14 at 2.5R, 10 at 2.75R, 4 - 8 from 3R): positive and decreasing at every d
+  from 3R to 6R; at 2.5R and 2.75R a negative window survives, inside the dipole one:
+  h = 4.291 - 35.52 (2.5R) and 4.116 - 22.18 (2.75R). The window of the dipole model at d = 3R
+  is an artefact of the missing orders, but a drive dimer closer than about 2.75R (gap 0.75R)
+  drags negatively in the converged model too. The multipole map stops at 2.5R: a gap of
+  0.25R needs L ~ 19 (bispherical estimate), and one 4-sphere point at L = 14 already takes
+  4.2 min here (2 cores), so a 2.25R row with its brackets would take hours.
 * SiC/SiC, d = 2R (dipole only, the paper's geometry): R_D < 0 at every h (unchanged).
 * SiC/Au: dipole R_D < 0 from h = 2.959 R (d = 3R), 3.421 R (3.5R), 5.605 R (6R) on, up to 5 um
   (bracketed). Multipole: R_D < 0 at every h run (3R - 50R) at d = 3R and 6R, no sign change in
@@ -141,7 +151,7 @@ def defaults(quick: bool) -> dict:
         # sign map of R_D over drive-dimer distance d and separation h, dipole model (dynamics at each point)
         "d_map_over_R": [2.0, 3.0, 3.5, 6.0] if quick else [2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 4.0, 5.0, 6.0],
         # the same with the configured model (multipole only; each d > 2)
-        "d_map_multipole_over_R": [3.0, 6.0] if quick else [3.0, 3.5, 4.0, 5.0, 6.0],
+        "d_map_multipole_over_R": [3.0, 6.0] if quick else [2.5, 2.75, 3.0, 3.5, 4.0, 5.0, 6.0],
         # (d/R, h/R) points whose spectra T13(w), T14(w) are plotted (dipole model)
         "spectra_points_over_R": [[3.0, 5.0], [6.0, 5.0]],
         "spectra_band": [1.70e14, 1.80e14],  # rad/s: around SiC's Froehlich line (10.5-11 um), where the coupling is
