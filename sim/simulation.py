@@ -374,7 +374,7 @@ class Deadline(Reporter):
 
 
 class ProgressBar(Reporter):
-    """A tqdm bar of steps (steps/s, ETA), drawn only on a terminal (``sim.progress``).
+    """A tqdm bar of steps (steps/s, ETA) on a terminal, a line a minute in a log (``sim.progress``).
 
     Parameters
     ----------
@@ -643,7 +643,7 @@ def run_recorded(
     path : str, os.PathLike, list or tuple of them, optional
         The HDF5 file; for a batch, a list of R paths (None: recorders in memory).
     progress : bool
-        Show a progress bar (on a terminal only).
+        Show progress (``sim.progress``: a bar on a terminal, a line a minute in a log).
     desc : str
         The progress bar's label (and the file title if the system has none).
     ctx : RunContext, optional

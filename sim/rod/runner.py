@@ -63,7 +63,7 @@ def simulate(
     path : str, Path, list, or None
         HDF5 file to stream to (None: keep the record in memory, for short runs).
     progress : bool
-        Show a progress bar (on a terminal only).
+        Show progress (``sim.progress``: a bar on a terminal, a line a minute in a log).
     desc : str
         The progress bar's label.
     ctx : RunContext, optional

@@ -65,7 +65,7 @@ def simulate_network(
     path : str or os.PathLike, optional
         The HDF5 file (None: in memory).
     progress : bool
-        Show a progress bar (on a terminal only).
+        Show progress (``sim.progress``: a bar on a terminal, a line a minute in a log).
     desc : str
         The progress bar's label.
     ctx : RunContext, optional

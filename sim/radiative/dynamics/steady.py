@@ -148,7 +148,7 @@ def steady_state(
     ctx : RunContext, optional
         A ``sim.scenario.RunContext``.
     progress : bool
-        Show a progress bar (on a terminal only).
+        Show progress (``sim.progress``: a bar on a terminal, a line a minute in a log).
     desc : str
         The progress bar's label.
 
