@@ -142,9 +142,8 @@ def run_task(
         io.write_json(run_dir / "metadata.json", meta)
         t0 = time.perf_counter()
         try:
-            cfg = scenario.apply_overrides(scen.defaults(quick), overrides)
-            cfg = scenario.apply_overrides(cfg, [f"{k}={json.dumps(v)}" for k, v in task["point"].items()])
-            cfg["seed"] = task["seed"]
+            point = [f"{k}={json.dumps(v)}" for k, v in task["point"].items()]
+            cfg = scen.run_config(quick, [*overrides, *point], task["seed"])
             scen.check(cfg, source="--param")
             io.write_json(run_dir / "config.json", {"scenario": name, "quick": quick, **cfg})
             ctx = scenario.RunContext(out_dir=run_dir, quick=quick, seed=task["seed"], quiet=True, lockstep=lockstep)

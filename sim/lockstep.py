@@ -163,11 +163,8 @@ class Lockstep:
 
 def _compatible(waiting: list[_Request]) -> bool:
     """The same rod but the seed, the same steps and frames, distinct files."""
-    first = waiting[0]
-    shape = {k: v for k, v in first.params.to_dict().items() if k != "seed"}
-    return len({r.path for r in waiting}) == len(waiting) and all(
-        r.nsteps == first.nsteps
-        and r.record_every == first.record_every
-        and {k: v for k, v in r.params.to_dict().items() if k != "seed"} == shape
-        for r in waiting
-    )
+
+    def rod(r: _Request) -> tuple:
+        return r.nsteps, r.record_every, {k: v for k, v in r.params.to_dict().items() if k != "seed"}
+
+    return len({r.path for r in waiting}) == len(waiting) and all(rod(r) == rod(waiting[0]) for r in waiting)
