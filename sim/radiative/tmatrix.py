@@ -390,9 +390,12 @@ def _adapted_basis(
     block: np.ndarray, index: list[np.ndarray], sphere: np.ndarray, local: np.ndarray, group: dict, L: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Symmetry-adapted basis of one parity block under the abelian group {e} + ``group``: per
-    irreducible representation, (support (K_chi, |G|), coefficients (K_chi, |G|)): basis vector
-    alpha is sum_u coef[alpha, u] e_(support[alpha, u]) in block positions; unused slots point
-    at the dummy position len(block) with coefficient 0."""
+    irreducible representation, (support (K_chi, |G|), coefficients (K_chi, |G|), factor (K_chi,)):
+    basis vector alpha is sum_u coef[alpha, u] e_(support[alpha, u]) in block positions, the
+    normalised orbit sum sum_g chi(g) g e_k of its first mode k = support[alpha, 0] (the lowest in
+    block order), and factor[alpha] = |G| / |that sum| (then U^T C U = factor e_k^T C U for any C
+    that commutes with the group); unused slots point at the dummy position len(block) with
+    coefficient 0."""
     names = list(group)
     images = {g: _mode_image(L, g) for g in names}
     pos = {int(k): p for p, k in enumerate(block)}
@@ -402,7 +405,7 @@ def _adapted_basis(
         char = dict(zip(gens, chars))
         if "c2" in names and "c2" not in char:
             char["c2"] = char["sx"] * char["sy"]
-        seen, sup, coef = set(), [], []
+        seen, sup, coef, factor = set(), [], [], []
         for k in block:
             if int(k) in seen:
                 continue
@@ -420,8 +423,9 @@ def _adapted_basis(
             keys = list(acc)
             sup.append(keys + [len(block)] * (len(names) + 1 - len(keys)))
             coef.append([acc[p_] / norm for p_ in keys] + [0.0] * (len(names) + 1 - len(keys)))
+            factor.append((len(names) + 1) / norm)
         if sup:
-            out.append((np.array(sup), np.array(coef)))
+            out.append((np.array(sup), np.array(coef), np.array(factor)))
     return out
 
 
@@ -485,17 +489,31 @@ class Cluster:
             g = np.full(mode_count(L), -1)
             g[kp] = offsets[i] + np.arange(len(kp))
             index.append(g)
+        group = in_plane_symmetries(positions, species, isotropic) if (kind == "planar" and species) else {}
+        self.symmetries = sorted(group)
+        # sphere permutations of the group's elements, the identity first; the spheres whose rows are
+        # computed: the lowest of each orbit (every other row is an image of one of theirs)
+        self.images = [np.arange(N)] + [group[g] for g in self.symmetries]
+        self.rep_spheres = np.array(sorted({min(int(p[i]) for p in self.images) for i in range(N)}))
+        is_rep = np.isin(self.sphere, self.rep_spheres)
+        self.rows = [np.nonzero(is_rep[b])[0] for b in self.blocks]  # block positions of the rows computed
+        row_of = np.full(offsets[-1], -1)  # kept index -> its row among its block's computed rows
+        for b, r in zip(self.blocks, self.rows):
+            row_of[b[r]] = np.arange(len(r))
         a, c = _entries(L, kind)
-        # per unordered pair: for C_ij and C_ji, per block, (entries, signs, rows, cols) within the block
+        # per unordered pair with a computed row sphere: for C_ij and/or C_ji, per block, (entries,
+        # signs, rows, cols) within the block's computed rows
         self.pairs = []
         for i in range(N):
             for j in range(i + 1, N):
                 parts = []
                 for r, s in ((i, j), (j, i)):
                     rows, cols = index[r][a], index[s][c]
-                    e = np.nonzero((rows >= 0) & (cols >= 0))[0]
+                    e = np.nonzero((rows >= 0) & (cols >= 0))[0] if r in self.rep_spheres else np.zeros(0, int)
                     e = e[block_id[rows[e]] >= 0]  # blocks solved (axial mirror: m >= 0)
-                    parts.append((e, block_id[rows[e]], block_pos[rows[e]], block_pos[cols[e]]))
+                    parts.append((e, block_id[rows[e]], row_of[rows[e]], block_pos[cols[e]]))
+                if not (len(parts[0][0]) or len(parts[1][0])):
+                    continue
                 # only the entries some block needs are evaluated: renumber them
                 needed, inverse = np.unique(np.concatenate([parts[0][0], parts[1][0]]), return_inverse=True)
                 # modes are rescaled by s_l = (kR)^-(l + 1/2) sqrt(g_l) (``spectra``): entry (lambda, l)
@@ -525,22 +543,21 @@ class Cluster:
                 p_first = np.argmax(nonzero, axis=1).astype(np.int64)
                 p_last = np.where(nonzero.any(axis=1), table.shape[1] - 1 - np.argmax(nonzero[:, ::-1], axis=1), -1)
                 self.pairs.append((i, j, rho, table, (degree_sum, p_first, p_last.astype(np.int64)), grouped))
-        group = in_plane_symmetries(positions, species, isotropic) if (kind == "planar" and species) else {}
-        self.symmetries = sorted(group)
         local = np.concatenate(kept)
         self.adapted = [
-            _prepare(_adapted_basis(b, index, self.sphere, local, group, L), len(b)) if group else None
-            for b in self.blocks
+            _prepare(_adapted_basis(b, index, self.sphere, local, group, L), len(b), r) if group else None
+            for b, r in zip(self.blocks, self.rows)
         ]
 
     def translation_blocks(self, k: np.ndarray) -> list[np.ndarray]:
-        """C restricted to each symmetry block, in the rescaled modes: [(n, K_b, K_b) complex].
+        """C restricted to each symmetry block's computed rows (those of ``rep_spheres``), in the
+        rescaled modes: [(n, len(rows_b), K_b) complex]; the other rows are images of these.
 
         Entry (lambda, l) of a pair is sum_p F_p h_p(kd) A (k rho)^(lambda + l + 1): formed as
         sum_p F_p [h_p(kd) (k rho)^(p+1)] (k rho)^(lambda + l - p), so nothing overflows however
         high the order or small kR (``scaled_hankel``; the sum: ``transmission_kernels.
         translation_values``, a third of the time of grouped NumPy einsums, its twin)."""
-        C = [np.zeros((len(k), len(b), len(b)), dtype=complex) for b in self.blocks]
+        C = [np.zeros((len(k), len(r), len(b)), dtype=complex) for b, r in zip(self.blocks, self.rows)]
         for i, j, rho, table, (degree_sum, p_first, p_last), parts in self.pairs:
             d = float(np.linalg.norm(self.positions[i] - self.positions[j]))
             krho = k * rho
@@ -567,61 +584,90 @@ class Cluster:
         t = t * s2
         T = np.zeros((n, N, N))
         T_in, T_out = np.zeros((n, N)), np.zeros((n, N))
-        for b, weight, adapted, Cb in zip(self.blocks, self.weights, self.adapted, self.translation_blocks(k)):
-            tb, cb = t[:, b], weight * chi[:, b]
+        blocks = zip(self.blocks, self.rows, self.weights, self.adapted, self.translation_blocks(k))
+        for b, rows, weight, adapted, Cb in blocks:
+            cb = weight * chi[:, b]
             # block modes are sphere-major: per-sphere sums by segments (reduceat, not a BLAS
             # product, so each frequency's result does not depend on the others in the chunk)
             sph = self.sphere[b]
             starts = np.nonzero(np.r_[True, sph[1:] != sph[:-1]])[0]
             present = sph[starts]
-            eye = np.eye(len(b))
-            W = self._dressed(Cb, tb, adapted)
+            row_starts = np.nonzero(np.r_[True, sph[rows][1:] != sph[rows][:-1]])[0]
+            W, incoming, outgoing = self._solve(Cb, t[:, b], 1 / s2[:, b], rows, adapted, environment)
             # T_ij = 4 sum_(a in i, c in j) chi_a |W_ac|^2 chi_c over this block's modes
-            flux = cb[:, :, None] * np.abs(W) ** 2 * cb[:, None, :]
-            T[:, present[:, None], present[None, :]] += (
-                4 / weight * np.add.reduceat(np.add.reduceat(flux, starts, axis=1), starts, axis=2)
+            flux = cb[:, rows, None] * np.abs(W) ** 2 * cb[:, None, :]
+            T[:, sph[rows][row_starts][:, None], present[None, :]] += (
+                4 / weight * np.add.reduceat(np.add.reduceat(flux, row_starts, axis=1), starts, axis=2)
             )
             if environment:
-                Rb = (Cb + np.conj(np.swapaxes(Cb, 1, 2))) / 2
-                Rb[:, np.arange(len(b)), np.arange(len(b))] += 1 / s2[:, b]
-                Mb = eye + W * tb[:, None, :]
-                Db = eye + tb[:, :, None] * W
-                incoming = np.einsum("nab,nab->na", Mb @ Rb, Mb.conj()).real  # diag of M R M^H
-                outgoing = np.einsum("nba,nba->na", Db.conj(), Rb @ Db).real  # diag of D^H R D
                 T_in[:, present] += 4 * np.add.reduceat(cb * incoming, starts, axis=1)
                 T_out[:, present] += 4 * np.add.reduceat(cb * outgoing, starts, axis=1)
+        for image in self.images[1:]:  # the rows not computed: T_(g i)(g j) = T_ij
+            T[:, image[self.rep_spheres][:, None], image[None, :]] = T[:, self.rep_spheres, :]
         T[:, np.arange(N), np.arange(N)] = 0.0
         return (T, T_in, T_out) if environment else T
 
     @staticmethod
-    def _dressed(Cb: np.ndarray, tb: np.ndarray, adapted) -> np.ndarray:
-        """W = (1 - C Tb)^-1 C of one block (n, K, K), solved per symmetry-adapted block when
-        ``adapted`` is given (``_prepare``): C_chi = U^T C U and W = sum_chi U W_chi U^T, U a
-        signed orbit sum with at most |G| nonzeros per column (``transmission_kernels.adapted_gather`` and
-        ``adapted_scatter``)."""
-        if adapted is None:
-            return np.linalg.solve(np.eye(Cb.shape[1]) - Cb * tb[:, None, :], Cb)
-        n, K = Cb.shape[0], Cb.shape[1]
-        W = np.zeros((n, K, K), dtype=complex)
-        for support, coef, alpha, weight in adapted:
-            Kc = len(support)
-            Cc = np.empty((n, Kc, Kc), dtype=complex)
-            transmission_kernels.adapted_gather(Cb, support, coef, Cc)
-            Wc = np.linalg.solve(np.eye(Kc) - Cc * tb[:, support[:, 0]][:, None, :], Cc)
-            transmission_kernels.adapted_scatter(Wc, alpha, weight, W)
-        return W
+    def _solve(
+        Cb: np.ndarray, tb: np.ndarray, vacuum: np.ndarray, rows: np.ndarray, adapted, environment: bool
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """One block: the rows ``rows`` of W = (1 - C Tb)^-1 C (n, len(rows), K) and, with
+        ``environment``, the diagonals (n, K) of M R M^H and D^H R D (M = 1 + W Tb, D = 1 + Tb W,
+        R = (C + C^H)/2 + diag(``vacuum``), the vacuum field in the rescaled modes).
+
+        Cb (n, len(rows), K): the block's computed rows of C (all rows without ``adapted``).
+        With ``adapted`` (``_prepare``) each irreducible block is solved alone: C_chi = U^T C U
+        from C's computed rows alone (U's columns are orbit sums and C commutes with the group:
+        ``transmission_kernels.adapted_gather``), W's rows are sum_chi U W_chi U^T
+        (``adapted_scatter``), and each diagonal is sum_chi of U_(a alpha)^2 times that of the
+        irreducible block's own M R M^H (every operator here commutes with the group)."""
+        n, K = Cb.shape[0], Cb.shape[2]
+        irreps = adapted or [(None, None, None, np.arange(K), np.ones(K), None)]
+        W = Cb if adapted is None else np.zeros((n, len(rows), K), dtype=complex)
+        incoming, outgoing = (np.zeros((n, K)), np.zeros((n, K))) if environment else (None, None)
+        for support, coef, factor, alpha, weight, rep in irreps:
+            if adapted is None:
+                Cc, tc, vc = Cb, tb, vacuum
+            else:
+                Cc = np.empty((n, len(rep), len(rep)), dtype=complex)
+                transmission_kernels.adapted_gather(Cb, rep, factor, support, coef, Cc)
+                tc, vc = tb[:, support[:, 0]], vacuum[:, support[:, 0]]
+            Kc = Cc.shape[1]
+            Wc = np.linalg.solve(np.eye(Kc) - Cc * tc[:, None, :], Cc)
+            if adapted is None:
+                W = Wc
+            else:
+                transmission_kernels.adapted_scatter(Wc, alpha, weight, rows, W)
+            if environment:
+                Rc = (Cc + np.conj(np.swapaxes(Cc, 1, 2))) / 2
+                Rc[:, np.arange(Kc), np.arange(Kc)] += vc
+                Mc = np.eye(Kc) + Wc * tc[:, None, :]
+                Dc = np.eye(Kc) + tc[:, :, None] * Wc
+                diag_in = np.einsum("nab,nab->na", Mc @ Rc, Mc.conj()).real  # diag of M R M^H
+                diag_out = np.einsum("nba,nba->na", Dc.conj(), Rc @ Dc).real  # diag of D^H R D
+                incoming += weight**2 * diag_in[:, alpha]
+                outgoing += weight**2 * diag_out[:, alpha]
+        return W, incoming, outgoing
 
 
-def _prepare(adapted: list[tuple[np.ndarray, np.ndarray]], K: int) -> list[tuple]:
-    """Per irrep of a block's symmetry-adapted basis (block size K): (support (K_chi, |G|) with
-    the dummy slots pointed at 0, coefficients, alpha (K,): the basis vector holding each mode,
-    weight (K,): its coefficient there, 0 for a mode with no vector in this irrep)."""
+def _prepare(adapted: list[tuple[np.ndarray, np.ndarray, np.ndarray]], K: int, rows: np.ndarray) -> list[tuple]:
+    """Per irrep of a block's symmetry-adapted basis (block size K; ``rows``: the block positions
+    whose rows of C are computed): (support (K_chi, |G|) with the dummy slots pointed at 0,
+    coefficients, factor (K_chi,), alpha (K,): the basis vector holding each mode, weight (K,):
+    its coefficient there, 0 for a mode with no vector in this irrep, rep (K_chi,): the computed
+    row of each vector's first mode)."""
+    row_of = np.full(K + 1, -1)
+    row_of[rows] = np.arange(len(rows))
     out = []
-    for sup, coef in adapted:
+    for sup, coef, factor in adapted:
         alpha = np.zeros(K, dtype=np.int64)
         weight = np.zeros(K)
-        rows, slots = np.nonzero(sup < K)
-        alpha[sup[rows, slots]] = rows
-        weight[sup[rows, slots]] = coef[rows, slots]
-        out.append((np.where(sup < K, sup, 0).astype(np.int64), np.ascontiguousarray(coef), alpha, weight))
+        vec, slots = np.nonzero(sup < K)
+        alpha[sup[vec, slots]] = vec
+        weight[sup[vec, slots]] = coef[vec, slots]
+        rep = row_of[sup[:, 0]]
+        if np.any(rep < 0):
+            raise AssertionError("an orbit's first mode lies outside the computed rows")
+        support = np.where(sup < K, sup, 0).astype(np.int64)
+        out.append((support, np.ascontiguousarray(coef), factor, alpha, weight, rep.astype(np.int64)))
     return out

@@ -139,20 +139,23 @@ def multipole_transmission(
     return (T, T_in, T_out) if environment else T
 
 
-def adapted_gather(C: np.ndarray, support: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    """Twin of ``kernels.adapted_gather``: U^T C U per frequency, U (K, Kc) from support/coef."""
-    U = np.zeros((C.shape[1], len(support)))
+def adapted_gather(
+    C_rows: np.ndarray, rep: np.ndarray, factor: np.ndarray, support: np.ndarray, coef: np.ndarray
+) -> np.ndarray:
+    """Twin of ``kernels.adapted_gather``: diag(factor) C_rows[:, rep] U per frequency, U (K, Kc)
+    from support/coef."""
+    U = np.zeros((C_rows.shape[2], len(support)))
     for a in range(len(support)):
         for u in range(support.shape[1]):
             U[support[a, u], a] += coef[a, u]
-    return U.T @ C @ U
+    return factor[:, None] * (C_rows[:, rep] @ U)
 
 
-def adapted_scatter(Wc: np.ndarray, alpha: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Twin of ``kernels.adapted_scatter``: U Wc U^T with U[a, alpha[a]] = weight[a]."""
+def adapted_scatter(Wc: np.ndarray, alpha: np.ndarray, weight: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Twin of ``kernels.adapted_scatter``: the rows ``rows`` of U Wc U^T with U[a, alpha[a]] = weight[a]."""
     U = np.zeros((len(alpha), Wc.shape[1]))
     U[np.arange(len(alpha)), alpha] = weight
-    return U @ Wc @ U.T
+    return (U @ Wc @ U.T)[:, rows]
 
 
 def translation_values(table: np.ndarray, u: np.ndarray, krho: np.ndarray, degree_sum: np.ndarray) -> np.ndarray:

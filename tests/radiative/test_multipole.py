@@ -89,6 +89,7 @@ def test_electric_dipole_order_one_is_the_dipole_model(positions, material, B, o
             0.0,
             2,
         ),  # one mirror
+        ([[0, 0, 0], [300e-9, 0, 0], [150e-9, 400e-9, 0]], "SiC", 0.0, 3),  # a sphere on the mirror: fixed by it
         ([[0, 0, 0], [230e-9, 20e-9, 0], [-40e-9, 260e-9, 90e-9]], ["SiC", "Au", "SiC"], 0.0, 2),  # planar, oblique
         ([[0, 0, 0], [260e-9, 30e-9, 0], [10e-9, 400e-9, 0]], ["InSb", "SiC", "InSb"], 3.0, 2),  # gyrotropic dipoles
         ([[0, 0, 0], [260e-9, 30e-9, 70e-9], [10e-9, 400e-9, 0]], ["InSb", "SiC", "Au"], 3.0, 2),  # no symmetry
@@ -297,19 +298,24 @@ def test_overlapping_spheres_are_refused_in_the_multipole_model_too():
 
 
 def test_symmetry_kernels_match_their_numpy_twins():
-    """The Numba gathers and scatters of the symmetry-adapted solve against dense U^T C U, U W U^T."""
+    """The Numba gathers and scatters of the symmetry-adapted solve against dense products: rows of
+    C times U, rows of U W U^T."""
     rng = np.random.default_rng(3)
     n, K, Kc, G = 3, 40, 10, 4
     C = rng.standard_normal((n, K, K)) + 1j * rng.standard_normal((n, K, K))
     support = np.stack([rng.permutation(K)[:G] for _ in range(Kc)])
     coef = rng.standard_normal((Kc, G))
+    rows = rng.permutation(K)[:12]
+    rep, factor = rng.integers(0, len(rows), Kc), rng.standard_normal(Kc)
+    C_rows = C[:, rows]
     out = np.empty((n, Kc, Kc), dtype=complex)
-    transmission_kernels.adapted_gather(C, support, coef, out)
-    assert np.allclose(out, transmission_reference.adapted_gather(C, support, coef), rtol=1e-13, atol=1e-13)
+    transmission_kernels.adapted_gather(C_rows, rep, factor, support, coef, out)
+    expected = transmission_reference.adapted_gather(C_rows, rep, factor, support, coef)
+    assert np.allclose(out, expected, rtol=1e-13, atol=1e-13)
     alpha, weight = rng.integers(0, Kc, K), rng.standard_normal(K) * (rng.random(K) > 0.2)
-    W = np.zeros((n, K, K), dtype=complex)
-    transmission_kernels.adapted_scatter(out, alpha, weight, W)
-    assert np.allclose(W, transmission_reference.adapted_scatter(out, alpha, weight), rtol=1e-13, atol=1e-13)
+    W = np.zeros((n, len(rows), K), dtype=complex)
+    transmission_kernels.adapted_scatter(out, alpha, weight, rows, W)
+    assert np.allclose(W, transmission_reference.adapted_scatter(out, alpha, weight, rows), rtol=1e-13, atol=1e-13)
     vals = rng.standard_normal((n, 30)) + 0j
     local, rows, cols = rng.integers(0, 30, 25), rng.permutation(K)[:25], rng.permutation(K)[:25]
     sign = rng.choice([-1.0, 1.0], 25)
