@@ -153,10 +153,11 @@ def _direction_table(L: int, kind: str, theta: float, phi: float) -> np.ndarray:
     """F (E, 2L + 1): the Gaunt factors times Y_{p, m_c - mu_a}(theta, phi)."""
     a, c = _entries(L, kind)
     _, mm, _ = modes(L)
-    q = (mm[c] - mm[a])[:, None]
-    p = np.arange(2 * L + 1)[None, :]
+    # Y_(p, q) on its (2L + 1) x (4L + 1) distinct orders, then looked up per entry
+    p = np.arange(2 * L + 1)[:, None]
+    q = np.arange(-2 * L, 2 * L + 1)[None, :]
     Y = np.where(np.abs(q) <= p, ss.sph_harm_y(p, np.clip(q, -p, p), theta, phi), 0)
-    return _gaunt(L, kind) * Y
+    return _gaunt(L, kind) * Y[:, (mm[c] - mm[a] + 2 * L)].T
 
 
 @lru_cache(maxsize=16)
