@@ -63,6 +63,7 @@ order to 1e-4, which is L = 8 wherever a gap is R; quick grids unless said):
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 from matplotlib.colors import ListedColormap
@@ -72,15 +73,16 @@ from scipy import constants as sc
 
 from sim.config_keys import Key
 from sim.progress import progress
+from sim.radiative.distributed import process_pool
 from sim.radiative.drag import (
     MODEL_KEYS,
     PAPER_GEOMETRY,
     check_model_config,
-    drag_dynamics,
     drag_network,
     drag_point,
     model_at,
     sign_change_roots,
+    steady_R_D,
     touching,
 )
 from sim.radiative.keys import DIMER_DEFAULTS, DIMER_KEYS, check_h_grids
@@ -119,6 +121,13 @@ KEYS = {
         low=2,
         low_open=True,
     ),
+    "workers": Key(
+        "processes that compute the points of the by-d curves and sign maps and the bracketed sign changes "
+        "(1: this process alone); each runs single-threaded BLAS, so numbers agree with a one-process run to "
+        "round-off, not bit for bit",
+        "integer",
+        low=1,
+    ),
     "spectra_points_over_R": Key(
         "[d, h] points, over R, whose spectra T13(w), T14(w) are plotted (dipole model; 2: touching)",
         "numbers",
@@ -147,6 +156,7 @@ def defaults(quick: bool) -> dict:
         # h grid of the multipole rows (by-d curves and the multipole sign map share it)
         "n_h_map_multipole": 4 if quick else 10,
         "rtol_steady": 1e-13,  # steady-state criterion; T3 - T4 is down to 1e-10 T at 5 um
+        "workers": 1,  # processes for the points and bracketings (2 on 2 cores: 1.7x at d = 2.5R)
         "environment": False,  # as in Ben-Abdallah's studies (near field dominates)
         # sign map of R_D over drive-dimer distance d and separation h, dipole model (dynamics at each point)
         "d_map_over_R": [2.0, 3.0, 3.5, 6.0] if quick else [2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 4.0, 5.0, 6.0],
@@ -179,16 +189,34 @@ def check_config(cfg: dict) -> dict:
     return m
 
 
+def _call(fn, kwargs: dict):
+    """fn(**kwargs): a point of a study as a process pool's task (module level: picklable)."""
+    return fn(**kwargs)
+
+
+def _bracket_R_D(h: float, params: dict, grid: tuple, orders: tuple | None) -> float:
+    """R_D (K/W) at h inside a bracket of the h ``grid``; with ``orders`` (the automatic multipole
+    orders on the grid), at the larger of the bracket's ends' orders."""
+    lmax = params["lmax"]
+    if orders is not None:
+        k = int(np.searchsorted(grid, h))
+        lmax = max(orders[k - 1], orders[k])
+    return steady_R_D(h=h, **{**params, "lmax": lmax})["R_D"]
+
+
 class DragStudy:
     """One drag system's measurements, remembered per (model, d/R, h) so that the sign maps
-    and the boundaries reuse what the by-d curves measured with the same model."""
+    and the boundaries reuse what the by-d curves measured with the same model. ``pool``: a
+    process pool (``sim.radiative.distributed.process_pool``) that computes the points and
+    bracketings, or None (this process)."""
 
-    def __init__(self, name: str, cfg: dict, ctx):
+    def __init__(self, name: str, cfg: dict, ctx, pool=None):
         self.name, self.cfg, self.ctx = name, cfg, ctx
         self.m = check_config(cfg)
         self.mats = SYSTEMS[name]
         self.R, self.T2 = cfg["R"], cfg["T2"]
         self.T1 = self.T2 + cfg["dT"]
+        self.map = pool.map if pool is not None else map
         self.grids = {
             "dipole": np.geomspace(cfg["h_min_over_R"] * self.R, cfg["h_max"], int(cfg["n_h"])),
             "multipole": np.geomspace(
@@ -198,45 +226,19 @@ class DragStudy:
         self.points: dict[tuple, dict] = {}  # (model, d/R, h) -> {"R_D", "lmax"}
         self.roots: dict[tuple, list] = {}  # (model, d/R) -> bracketed sign changes on that model's grid
 
-    def lmax(self, model: str):
-        return self.m["lmax"] if model == "multipole" else None
-
-    def network(self, dR: float, h: float, model: str, lmax=None):
-        return drag_network(
-            self.R,
-            dR * self.R,
-            h,
-            self.mats,
-            model=model,
-            order_rtol=self.m["order_rtol"],
-            lmax=self.lmax(model) if lmax is None else lmax,
-        )
-
-    def full_point(self, dR: float, h: float, model: str) -> dict:
-        p = drag_point(
-            self.R,
-            dR * self.R,
-            h,
-            self.mats,
-            self.T1,
-            self.T2,
-            self.cfg["rtol_steady"],
-            model=model,
-            lmax=self.lmax(model),
-            order_rtol=self.m["order_rtol"],
-        )
-        self.points[(model, dR, float(h))] = {"R_D": p["dyn"]["R_D"], "lmax": p["lmax"]}
-        return p
-
-    def dyn_point(self, dR: float, h: float, model: str) -> dict:
-        key = (model, dR, float(h))
-        if key not in self.points:
-            net, _ = self.network(dR, h, model)
-            self.points[key] = {
-                "R_D": drag_dynamics(net, self.T1, self.T2, self.cfg["rtol_steady"])["R_D"],
-                "lmax": net.lmax,
-            }
-        return self.points[key]
+    def params(self, dR: float, model: str) -> dict:
+        """The keyword arguments of ``steady_R_D`` and ``drag_point`` at d = dR R but h."""
+        return {
+            "R": self.R,
+            "d": dR * self.R,
+            "materials": self.mats,
+            "T1": self.T1,
+            "T2": self.T2,
+            "rtol": self.cfg["rtol_steady"],
+            "model": model,
+            "lmax": self.m["lmax"] if model == "multipole" else None,
+            "order_rtol": self.m["order_rtol"],
+        }
 
     def boundaries(self, dR: float, model: str, RD, lmax_row) -> list[dict]:
         """Sign changes of R_D(h) at d = dR R on ``model``'s grid (R_D, orders there given), bracketed."""
@@ -244,17 +246,15 @@ class DragStudy:
         if key in self.roots:
             return self.roots[key]
         h = self.grids[model]
-
-        def rd(hh):
-            L = None
-            if model == "multipole" and self.m["lmax"] is None:
-                k = int(np.searchsorted(h, hh))
-                L = max(lmax_row[k - 1], lmax_row[k])
-            net, _ = self.network(dR, hh, model, lmax=L)
-            return drag_dynamics(net, self.T1, self.T2, self.cfg["rtol_steady"])["R_D"]
-
+        automatic = model == "multipole" and self.m["lmax"] is None
+        rd = partial(
+            _bracket_R_D,
+            params=self.params(dR, model),
+            grid=tuple(h.tolist()),
+            orders=tuple(lmax_row) if automatic else None,
+        )
         t0 = time.perf_counter()
-        roots = sign_change_roots(rd, h, RD, rtol=self.cfg["boundary_rtol"])
+        roots = sign_change_roots(rd, h, RD, rtol=self.cfg["boundary_rtol"], map_fn=self.map)
         if roots:
             self.ctx.log(
                 f"    {self.name} {model} d={dR:g}R: sign changes at h/R = "
@@ -269,10 +269,18 @@ class DragStudy:
         model = model_at(dR, self.m["model"])
         h = self.grids[model]
         t0 = time.perf_counter()
-        rows = [
-            self.full_point(dR, hh, model)
-            for hh in progress(h, desc=f"drag d={dR:g}R ({model})", unit="point", quiet=self.ctx.quiet, leave=False)
-        ]
+        rows = list(
+            progress(
+                self.map(partial(_call, drag_point), [{**self.params(dR, model), "h": hh} for hh in h]),
+                total=len(h),
+                desc=f"drag d={dR:g}R ({model})",
+                unit="point",
+                quiet=self.ctx.quiet,
+                leave=False,
+            )
+        )
+        for hh, r in zip(h, rows):
+            self.points[(model, dR, float(hh))] = {"R_D": r["dyn"]["R_D"], "lmax": r["lmax"]}
         res = {
             "d": dR * self.R,
             "model": model,
@@ -320,10 +328,16 @@ class DragStudy:
         positive at every h, positive and decreasing, and the bracketed sign changes (m)."""
         h = self.grids[model]
         dR = [float(x) for x in d_list]
-        todo = [(d, hh) for d in dR for hh in h if (model, d, float(hh)) not in self.points]
+        todo = [(d, float(hh)) for d in dR for hh in h if (model, d, float(hh)) not in self.points]
         t0 = time.perf_counter()
-        for d, hh in progress(todo, desc=f"drag sign map ({model})", unit="point", quiet=self.ctx.quiet, leave=False):
-            self.dyn_point(d, hh, model)
+        done = self.map(partial(_call, steady_R_D), [{**self.params(d, model), "h": hh} for d, hh in todo])
+        for (d, hh), point in zip(
+            todo,
+            progress(
+                done, total=len(todo), desc=f"drag sign map ({model})", unit="point", quiet=self.ctx.quiet, leave=False
+            ),
+        ):
+            self.points[(model, d, hh)] = point
         RD = np.array([[self.points[(model, d, float(hh))]["R_D"] for hh in h] for d in dR])
         L = [[self.points[(model, d, float(hh))]["lmax"] for hh in h] for d in dR]
         roots = [self.boundaries(d, model, r, l) for d, r, l in zip(dR, RD, L)]
@@ -553,7 +567,11 @@ def plot_diagnosis(name, out, cfg, ctx) -> None:
 
 
 def _run(name, cfg, ctx):
-    study = DragStudy(name, cfg, ctx)
+    with process_pool(cfg["workers"]) as pool:
+        return _study(DragStudy(name, cfg, ctx, pool), name, cfg, ctx)
+
+
+def _study(study: DragStudy, name, cfg, ctx):
     model = study.m["model"]
     out = {
         "materials": SYSTEMS[name],

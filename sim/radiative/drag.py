@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -152,6 +153,24 @@ def drag_dynamics(net: Network, T1: float, T2: float, rtol: float, rtol_spectra:
     }
 
 
+def steady_R_D(
+    R: float,
+    d: float,
+    h: float,
+    materials: str | Material | Sequence[str | Material],
+    T1: float,
+    T2: float,
+    rtol: float,
+    model: str = "multipole",
+    lmax: int | None = None,
+    order_rtol: float = 1e-4,
+) -> dict:
+    """R_D (K/W) of the dynamics' steady state at a fresh network and its multipole order (None:
+    dipole model): {"R_D", "lmax"}. Module level, so that a process pool can run it."""
+    net, _ = drag_network(R, d, h, materials, model=model, lmax=lmax, order_rtol=order_rtol)
+    return {"R_D": drag_dynamics(net, T1, T2, rtol)["R_D"], "lmax": net.lmax}
+
+
 def drag_linear(net: Network, T1: float, T2: float, rtol: float = 1e-10) -> dict:
     """Ben-Abdallah's Eqs. 12-13 with G_ij at (T1 + T2)/2: dT_passive, J, R_D, and G (4, 4) W/K."""
     return drag_from_conductances(np.asarray(net.conductance(0.5 * (T1 + T2), rtol=rtol)), T1, T2)
@@ -240,13 +259,16 @@ def drag_point(
     }
 
 
-def sign_change_roots(f: Callable[[float], float], h: ArrayLike, y: ArrayLike, rtol: float = 1e-3) -> list[dict]:
+def sign_change_roots(
+    f: Callable[[float], float], h: ArrayLike, y: ArrayLike, rtol: float = 1e-3, map_fn: Callable = map
+) -> list[dict]:
     """Where f(h) changes sign, by root bracketing: for each pair of neighbouring grid points
     h[k], h[k+1] with y[k] y[k+1] < 0 (y = f(h) on the grid, reused as the bracket's ends),
     ``scipy.optimize.brentq`` on x = log h to an absolute xtol = rtol in log h (so the root is
     within a relative rtol in h), of f divided by the geometric interpolation of |y| between the
     ends (a positive factor: same root, fewer calls for quantities spanning decades). A grid
-    value exactly 0 is itself a root; NaN intervals are skipped.
+    value exactly 0 is itself a root; NaN intervals are skipped. The brackets are independent:
+    ``map_fn`` (``map``, or a process pool's, with a picklable f) runs them.
 
     Returns one dict per root, in increasing h: "h" (the root), "bracket" [h[k], h[k+1]],
     "evaluations" (calls of f), "converged".
@@ -255,31 +277,35 @@ def sign_change_roots(f: Callable[[float], float], h: ArrayLike, y: ArrayLike, r
     h, y = np.asarray(h, float), np.asarray(y, float)
     if h.shape != y.shape or h.ndim != 1:
         raise ValueError(f"h and y have shapes {h.shape}, {y.shape}; allowed: equal 1-d shapes")
-    out = []
-    for k in range(len(h)):
-        if y[k] == 0:
-            out.append({"h": float(h[k]), "bracket": [float(h[k]), float(h[k])], "evaluations": 0, "converged": True})
-        if k + 1 < len(h) and y[k] * y[k + 1] < 0:
-            xa, xb = float(np.log(h[k])), float(np.log(h[k + 1]))
-            la, lb = np.log(abs(y[k])), np.log(abs(y[k + 1]))
-            calls = [0]
+    zeros = [
+        {"h": float(h[k]), "bracket": [float(h[k]), float(h[k])], "evaluations": 0, "converged": True}
+        for k in range(len(h))
+        if y[k] == 0
+    ]
+    brackets = [
+        (float(h[k]), float(h[k + 1]), float(y[k]), float(y[k + 1])) for k in range(len(h) - 1) if y[k] * y[k + 1] < 0
+    ]
+    found = list(map_fn(partial(_bracketed_root, f, rtol), brackets))
+    return sorted(zeros + found, key=lambda r: r["h"])
 
-            def g(x, xa=xa, xb=xb, la=la, lb=lb, k=k, calls=calls):
-                # f over the geometric interpolation of |f| between the ends (positive: same sign, same
-                # root): a quantity falling as a power of h becomes nearly linear in log h, +-1 at the ends
-                if x == xa or x == xb:
-                    return float(np.sign(y[k] if x == xa else y[k + 1]))
-                calls[0] += 1
-                t = (x - xa) / (xb - xa)
-                return float(f(float(np.exp(x)))) / np.exp((1 - t) * la + t * lb)
 
-            x0, info = brentq(g, xa, xb, xtol=rtol, full_output=True, disp=False)
-            out.append(
-                {
-                    "h": float(np.exp(x0)),
-                    "bracket": [float(h[k]), float(h[k + 1])],
-                    "evaluations": calls[0],
-                    "converged": bool(info.converged),
-                }
-            )
-    return out
+def _bracketed_root(f: Callable[[float], float], rtol: float, bracket: tuple[float, float, float, float]) -> dict:
+    """The root of f between h_a and h_b (bracket = (h_a, h_b, f(h_a), f(h_b)), opposite signs):
+    ``sign_change_roots``' brentq on one bracket."""
+    ha, hb, ya, yb = bracket
+    xa, xb = float(np.log(ha)), float(np.log(hb))
+    la, lb = np.log(abs(ya)), np.log(abs(yb))
+    calls = 0
+
+    def g(x):
+        # f over the geometric interpolation of |f| between the ends (positive: same sign, same
+        # root): a quantity falling as a power of h becomes nearly linear in log h, +-1 at the ends
+        nonlocal calls
+        if x == xa or x == xb:
+            return float(np.sign(ya if x == xa else yb))
+        calls += 1
+        t = (x - xa) / (xb - xa)
+        return float(f(float(np.exp(x)))) / np.exp((1 - t) * la + t * lb)
+
+    x0, info = brentq(g, xa, xb, xtol=rtol, full_output=True, disp=False)
+    return {"h": float(np.exp(x0)), "bracket": [ha, hb], "evaluations": calls, "converged": bool(info.converged)}

@@ -137,3 +137,36 @@ def test_scenarios_refuse_bad_model_keys_before_computing(scenario_name, bad, wo
     with pytest.raises(ValueError) as e:
         sc_.check({**sc_.defaults(True), **bad})
     assert all(w in str(e.value) for w in words), str(e.value)
+
+
+@pytest.mark.parametrize("name", ["drag-sic", "drag-sic-au"])
+def test_a_study_on_two_worker_processes_gives_the_numbers_of_one(name, tmp_path, monkeypatch):
+    """The points, by-d rows and bracketed sign changes of a drag study computed on a pool of two
+    processes (each from its own cold spectra cache) against the same study in this process:
+    drag-sic-au's tiny run brackets a sign change, drag-sic's runs the multipole model."""
+    import json
+
+    from sim import cli
+    from tests.test_scenario_smoke import TINY
+
+    runs = {}
+    for workers in (1, 2):
+        monkeypatch.setenv("SIM_CACHE_DIR", str(tmp_path / f"cache{workers}"))
+        out = tmp_path / f"run{workers}"
+        args = ["run", name, "--quick", "--quiet", "--out", str(out), "--set", f"workers={workers}"]
+        assert cli.main(args + [x for s in TINY[name] for x in ("--set", s)]) == 0
+        runs[workers] = json.loads((out / "summary.json").read_text())
+    one, two = runs[1], runs[2]
+    maps = [m for m in ("sign_map", "sign_map_multipole") if one.get(m)]
+    for m in maps:
+        assert np.allclose(two[m]["R_D"], one[m]["R_D"], rtol=1e-12, atol=0)
+        assert np.allclose(
+            np.concatenate([[0.0], *two[m]["sign_change_h"]]),
+            np.concatenate([[0.0], *one[m]["sign_change_h"]]),
+            rtol=1e-9,
+        )
+    for key, row in one["by_d"].items():
+        for q in ("R_D", "R_D_balance", "R_D_linear"):
+            assert np.allclose(two["by_d"][key][q], row[q], rtol=1e-12, atol=0)
+    if name == "drag-sic-au":  # its bracketing ran on the pool
+        assert any(one["sign_map"]["sign_change_h"])
