@@ -37,8 +37,8 @@ order to 1e-4, which is L = 8 wherever a gap is R; quick grids unless said):
   5.61, 7.66, 10.5, 14.3, 19.6, 26.8, 36.6, 50), so the deviation is gone at d = 3R. At h = 5R,
   300 K: dipole G13 = 1.112e-13 < G14 = 1.163e-13 W/K, multipole G13 = 1.226e-13 > G14 =
   1.185e-13 (325 K: 1.349 / 1.411 vs 1.488 / 1.437e-13).
-* SiC/SiC sign maps, full run (sign changes bracketed, h in units of R; 72 min with the spectra
-  of earlier interrupted runs of the same study cached, 2.5 h or more from a cold cache):
+* SiC/SiC sign maps, full run (sign changes bracketed, h in units of R; 28.7 min from a cold
+  spectra cache on 2 cores with the default 2 worker processes):
   dipole: positive and decreasing at d = 3.25R - 4R; positive at 5R and 6R but rising from
   h = 2R (contact) to 2.3R; negative windows at d <= 3R: h > 2.105 (2.25R), 2.519 - 40.88 (2.5R), 3.146 - 24.21 (2.75R),
   4.140 - 10.51 (3R), and negative at every h at 2R.
@@ -47,17 +47,18 @@ order to 1e-4, which is L = 8 wherever a gap is R; quick grids unless said):
   h = 4.291 - 35.52 (2.5R) and 4.116 - 22.18 (2.75R). The window of the dipole model at d = 3R
   is an artefact of the missing orders, but a drive dimer closer than about 2.75R (gap 0.75R)
   drags negatively in the converged model too. The multipole map stops at 2.5R: a gap of
-  0.25R needs L ~ 19 (bispherical estimate), and one 4-sphere point at L = 14 already takes
-  4.2 min here (2 cores), so a 2.25R row with its brackets would take hours.
+  0.25R needs L ~ 19 (bispherical estimate), a solve ~6x that of L = 14, where one 4-sphere
+  point already takes 2.4 min in one process, so a 2.25R row with its brackets would take hours.
 * SiC/SiC, d = 2R (dipole only, the paper's geometry): R_D < 0 at every h (unchanged).
-* SiC/Au: dipole R_D < 0 from h = 2.959 R (d = 3R), 3.421 R (3.5R), 5.605 R (6R) on, up to 5 um
-  (bracketed). Multipole: R_D < 0 at every h run (3R - 50R) at d = 3R and 6R, no sign change in
-  range: a lower boundary, if any, lies below h = 3R, which this grid does not reach. |R_D| is
-  3e2 - 4e3 times the dipole one (d = 3R: -6.17e14 K/W at h = 3R, -2.82e10 at 50R; dipole
-  -1.66e11 at 3.17R, -9.74e7 at 50R): the Au-Au
-  (magnetic-dipole, eddy-current) coupling G23, absent from the electric-dipole model (9.3e-22
-  vs 8.3e-16 W/K at h = 5R, 300 K), pulls Au particle 3 towards the cold Au particle 2
-  (T3 - T4 = -44.6 K of the 50 K drive at h = 3R).
+* SiC/Au, full run: dipole R_D < 0 from h = 2.205 R (d = 2.25R), 2.958 R (3R), 3.421 R (3.5R),
+  5.603 R (6R) on (bracketed, about 0.95 d at every d), up to 5 um. Multipole (map from d = 3R,
+  ``defaults_sic_au``; L = 4 - 8): R_D < 0 at every h run (3R - 50R) at every d from 3R to 6R,
+  also where the dipole model is positive, no sign change in range: a lower boundary, if any,
+  lies below h = 3R, which this grid does not reach. |R_D| is larger than the dipole one (d = 3R:
+  -6.17e14 K/W at h = 3R, -2.82e10 at 50R, 290x the dipole value there; d = 6R: -3.28e13 at 50R,
+  93x): the Au-Au (magnetic-dipole, eddy-current) coupling G23, absent from the electric-dipole
+  model (9.3e-22 vs 8.3e-16 W/K at h = 5R, 300 K), pulls Au particle 3 towards the cold Au
+  particle 2 (T3 - T4 = -44.6 K of the 50 K drive at h = 3R).
 """
 
 from __future__ import annotations
@@ -82,7 +83,6 @@ from sim.radiative.drag import (
     drag_point,
     model_at,
     sign_change_roots,
-    steady_R_D,
     touching,
 )
 from sim.radiative.keys import DIMER_DEFAULTS, DIMER_KEYS, check_h_grids
@@ -156,7 +156,8 @@ def defaults(quick: bool) -> dict:
         # h grid of the multipole rows (by-d curves and the multipole sign map share it)
         "n_h_map_multipole": 4 if quick else 10,
         "rtol_steady": 1e-13,  # steady-state criterion; T3 - T4 is down to 1e-10 T at 5 um
-        "workers": 1,  # processes for the points and bracketings (2 on 2 cores: 1.7x at d = 2.5R)
+        # processes for the points and bracketings: the 2 cores of the machine the run times were measured on
+        "workers": 2,
         "environment": False,  # as in Ben-Abdallah's studies (near field dominates)
         # sign map of R_D over drive-dimer distance d and separation h, dipole model (dynamics at each point)
         "d_map_over_R": [2.0, 3.0, 3.5, 6.0] if quick else [2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 4.0, 5.0, 6.0],
@@ -172,8 +173,9 @@ def defaults_sic_au(quick: bool) -> dict:
     """drag-sic-au: as drag-sic but for the full multipole map, which starts at d = 3R. The crossed
     SiC/Au rectangle keeps only the rotation by pi (4 symmetry blocks of a quarter of the modes,
     not 8 of an eighth), so a frequency costs 2.7x the SiC/SiC one at the same order (L = 14:
-    118 vs 43 ms), and rows at 2.5R and 2.75R with their brackets would add hours on 2 cores
-    (``--set 'd_map_multipole_over_R=[2.5, 2.75, 3, 3.5, 4, 5, 6]'`` runs them)."""
+    118 vs 43 ms): rows at 2.5R and 2.75R would add about 45 min on 2 cores to the 7 min of the
+    full run (an estimate from that cost; ``--set 'd_map_multipole_over_R=[2.5, 2.75, 3, 3.5, 4, 5,
+    6]'`` runs them)."""
     cfg = defaults(quick)
     if not quick:
         cfg["d_map_multipole_over_R"] = [3.0, 3.5, 4.0, 5.0, 6.0]
@@ -201,7 +203,7 @@ def _bracket_R_D(h: float, params: dict, grid: tuple, orders: tuple | None) -> f
     if orders is not None:
         k = int(np.searchsorted(grid, h))
         lmax = max(orders[k - 1], orders[k])
-    return steady_R_D(h=h, **{**params, "lmax": lmax})["R_D"]
+    return drag_point(h=h, **{**params, "lmax": lmax}, dynamics_only=True)["dyn"]["R_D"]
 
 
 class DragStudy:
@@ -227,7 +229,7 @@ class DragStudy:
         self.roots: dict[tuple, list] = {}  # (model, d/R) -> bracketed sign changes on that model's grid
 
     def params(self, dR: float, model: str) -> dict:
-        """The keyword arguments of ``steady_R_D`` and ``drag_point`` at d = dR R but h."""
+        """The keyword arguments of ``drag_point`` at d = dR R but h."""
         return {
             "R": self.R,
             "d": dR * self.R,
@@ -330,14 +332,14 @@ class DragStudy:
         dR = [float(x) for x in d_list]
         todo = [(d, float(hh)) for d in dR for hh in h if (model, d, float(hh)) not in self.points]
         t0 = time.perf_counter()
-        done = self.map(partial(_call, steady_R_D), [{**self.params(d, model), "h": hh} for d, hh in todo])
-        for (d, hh), point in zip(
-            todo,
-            progress(
-                done, total=len(todo), desc=f"drag sign map ({model})", unit="point", quiet=self.ctx.quiet, leave=False
-            ),
-        ):
-            self.points[(model, d, hh)] = point
+        done = self.map(
+            partial(_call, drag_point), [{**self.params(d, model), "h": hh, "dynamics_only": True} for d, hh in todo]
+        )
+        bar = progress(
+            done, total=len(todo), desc=f"drag sign map ({model})", unit="point", quiet=self.ctx.quiet, leave=False
+        )
+        for (d, hh), point in zip(todo, bar):
+            self.points[(model, d, hh)] = {"R_D": point["dyn"]["R_D"], "lmax": point["lmax"]}
         RD = np.array([[self.points[(model, d, float(hh))]["R_D"] for hh in h] for d in dR])
         L = [[self.points[(model, d, float(hh))]["lmax"] for hh in h] for d in dR]
         roots = [self.boundaries(d, model, r, l) for d, r, l in zip(dR, RD, L)]

@@ -46,6 +46,7 @@ TINY: dict[str, list[str]] = {
         "d_map_over_R=[3.0]",
         "d_map_multipole_over_R=[6.0]",
         "spectra_points_over_R=[[3.0, 5.0]]",
+        "workers=1",
     ],
     # ... and the dipole model, whose two h points (2R, 50R) bracket a sign change of R_D (brentq, coarse)
     "drag-sic-au": [
@@ -55,6 +56,7 @@ TINY: dict[str, list[str]] = {
         "d_map_over_R=[3.0]",
         "spectra_points_over_R=[[3.0, 5.0]]",
         "boundary_rtol=0.1",
+        "workers=1",
     ],
     "hall": ["B=[-5.0, 5.0]", "environment=[false]"],
     "insb-persistent": [

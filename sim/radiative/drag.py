@@ -153,24 +153,6 @@ def drag_dynamics(net: Network, T1: float, T2: float, rtol: float, rtol_spectra:
     }
 
 
-def steady_R_D(
-    R: float,
-    d: float,
-    h: float,
-    materials: str | Material | Sequence[str | Material],
-    T1: float,
-    T2: float,
-    rtol: float,
-    model: str = "multipole",
-    lmax: int | None = None,
-    order_rtol: float = 1e-4,
-) -> dict:
-    """R_D (K/W) of the dynamics' steady state at a fresh network and its multipole order (None:
-    dipole model): {"R_D", "lmax"}. Module level, so that a process pool can run it."""
-    net, _ = drag_network(R, d, h, materials, model=model, lmax=lmax, order_rtol=order_rtol)
-    return {"R_D": drag_dynamics(net, T1, T2, rtol)["R_D"], "lmax": net.lmax}
-
-
 def drag_linear(net: Network, T1: float, T2: float, rtol: float = 1e-10) -> dict:
     """Ben-Abdallah's Eqs. 12-13 with G_ij at (T1 + T2)/2: dT_passive, J, R_D, and G (4, 4) W/K."""
     return drag_from_conductances(np.asarray(net.conductance(0.5 * (T1 + T2), rtol=rtol)), T1, T2)
@@ -239,13 +221,16 @@ def drag_point(
     model: str = "multipole",
     lmax: int | None = None,
     order_rtol: float = 1e-4,
+    dynamics_only: bool = False,
 ) -> dict:
-    """All three routes at one geometry; warnings recorded under "warnings", the multipole
-    order (None: dipole model) under "lmax" and its last change under "order_change"."""
+    """All three routes at one geometry (``dynamics_only``: the dynamics alone, "linear" and
+    "balance" None); warnings recorded under "warnings", the multipole order (None: dipole
+    model) under "lmax" and its last change under "order_change". Module level, so that a
+    process pool can run it."""
     net, msgs = drag_network(R, d, h, materials, cache_dir, model=model, lmax=lmax, order_rtol=order_rtol)
     dyn = drag_dynamics(net, T1, T2, rtol)
-    lin = drag_linear(net, T1, T2)
-    bal = drag_balance(net, T1, T2, dyn["T"][2:])
+    lin = None if dynamics_only else drag_linear(net, T1, T2)
+    bal = None if dynamics_only else drag_balance(net, T1, T2, dyn["T"][2:])
     return {
         "h": h,
         "d": d,

@@ -153,8 +153,8 @@ def test_a_study_on_two_worker_processes_gives_the_numbers_of_one(name, tmp_path
     for workers in (1, 2):
         monkeypatch.setenv("SIM_CACHE_DIR", str(tmp_path / f"cache{workers}"))
         out = tmp_path / f"run{workers}"
-        args = ["run", name, "--quick", "--quiet", "--out", str(out), "--set", f"workers={workers}"]
-        assert cli.main(args + [x for s in TINY[name] for x in ("--set", s)]) == 0
+        args = ["run", name, "--quick", "--quiet", "--out", str(out)] + [x for s in TINY[name] for x in ("--set", s)]
+        assert cli.main(args + ["--set", f"workers={workers}"]) == 0  # the last --set of a key wins
         runs[workers] = json.loads((out / "summary.json").read_text())
     one, two = runs[1], runs[2]
     maps = [m for m in ("sign_map", "sign_map_multipole") if one.get(m)]
