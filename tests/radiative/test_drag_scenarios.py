@@ -1,11 +1,11 @@
 """Slow: each drag scenario's --quick run in a subprocess; every boolean summary check holds,
 except those the summary itself lists under "deviations" (with their reason).
 
-The scenarios default to the multipole model, whose spectra cost minutes per geometry at
-d = 3R (order search + ~1700 frequencies at L = 8): the runs share one spectra cache (and its
-remembered multipole orders), so the dT = 1 runs and conductance-vs-h reuse what the first
-runs sampled. Cold, the five runs take hours on 2 cores; set SIM_DRAG_TEST_CACHE to a cache
-directory kept between sessions (e.g. the SIM_CACHE_DIR of earlier scenario runs) to reuse it.
+The scenarios default to the multipole model, whose spectra cost seconds to a minute per
+geometry at d = 3R (order search + ~1700 frequencies at L = 8): the runs share one spectra cache
+(and its remembered multipole orders), so the dT = 1 runs and conductance-vs-h reuse what the
+first runs sampled. Cold, the five runs take 3.5 min on 2 cores; set SIM_DRAG_TEST_CACHE to a
+cache directory kept between sessions (e.g. the SIM_CACHE_DIR of earlier scenario runs) to reuse it.
 """
 
 import json
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT_S = 4 * 3600  # one cold multipole --quick run on a loaded 2-core machine: ~1-2 h
+TIMEOUT_S = 3600  # one cold multipole --quick run: 50-140 s on an idle 2-core machine
 
 
 @pytest.fixture(scope="module")
