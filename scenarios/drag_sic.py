@@ -74,7 +74,7 @@ from scipy import constants as sc
 
 from sim.config_keys import Key
 from sim.progress import progress
-from sim.radiative.distributed import process_pool
+from sim.radiative.distributed import pool_map, process_pool
 from sim.radiative.drag import (
     MODEL_KEYS,
     PAPER_GEOMETRY,
@@ -218,7 +218,7 @@ class DragStudy:
         self.mats = SYSTEMS[name]
         self.R, self.T2 = cfg["R"], cfg["T2"]
         self.T1 = self.T2 + cfg["dT"]
-        self.map = pool.map if pool is not None else map
+        self.map = partial(pool_map, pool)
         self.grids = {
             "dipole": np.geomspace(cfg["h_min_over_R"] * self.R, cfg["h_max"], int(cfg["n_h"])),
             "multipole": np.geomspace(

@@ -170,3 +170,37 @@ def test_a_study_on_two_worker_processes_gives_the_numbers_of_one(name, tmp_path
             assert np.allclose(two["by_d"][key][q], row[q], rtol=1e-12, atol=0)
     if name == "drag-sic-au":  # its bracketing ran on the pool
         assert any(one["sign_map"]["sign_change_h"])
+
+
+def test_process_pool_stops_its_workers_when_interrupted_or_terminated():
+    """A drag study's process pool: one process's pool is None; results come back in order; an
+    interrupted pool terminates its workers at once instead of waiting for their current task, and
+    a termination request (SIGTERM) while waiting on them raises Terminated."""
+    import time
+
+    from sim import simulation
+    from sim.radiative.distributed import pool_map, process_pool
+
+    with process_pool(1) as pool:
+        assert pool is None and list(pool_map(pool, abs, [-1, 2])) == [1, 2]
+    with process_pool(2) as pool:
+        assert list(pool_map(pool, abs, [-1, -2, 3])) == [1, 2, 3]
+    with pytest.raises(KeyboardInterrupt), process_pool(2) as pool:
+        pool.submit(time.sleep, 600)
+        time.sleep(1.0)  # the worker has started its task
+        workers = list(pool._processes.values())
+        raise KeyboardInterrupt
+    simulation.request_termination()
+    try:
+        with pytest.raises(simulation.Terminated), process_pool(2) as pool:
+            assert pool.submit(abs, -1).result() == 1  # a worker is up: the sleep below runs in it
+            workers += list(pool._processes.values())
+            next(pool_map(pool, time.sleep, [600], poll_s=0.2))
+    finally:
+        simulation.clear_termination()
+    for proc in workers:
+        proc.join(timeout=30)
+        assert not proc.is_alive()
+    with pytest.raises(ValueError, match="workers"):
+        with process_pool(0):
+            pass
