@@ -46,9 +46,10 @@ order to 1e-4, which is L = 8 wherever a gap is R; quick grids unless said):
   from 3R to 6R; at 2.5R and 2.75R a negative window survives, inside the dipole one:
   h = 4.291 - 35.52 (2.5R) and 4.116 - 22.18 (2.75R). The window of the dipole model at d = 3R
   is an artefact of the missing orders, but a drive dimer closer than about 2.75R (gap 0.75R)
-  drags negatively in the converged model too. The multipole map stops at 2.5R: a gap of
-  0.25R needs L ~ 19 (bispherical estimate), a solve ~6x that of L = 14, where one 4-sphere
-  point already takes 2.4 min in one process, so a 2.25R row with its brackets would take hours.
+  drags negatively in the converged model too. The multipole map stops at 2.5R: at a gap of
+  0.25R (d = 2.25R, h = 5R) the automatic order is L = 25 (its search alone took 590 s; the
+  bispherical estimate says 19), a solve ~27x that of L = 14, where one 4-sphere point already
+  takes 2.4 min in one process, so a 2.25R row with its brackets would take hours.
 * SiC/SiC, d = 2R (dipole only, the paper's geometry): R_D < 0 at every h (unchanged).
 * SiC/Au, full run: dipole R_D < 0 from h = 2.205 R (d = 2.25R), 2.958 R (3R), 3.421 R (3.5R),
   5.603 R (6R) on (bracketed, about 0.95 d at every d), up to 5 um. Multipole (map from d = 3R,

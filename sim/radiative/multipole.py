@@ -22,7 +22,9 @@
   cosh mu = d/(R_i + R_j) (bispherical coordinates; measured for SiC: the error falls by
   0.45 per order at a gap of 0.5R, exp(-mu) = 0.50): the order needed for rtol is about
   ln(1/rtol)/mu, and a gap whose estimate exceeds the largest feasible order is refused up
-  front, naming the gap and the order.
+  front, naming the gap and the order. Closer still the estimate falls short (the SiC drag
+  rectangle at a gap of 0.25R needs L = 25, the estimate 19), so it only refuses what is
+  certainly out of reach and starts the search; the search decides.
 - gyrotropic spheres (a permittivity tensor that is not a multiple of 1, e.g. InSb in a field)
   keep only their electric-dipole block; a warning says so when one is closer than 3R
   (centre distance below 1.5 (R_i + R_j)) to another sphere.
