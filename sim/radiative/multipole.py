@@ -184,13 +184,16 @@ class MultipoleModel:
         return out
 
     def cluster(self, L: int) -> tmatrix.Cluster:
-        """The cluster's layout at order L (built once per order)."""
+        """The cluster's layout at order L, built once per order; the two orders used last are
+        kept (the order search compares L with L + 1; a layout at L = 25 holds ~2 GB of tables)."""
         if L not in self._clusters:
             kept = [tmatrix.kept_modes(L, g) for g in self.gyrotropic]
             species = [(m.fingerprint(), float(R)) for m, R in zip(self.materials, self.radii)]
             self._clusters[L] = tmatrix.Cluster(
                 self.frame, self.radii, L, self.kind, kept, species=species, isotropic=not any(self.gyrotropic)
             )
+            while len(self._clusters) > 2:
+                self._clusters.pop(next(iter(self._clusters)))
         return self._clusters[L]
 
     def spectra(

@@ -100,7 +100,7 @@ def _entries(L: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
     return np.nonzero(lab[:, None] == lab[None, :])
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=8)
 def _gaunt(L: int, kind: str) -> np.ndarray:
     """k- and direction-independent factors G (E, 2L + 1) of the entries of ``_entries``, with
 
@@ -148,9 +148,9 @@ def _gaunt(L: int, kind: str) -> np.ndarray:
     return G
 
 
-@lru_cache(maxsize=64)
 def _direction_table(L: int, kind: str, theta: float, phi: float) -> np.ndarray:
-    """F (E, 2L + 1): the Gaunt factors times Y_{p, m_c - mu_a}(theta, phi)."""
+    """F (E, 2L + 1): the Gaunt factors times Y_{p, m_c - mu_a}(theta, phi). Not cached: it costs
+    one product with the Gaunt table, and at high orders a table is large (0.7 GB at L = 25)."""
     a, c = _entries(L, kind)
     _, mm, _ = modes(L)
     # Y_(p, q) on its (2L + 1) x (4L + 1) distinct orders, then looked up per entry
