@@ -624,7 +624,7 @@ class Cluster:
         irreducible block's own M R M^H (every operator here commutes with the group)."""
         n, K = Cb.shape[0], Cb.shape[2]
         irreps = adapted or [(None, None, None, np.arange(K), np.ones(K), None)]
-        W = Cb if adapted is None else np.zeros((n, len(rows), K), dtype=complex)
+        W = None if adapted is None else np.zeros((n, len(rows), K), dtype=complex)
         incoming, outgoing = (np.zeros((n, K)), np.zeros((n, K))) if environment else (None, None)
         for support, coef, factor, alpha, weight, rep in irreps:
             if adapted is None:

@@ -190,9 +190,9 @@ def translation_values(
     p_first, p_last (E,) int: its first and last nonzero p (a row's nonzeros share one parity,
     |lambda - l| <= p <= lambda + l: the sum steps by 2 over a fifth of the table; p_first >
     p_last for a zero row); out (n, E) complex. The (2L + 1)^2 products u_p (k rho)^(n - p)
-    are formed once per frequency (a fifth less time than per term). One frequency at a time (its values never
-    depend on the others in the call); a power of k rho below the smallest double is 0, as the
-    terms it multiplies are."""
+    are formed once per frequency (8-27 % less time than per term, A/B under load). One
+    frequency at a time (its values never depend on the others in the call); a power of k rho
+    below the smallest double is 0, as the terms it multiplies are."""
     P = table.shape[1]  # 2 L + 1 >= lambda + l + 1
     pw = np.empty(P)
     v = np.zeros((P, P), dtype=np.complex128)  # v[n, p] = u_p (k rho)^(n - p), p <= n
